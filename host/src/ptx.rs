@@ -1,0 +1,51 @@
+//! The embedded PTX, one module per GPU generation, and the choice between them.
+
+/// One PTX build of `kernels-gpu`.
+#[derive(Debug)]
+pub struct PtxVariant {
+    /// PTX target, e.g. `sm_80`.
+    pub arch: &'static str,
+    /// Oldest compute capability that can load it.
+    pub min_cc: (u32, u32),
+    /// Loads only on exactly `min_cc`'s major version (the `sm_90a` features are Hopper-only).
+    pub exact_major: bool,
+    pub ptx: &'static str,
+}
+
+macro_rules! variant {
+    ($arch:literal, $cc:expr, $exact:expr) => {
+        PtxVariant {
+            arch: $arch,
+            min_cc: $cc,
+            exact_major: $exact,
+            ptx: include_str!(concat!(env!("OUT_DIR"), "/kernels-", $arch, ".ptx")),
+        }
+    };
+}
+
+/// Newest first. Keep in step with `VARIANTS` in the top-level `build.rs`.
+pub static VARIANTS: &[PtxVariant] =
+    &[variant!("sm_90a", (9, 0), true), variant!("sm_80", (8, 0), false), variant!("sm_70", (7, 0), false)];
+
+impl PtxVariant {
+    pub fn loads_on(&self, cc: (u32, u32)) -> bool {
+        if self.exact_major { cc.0 == self.min_cc.0 && cc >= self.min_cc } else { cc >= self.min_cc }
+    }
+
+    /// Names of the `.entry` points in this module.
+    pub fn entries(&self) -> impl Iterator<Item = &'static str> {
+        self.ptx
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix(".visible .entry "))
+            .map(|rest| rest.split('(').next().unwrap_or(rest).trim())
+    }
+
+    pub fn has_entry(&self, name: &str) -> bool {
+        self.entries().any(|e| e == name)
+    }
+}
+
+/// The newest variant a device of compute capability `cc` can load, if any.
+pub fn best_for(cc: (u32, u32)) -> Option<&'static PtxVariant> {
+    VARIANTS.iter().find(|v| v.loads_on(cc))
+}

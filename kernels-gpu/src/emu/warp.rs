@@ -1,0 +1,86 @@
+//! Warp collectives: every lane of a warp deposits a request, and once all 32 have arrived
+//! the scheduler computes every lane's answer at once, following the PTX ISA.
+
+use crate::prelude::Shfl;
+use std::format;
+use std::string::String;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WarpRequest {
+    /// `shfl.sync.<mode>.b32 d, value, b, c, 0xffffffff`
+    Shfl { mode: Shfl, value: u32, b: u32, c: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WarpResponse {
+    /// Resumes a thread that waited at a barrier (or starts one).
+    Go,
+    Word(u32),
+}
+
+pub(crate) const WARP: usize = 32;
+
+/// Answers one collective of a full warp; `Err` names the disagreement between lanes.
+pub(crate) fn evaluate(reqs: &[WarpRequest; WARP]) -> Result<[WarpResponse; WARP], String> {
+    let WarpRequest::Shfl { mode, .. } = reqs[0];
+    let mut out = [WarpResponse::Go; WARP];
+    for (lane, req) in reqs.iter().enumerate() {
+        let WarpRequest::Shfl { mode: m, b, c, .. } = *req;
+        if m != mode {
+            return Err(format!("lane 0 is at shfl.{mode:?} but lane {lane} at shfl.{m:?}"));
+        }
+        let src = shfl_source(mode, lane as u32, b, c);
+        let WarpRequest::Shfl { value, .. } = reqs[src as usize];
+        out[lane] = WarpResponse::Word(value);
+    }
+    Ok(out)
+}
+
+/// The lane `lane` reads from, exactly as the PTX ISA's pseudocode for `shfl.sync`.
+fn shfl_source(mode: Shfl, lane: u32, b: u32, c: u32) -> u32 {
+    let bval = b & 31;
+    let cval = c & 31;
+    let segmask = (c >> 8) & 31;
+    let max_lane = (lane & segmask) | (cval & !segmask);
+    let min_lane = lane & segmask;
+    let (j, valid) = match mode {
+        Shfl::Up => {
+            let j = lane as i32 - bval as i32;
+            (j, j >= max_lane as i32)
+        }
+        Shfl::Down => {
+            let j = (lane + bval) as i32;
+            (j, j <= max_lane as i32)
+        }
+        Shfl::Bfly => {
+            let j = (lane ^ bval) as i32;
+            (j, j <= max_lane as i32)
+        }
+        Shfl::Idx => {
+            let j = (min_lane | (bval & !segmask)) as i32;
+            (j, j <= max_lane as i32)
+        }
+    };
+    if valid { j as u32 } else { lane }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shfl_sources_match_the_cuda_intrinsics() {
+        // __shfl_xor_sync(m, v, 1): pairs swap.
+        assert_eq!(shfl_source(Shfl::Bfly, 6, 1, 31), 7);
+        // __shfl_down_sync(m, v, 4): the top 4 lanes keep their own value.
+        assert_eq!(shfl_source(Shfl::Down, 3, 4, 31), 7);
+        assert_eq!(shfl_source(Shfl::Down, 29, 4, 31), 29);
+        // __shfl_up_sync(m, v, 4) (c = 0): the bottom 4 lanes keep their own value.
+        assert_eq!(shfl_source(Shfl::Up, 9, 4, 0), 5);
+        assert_eq!(shfl_source(Shfl::Up, 2, 4, 0), 2);
+        // __shfl_sync(m, v, 33): lane index wraps to 1.
+        assert_eq!(shfl_source(Shfl::Idx, 20, 33, 31), 1);
+        // __shfl_xor_sync(m, v, 1, 16): width 16 gives c = (32 - 16) << 8 | 31.
+        assert_eq!(shfl_source(Shfl::Bfly, 17, 1, (16 << 8) | 31), 16);
+    }
+}

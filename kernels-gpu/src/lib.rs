@@ -1,0 +1,50 @@
+//! ferrite's GPU kernels, written in Rust.
+//!
+//! The same source builds twice:
+//! - for `nvptx64-nvidia-cuda`, by the top-level `build.rs`, into PTX that the host library
+//!   embeds (one variant per GPU generation: `sm_70`, `sm_80`, `sm_90a`);
+//! - for the host, where [`emu`] runs each kernel over a CPU-emulated grid so that tests
+//!   prove it correct without a GPU, and where [`Kernel`] descriptors give the host library
+//!   typed launch handles.
+//!
+//! A kernel is a generic `unsafe fn` written against [`prelude`] (indices, barrier, shared
+//! memory, warp shuffles, float math), instantiated per element type by [`kernels!`]. Each
+//! kernel module documents its thread mapping and provides the launch configuration that
+//! goes with it, so the host never guesses a kernel's geometry.
+#![no_std]
+#![cfg_attr(
+    target_arch = "nvptx64",
+    feature(
+        abi_ptx,
+        stdarch_nvptx,
+        asm_experimental_arch,
+        core_intrinsics,
+        gpu_intrinsics,
+        gpu_launch_sized_workgroup_mem
+    ),
+    allow(internal_features)
+)]
+#![feature(core_float_math)]
+
+#[cfg(not(target_arch = "nvptx64"))]
+extern crate std;
+
+#[macro_use]
+pub mod launch;
+pub mod prelude;
+
+#[cfg(not(target_arch = "nvptx64"))]
+pub mod emu;
+
+pub mod elementwise;
+pub mod matmul;
+pub mod softmax;
+
+pub use launch::{Dim3, KernelInfo, LaunchConfig, PtxParam};
+#[cfg(not(target_arch = "nvptx64"))]
+pub use launch::{Kernel, KernelArgs};
+
+/// Every entry point of every module, for the PTX cross-check. A module left out here makes
+/// that check fail, since its entries then appear in the PTX without a descriptor.
+#[cfg(not(target_arch = "nvptx64"))]
+pub const ALL_KERNELS: &[&[KernelInfo]] = &[elementwise::KERNELS, matmul::KERNELS, softmax::KERNELS];

@@ -1,0 +1,182 @@
+//! Views of global and shared memory.
+//!
+//! Kernels receive raw pointers and wrap them at once in a view with a length. On the
+//! emulator every view is checked when made (it must lie inside a live device allocation,
+//! or inside the launch's shared memory) and every access is bounds-checked, so a test
+//! proves the kernel stays inside its buffers. On the GPU accesses compile to a bare
+//! `ld`/`st`; only the shared-memory size is checked there (one compare per view), because
+//! it depends on the host's launch code rather than on the kernel.
+
+use super::{Float, target};
+use core::marker::PhantomData;
+
+/// A 16-byte aligned value, so `ld`/`st` use the 128-bit vector forms.
+#[repr(C, align(16))]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Align16<A>(pub A);
+
+#[inline(always)]
+fn check_index(i: usize, len: usize) {
+    #[cfg(not(target_arch = "nvptx64"))]
+    assert!(i < len, "index {i} is out of bounds for a view of {len} elements");
+    #[cfg(target_arch = "nvptx64")]
+    let _ = (i, len);
+}
+
+/// Read-only view of `len` elements of global memory.
+#[derive(Clone, Copy)]
+pub struct Global<T> {
+    ptr: *const T,
+    len: usize,
+}
+
+impl<T: Copy> Global<T> {
+    /// # Safety
+    /// `ptr` is valid for reads of `len` elements of device memory for the whole launch.
+    #[inline(always)]
+    pub unsafe fn new(ptr: *const T, len: usize) -> Self {
+        target::check_global(ptr.cast(), len.saturating_mul(size_of::<T>()));
+        Global { ptr, len }
+    }
+
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline(always)]
+    pub fn load(&self, i: usize) -> T {
+        check_index(i, self.len);
+        unsafe { self.ptr.add(i).read() }
+    }
+
+    /// Whether 16-byte vector loads are possible (the base address is 16-byte aligned).
+    #[inline(always)]
+    pub fn is_aligned16(&self) -> bool {
+        self.ptr as usize % 16 == 0
+    }
+
+    /// The `p`-th 16-byte group: elements `[p * LANES16, (p + 1) * LANES16)`, one vector load.
+    /// Requires [`Self::is_aligned16`].
+    #[inline(always)]
+    pub fn load16(&self, p: usize) -> T::Lanes16
+    where
+        T: Float,
+    {
+        check_index((p + 1) * T::LANES16 - 1, self.len);
+        debug_assert!(self.is_aligned16());
+        unsafe { self.ptr.cast::<Align16<T::Lanes16>>().add(p).read().0 }
+    }
+}
+
+/// Read-write view of `len` elements of global memory.
+#[derive(Clone, Copy)]
+pub struct GlobalMut<T> {
+    ptr: *mut T,
+    len: usize,
+}
+
+impl<T: Copy> GlobalMut<T> {
+    /// # Safety
+    /// `ptr` is valid for reads and writes of `len` elements of device memory for the whole
+    /// launch, and threads that write the same element are ordered by the kernel.
+    #[inline(always)]
+    pub unsafe fn new(ptr: *mut T, len: usize) -> Self {
+        target::check_global(ptr.cast_const().cast(), len.saturating_mul(size_of::<T>()));
+        GlobalMut { ptr, len }
+    }
+
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline(always)]
+    pub fn load(&self, i: usize) -> T {
+        check_index(i, self.len);
+        unsafe { self.ptr.add(i).read() }
+    }
+
+    #[inline(always)]
+    pub fn store(&self, i: usize, v: T) {
+        check_index(i, self.len);
+        unsafe { self.ptr.add(i).write(v) }
+    }
+
+    #[inline(always)]
+    pub fn is_aligned16(&self) -> bool {
+        self.ptr as usize % 16 == 0
+    }
+
+    /// Writes the `p`-th 16-byte group with one vector store. Requires [`Self::is_aligned16`].
+    #[inline(always)]
+    pub fn store16(&self, p: usize, v: T::Lanes16)
+    where
+        T: Float,
+    {
+        check_index((p + 1) * T::LANES16 - 1, self.len);
+        debug_assert!(self.is_aligned16());
+        unsafe { self.ptr.cast::<Align16<T::Lanes16>>().add(p).write(Align16(v)) }
+    }
+}
+
+/// `len` elements of the block's dynamic shared memory, starting `offset` bytes in.
+/// Every thread of the block sees the same memory; order accesses with `sync_threads`.
+#[derive(Clone, Copy)]
+pub struct Shared<T> {
+    ptr: *mut T,
+    len: usize,
+    _t: PhantomData<T>,
+}
+
+impl<T: Copy> Shared<T> {
+    /// Traps (GPU) or panics (emulator) if the launch gave the block less shared memory than
+    /// `offset + len * size_of::<T>()` bytes, or if `offset` is misaligned for `T`.
+    #[inline(always)]
+    pub fn new(offset: usize, len: usize) -> Self {
+        let end = offset + len * size_of::<T>();
+        let have = target::dynamic_shared_bytes() as usize;
+        if end > have || offset % align_of::<T>() != 0 {
+            #[cfg(not(target_arch = "nvptx64"))]
+            panic!(
+                "shared view of bytes [{offset}, {end}) does not fit the launch's {have} bytes of shared memory (or is misaligned)"
+            );
+            #[cfg(target_arch = "nvptx64")]
+            target::trap();
+        }
+        let ptr = unsafe { target::dynamic_shared_base().add(offset).cast::<T>() };
+        Shared { ptr, len, _t: PhantomData }
+    }
+
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline(always)]
+    pub fn load(&self, i: usize) -> T {
+        check_index(i, self.len);
+        unsafe { self.ptr.add(i).read() }
+    }
+
+    #[inline(always)]
+    pub fn store(&self, i: usize, v: T) {
+        check_index(i, self.len);
+        unsafe { self.ptr.add(i).write(v) }
+    }
+}
