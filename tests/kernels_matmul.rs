@@ -1,0 +1,104 @@
+//! Tiled matmul on the CPU grid emulator against an f64 reference.
+//!
+//! Tolerance: each output is a K-term dot product accumulated with FMAs, whose rounding error
+//! is bounded by `K·u·Σ_k |a_ik|·|b_kj|` (u = unit roundoff; the classic γ_K bound). The test
+//! allows twice that, plus the rounding of the inputs themselves, which are exact here since
+//! the reference uses the same (already rounded) values.
+
+mod common;
+
+use common::*;
+use kernels_gpu::Kernel;
+use kernels_gpu::emu::{DeviceBuffer, launch_kernel};
+use kernels_gpu::matmul::{self, config};
+use rstest::rstest;
+
+type MatmulArgs<T> = (*const T, *const T, *mut T, u32, u32, u32);
+
+trait MatmulKernels: Elem {
+    /// Indexed by (transpose A, transpose B).
+    fn kernel(ta: bool, tb: bool) -> Kernel<MatmulArgs<Self>>;
+}
+impl MatmulKernels for f32 {
+    fn kernel(ta: bool, tb: bool) -> Kernel<MatmulArgs<f32>> {
+        match (ta, tb) {
+            (false, false) => matmul::matmul_f32,
+            (true, false) => matmul::matmul_tn_f32,
+            (false, true) => matmul::matmul_nt_f32,
+            (true, true) => unreachable!("no TT kernel"),
+        }
+    }
+}
+impl MatmulKernels for f64 {
+    fn kernel(ta: bool, tb: bool) -> Kernel<MatmulArgs<f64>> {
+        match (ta, tb) {
+            (false, false) => matmul::matmul_f64,
+            (true, false) => matmul::matmul_tn_f64,
+            (false, true) => matmul::matmul_nt_f64,
+            (true, true) => unreachable!("no TT kernel"),
+        }
+    }
+}
+
+fn check<T: MatmulKernels>(m: usize, n: usize, k: usize, ta: bool, tb: bool) {
+    let case = format!("matmul {} {m}x{k} · {k}x{n} ta={ta} tb={tb}", T::NAME);
+    let mut r = rng(&case);
+    let a: Vec<T> = cast(&uniform(&mut r, m * k, -1.0, 1.0));
+    let b: Vec<T> = cast(&uniform(&mut r, k * n, -1.0, 1.0));
+    // op(A)[i][p] and op(B)[p][j] from the stored layouts.
+    let at = |i: usize, p: usize| a[if ta { p * m + i } else { i * k + p }].to_f64();
+    let bt = |p: usize, j: usize| b[if tb { j * k + p } else { p * n + j }].to_f64();
+    let mut want = vec![0.0; m * n];
+    let mut bound = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            for p in 0..k {
+                want[i * n + j] += at(i, p) * bt(p, j);
+                bound[i * n + j] += (at(i, p) * bt(p, j)).abs();
+            }
+        }
+    }
+    let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));
+    let mut dc = DeviceBuffer::<T>::poisoned(m * n);
+    let args = (da.as_ptr(), db.as_ptr(), dc.as_mut_ptr(), m as u32, n as u32, k as u32);
+    unsafe { launch_kernel(&T::kernel(ta, tb), &config::<T>(m, n), args) }.unwrap();
+    let tol = |i: usize| 2.0 * k as f64 * T::U * bound[i] + f64::MIN_POSITIVE;
+    assert_close(&dc.to_vec(), &want, tol, &case);
+}
+
+/// Shapes: ones, primes, exact tiles (64) and one past them, long thin and wide flat.
+#[rstest]
+#[case(1, 1, 1)]
+#[case(1, 7, 1)]
+#[case(7, 1, 33)]
+#[case(2, 3, 0)]
+#[case(33, 65, 17)]
+#[case(64, 64, 64)]
+#[case(65, 129, 63)]
+#[case(127, 1, 1000)]
+#[case(1000, 7, 33)]
+#[case(5, 1031, 2053)]
+#[case(257, 263, 269)]
+fn matmul_f32_matches_f64_reference(
+    #[case] m: usize,
+    #[case] n: usize,
+    #[case] k: usize,
+    #[values((false, false), (true, false), (false, true))] t: (bool, bool),
+) {
+    check::<f32>(m, n, k, t.0, t.1);
+}
+
+#[rstest]
+#[case(1, 1, 1)]
+#[case(3, 5, 7)]
+#[case(65, 17, 129)]
+#[case(2053, 3, 31)]
+#[case(131, 67, 97)]
+fn matmul_f64_matches_f64_reference(
+    #[case] m: usize,
+    #[case] n: usize,
+    #[case] k: usize,
+    #[values((false, false), (true, false), (false, true))] t: (bool, bool),
+) {
+    check::<f64>(m, n, k, t.0, t.1);
+}

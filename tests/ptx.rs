@@ -1,0 +1,244 @@
+//! The embedded PTX: every kernel descriptor has its `.entry` (same name, same parameters) in
+//! exactly the variants it claims, nothing is left unresolved, and ptxas assembles every
+//! variant for every GPU it claims to load on, without register spills.
+//!
+//! The ptxas report (registers, spills, barriers per kernel and variant) is kept in
+//! `docs/ptxas.md`; this test fails when it is stale. Regenerate it with
+//! `FERRITE_UPDATE_DOCS=1 cargo test --test ptx`.
+
+use ferrite::ptx::{PtxVariant, VARIANTS};
+use kernels_gpu::{ALL_KERNELS, KernelInfo, PtxParam};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Order of the PTX variants from oldest to newest.
+fn rank(arch: &str) -> usize {
+    ["sm_70", "sm_80", "sm_90a"].iter().position(|a| *a == arch).unwrap_or_else(|| panic!("unknown arch {arch}"))
+}
+
+fn descriptors() -> Vec<KernelInfo> {
+    ALL_KERNELS.iter().flat_map(|m| m.iter().copied()).collect()
+}
+
+/// `.entry name(params)` blocks of a PTX module, with each parameter's kind.
+fn entries(ptx: &str) -> BTreeMap<String, Vec<PtxParam>> {
+    let mut out = BTreeMap::new();
+    let mut lines = ptx.lines();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.trim().strip_prefix(".visible .entry ") else { continue };
+        let name = rest.split('(').next().unwrap().trim().to_string();
+        let mut params = Vec::new();
+        for p in lines.by_ref() {
+            let p = p.trim();
+            if p.starts_with(')') {
+                break;
+            }
+            let kind = if p.contains(".ptr") {
+                PtxParam::Ptr
+            } else if [".u32", ".b32", ".s32", ".f32"].iter().any(|t| p.contains(t)) {
+                PtxParam::B32
+            } else if [".u64", ".b64", ".s64", ".f64"].iter().any(|t| p.contains(t)) {
+                PtxParam::B64
+            } else {
+                panic!("unexpected parameter line in {name}: {p}")
+            };
+            params.push(kind);
+        }
+        out.insert(name, params);
+    }
+    out
+}
+
+#[test]
+fn every_descriptor_matches_its_entry_in_each_variant() {
+    let all = descriptors();
+    for v in VARIANTS {
+        let found = entries(v.ptx);
+        for k in &all {
+            let expected = rank(k.min_arch) <= rank(v.arch);
+            match found.get(k.name) {
+                Some(params) => {
+                    assert!(expected, "{} is in the {} PTX but claims {}", k.name, v.arch, k.min_arch);
+                    assert_eq!(
+                        params.as_slice(),
+                        k.params,
+                        "{} in {}: PTX parameters differ from the host's",
+                        k.name,
+                        v.arch
+                    );
+                }
+                None => assert!(!expected, "{} (from {}) is missing from the {} PTX", k.name, k.min_arch, v.arch),
+            }
+        }
+        for name in found.keys() {
+            assert!(
+                all.iter().any(|k| k.name == name),
+                "{name} in the {} PTX has no host descriptor (add its module to ALL_KERNELS)",
+                v.arch
+            );
+        }
+        assert!(!found.is_empty());
+    }
+}
+
+#[test]
+fn ptx_targets_its_arch_and_leaves_nothing_unresolved() {
+    for v in VARIANTS {
+        assert!(v.ptx.lines().any(|l| l.trim() == format!(".target {}", v.arch)), "{}: wrong .target", v.arch);
+        assert!(!v.ptx.contains(".extern .func"), "{}: unresolved function (a panic path or libm call)", v.arch);
+    }
+}
+
+/// GPUs each variant claims to load on: the variant's own, and (except `sm_90a`, which is
+/// Hopper-only) every newer generation ptxas knows.
+fn claimed_targets(v: &PtxVariant) -> Vec<&'static str> {
+    const ALL: [&str; 8] = ["sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_100", "sm_120"];
+    match v.arch {
+        "sm_90a" => vec!["sm_90a"],
+        arch => ALL
+            .iter()
+            .copied()
+            .filter(|t| {
+                t.trim_start_matches("sm_").parse::<u32>().unwrap()
+                    >= arch.trim_start_matches("sm_").parse::<u32>().unwrap()
+            })
+            .collect(),
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `FERRITE_PTXAS`, else the copy scripts/setup.sh installs in `.tools/`, else `ptxas` on PATH.
+fn ptxas() -> PathBuf {
+    let candidates = [
+        std::env::var_os("FERRITE_PTXAS").map(PathBuf::from),
+        Some(root().join(".tools/cuda/nvidia/cuda_nvcc/bin/ptxas")),
+        Some(PathBuf::from("ptxas")),
+    ];
+    for c in candidates.into_iter().flatten() {
+        if Command::new(&c).arg("--version").output().is_ok_and(|o| o.status.success()) {
+            return c;
+        }
+    }
+    panic!("ptxas not found: run `bash scripts/setup.sh` (installs it from PyPI into .tools/) or set FERRITE_PTXAS");
+}
+
+#[derive(Debug, Default)]
+struct Usage {
+    registers: u32,
+    spill_stores: u32,
+    spill_loads: u32,
+    barriers: u32,
+}
+
+/// Assembles `ptx` for `target`; returns ptxas's per-kernel report.
+fn assemble(ptxas: &Path, ptx_file: &Path, target: &str) -> BTreeMap<String, Usage> {
+    let out = std::env::temp_dir().join(format!("ferrite-{}-{target}.cubin", std::process::id()));
+    let o =
+        Command::new(ptxas).args([&format!("-arch={target}"), "-v", "-o"]).arg(&out).arg(ptx_file).output().unwrap();
+    let _ = std::fs::remove_file(&out);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "ptxas -arch={target} {} failed:\n{log}", ptx_file.display());
+    let mut report = BTreeMap::new();
+    let mut current = String::new();
+    let num = |s: &str, suffix: &str| -> u32 {
+        let i = s.find(suffix).unwrap_or_else(|| panic!("no '{suffix}' in: {s}"));
+        s[..i].split_whitespace().last().unwrap().parse().unwrap()
+    };
+    for line in log.lines() {
+        if let Some(rest) = line.split("Compiling entry function '").nth(1) {
+            current = rest.split('\'').next().unwrap().to_string();
+            report.insert(current.clone(), Usage::default());
+        } else if line.contains("spill stores") {
+            let u = report.get_mut(&current).unwrap();
+            u.spill_stores = num(line, "bytes spill stores");
+            u.spill_loads = num(line, "bytes spill loads");
+        } else if line.contains("Used") && line.contains("registers") {
+            let u = report.get_mut(&current).unwrap();
+            u.registers = num(line, "registers");
+            u.barriers = if line.contains("barriers") { num(line, "barriers") } else { 0 };
+        }
+    }
+    report
+}
+
+#[test]
+fn ptxas_assembles_every_variant_for_every_claimed_gpu_without_spills() {
+    let ptxas = ptxas();
+    let version = String::from_utf8_lossy(&Command::new(&ptxas).arg("--version").output().unwrap().stdout)
+        .lines()
+        .find(|l| l.contains("release"))
+        .unwrap_or("unknown")
+        .trim()
+        .to_string();
+    let dir = std::env::temp_dir().join(format!("ferrite-ptx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut table = String::new();
+    std::thread::scope(|s| {
+        let jobs: Vec<_> = VARIANTS
+            .iter()
+            .map(|v| {
+                let file = dir.join(format!("kernels-{}.ptx", v.arch));
+                std::fs::write(&file, v.ptx).unwrap();
+                let ptxas = &ptxas;
+                s.spawn(move || {
+                    let reports: Vec<_> =
+                        claimed_targets(v).into_iter().map(|t| (t, assemble(ptxas, &file, t))).collect();
+                    (v, reports)
+                })
+            })
+            .collect();
+        for job in jobs {
+            let (v, reports) = job.join().unwrap();
+            for (target, report) in &reports {
+                assert_eq!(
+                    report.len(),
+                    entries(v.ptx).len(),
+                    "{} for {target}: ptxas did not report every entry",
+                    v.arch
+                );
+                for (k, u) in report {
+                    assert!(
+                        u.spill_stores == 0 && u.spill_loads == 0,
+                        "{k} spills in the {} PTX on {target}: {u:?}",
+                        v.arch
+                    );
+                }
+            }
+            // The table records each variant on its own architecture.
+            let native = &reports.iter().find(|(t, _)| *t == v.arch).unwrap().1;
+            for (k, u) in native {
+                table.push_str(&format!(
+                    "| `{k}` | {} | {} | {} | {} |\n",
+                    v.arch,
+                    u.registers,
+                    u.spill_stores + u.spill_loads,
+                    u.barriers
+                ));
+            }
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let doc = format!(
+        "# ptxas report\n\n\
+         Generated by `tests/ptx.rs` with {version}; regenerate with \
+         `FERRITE_UPDATE_DOCS=1 cargo test --test ptx`.\n\n\
+         Every variant also assembles for every newer GPU it claims (`sm_70` and `sm_80` PTX up to \
+         `sm_120`), without spills. Shared memory is all dynamic, sized by each kernel module's \
+         `config` function at launch, so ptxas reports none.\n\n\
+         | kernel | PTX | registers | spill bytes | barriers |\n|---|---|---|---|---|\n{table}"
+    );
+    let path = root().join("docs/ptxas.md");
+    if std::env::var_os("FERRITE_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &doc).unwrap();
+    } else {
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == doc,
+            "docs/ptxas.md is stale; regenerate it with FERRITE_UPDATE_DOCS=1 cargo test --test ptx\n\n{doc}"
+        );
+    }
+}
