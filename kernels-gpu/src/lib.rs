@@ -36,6 +36,7 @@ pub mod prelude;
 #[cfg(not(target_arch = "nvptx64"))]
 pub mod emu;
 
+pub mod cast;
 pub mod elementwise;
 pub mod matmul;
 pub mod softmax;
@@ -47,4 +48,4 @@ pub use launch::{Kernel, KernelArgs};
 /// Every entry point of every module, for the PTX cross-check. A module left out here makes
 /// that check fail, since its entries then appear in the PTX without a descriptor.
 #[cfg(not(target_arch = "nvptx64"))]
-pub const ALL_KERNELS: &[&[KernelInfo]] = &[elementwise::KERNELS, matmul::KERNELS, softmax::KERNELS];
+pub const ALL_KERNELS: &[&[KernelInfo]] = &[cast::KERNELS, elementwise::KERNELS, matmul::KERNELS, softmax::KERNELS];

@@ -7,6 +7,7 @@
 //! small is deliberate: a different code generator would only need a new `nvptx.rs`.
 
 mod float;
+mod half;
 mod math;
 mod memory;
 mod reduce;
@@ -21,6 +22,7 @@ use crate::emu::thread as target;
 
 pub use crate::launch::Dim3;
 pub use float::Float;
+pub use half::{BF16, F16};
 pub use memory::{Align16, Global, GlobalMut, Shared};
 pub use reduce::{Shuffle, block_max, block_reduce, block_sum, shfl_xor, warp_max, warp_reduce, warp_sum};
 pub use target::{block_dim, block_idx, dynamic_shared_bytes, grid_dim, sync_threads, thread_idx, trap};
