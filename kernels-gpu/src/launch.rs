@@ -166,7 +166,7 @@ macro_rules! kernels {
 
         $($doc)*
         #[cfg(not(target_arch = "nvptx64"))]
-        #[allow(non_upper_case_globals)]
+        #[allow(non_upper_case_globals, clippy::macro_metavars_in_unsafe)]
         pub const $name: $crate::launch::Kernel<($($ty,)*)> =
             $crate::launch::Kernel::new(stringify!($name), $arch, |($($arg,)*)| unsafe { $body($($arg),*) });
     };

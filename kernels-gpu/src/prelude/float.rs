@@ -39,6 +39,7 @@ pub trait Float:
     fn exp(self) -> Self;
     /// IEEE maxNum (`max.f32`): if one operand is NaN the other is returned.
     fn max_num(self, other: Self) -> Self;
+    #[allow(clippy::eq_op)] // NaN is the only value unequal to itself
     fn is_nan(self) -> bool {
         self != self
     }

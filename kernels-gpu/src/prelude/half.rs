@@ -77,7 +77,8 @@ fn narrow<const SF: u32, const SE: u32, const DF: u32, const DE: u32>(bits: u64)
         return sign;
     }
     // value = m · 2^e with m an integer holding the implicit bit
-    let (m, e) = if exp == 0 { (frac, 1 - src_bias - SF as i32) } else { (frac | (1 << SF), exp - src_bias - SF as i32) };
+    let (m, e) =
+        if exp == 0 { (frac, 1 - src_bias - SF as i32) } else { (frac | (1 << SF), exp - src_bias - SF as i32) };
     let top = e + 63 - m.leading_zeros() as i32; // exponent of the leading bit
     // exponent of the target's last place: DF bits below the leading one, or the subnormal quantum
     let q = (top - DF as i32).max(1 - dst_bias - DF as i32);

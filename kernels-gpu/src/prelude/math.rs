@@ -11,7 +11,7 @@ use core::f64::math as m64;
 
 pub fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = core::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_147_2; // ln 2 rounded to f32
+    const LN2_HI: f32 = core::f32::consts::LN_2; // ln 2 rounded to f32
     const LN2_LO: f32 = -1.904_654_3e-9; // ln 2 - LN2_HI
     if x > 88.722_84 {
         return f32::INFINITY;

@@ -58,7 +58,7 @@ impl<T: Copy> Global<T> {
     /// Whether 16-byte vector loads are possible (the base address is 16-byte aligned).
     #[inline(always)]
     pub fn is_aligned16(&self) -> bool {
-        self.ptr as usize % 16 == 0
+        (self.ptr as usize).is_multiple_of(16)
     }
 
     /// The `p`-th 16-byte group: elements `[p * LANES16, (p + 1) * LANES16)`, one vector load.
@@ -115,7 +115,7 @@ impl<T: Copy> GlobalMut<T> {
 
     #[inline(always)]
     pub fn is_aligned16(&self) -> bool {
-        self.ptr as usize % 16 == 0
+        (self.ptr as usize).is_multiple_of(16)
     }
 
     /// Writes the `p`-th 16-byte group with one vector store. Requires [`Self::is_aligned16`].
@@ -146,7 +146,7 @@ impl<T: Copy> Shared<T> {
     pub fn new(offset: usize, len: usize) -> Self {
         let end = offset + len * size_of::<T>();
         let have = target::dynamic_shared_bytes() as usize;
-        if end > have || offset % align_of::<T>() != 0 {
+        if end > have || !offset.is_multiple_of(align_of::<T>()) {
             #[cfg(not(target_arch = "nvptx64"))]
             panic!(
                 "shared view of bytes [{offset}, {end}) does not fit the launch's {have} bytes of shared memory (or is misaligned)"
