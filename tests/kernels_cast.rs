@@ -8,11 +8,11 @@
 mod common;
 
 use common::*;
+use kernels_gpu::Kernel;
 use kernels_gpu::cast;
 use kernels_gpu::elementwise::config;
-use kernels_gpu::emu::{launch_kernel, DeviceBuffer};
+use kernels_gpu::emu::{DeviceBuffer, launch_kernel};
 use kernels_gpu::prelude::{BF16, F16};
-use kernels_gpu::Kernel;
 
 /// Exact value of 16-bit pattern `h` with `frac` fraction bits and `exp` exponent bits.
 fn value16(h: u16, frac: u32, exp: u32) -> f64 {

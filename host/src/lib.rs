@@ -1,2 +1,30 @@
-//! ferrite: GPU arrays and Keras-style training for Rust, with every kernel written in Rust.
+//! ferrite: GPU arrays and Keras-style training for Rust, with every GPU kernel written in
+//! Rust and compiled to PTX at build time.
+//!
+//! ```
+//! use ferrite::{Array, Device};
+//!
+//! let (device, note) = Device::best_available(); // CUDA device 0, else the CPU
+//! println!("{note}");
+//! let x = Array::from_vec_on(vec![1.0f32, 2.0, 3.0, 4.0, 5.0], &[5], &device)?;
+//! assert_eq!(x.sqrt()?.to_string(), "[1, 1.4142135, 1.7320508, 2, 2.236068]");
+//! # Ok::<(), ferrite::Error>(())
+//! ```
+//!
+//! Map of the crate: [`device`] (CPU, CUDA, scoped defaults), [`Array`] (typed arrays and
+//! their operations), `backend` (the CPU code and the CUDA launches), [`ptx`] (the embedded
+//! kernels). The kernels themselves live in the `kernels-gpu` crate.
+
+mod array;
+mod backend;
+pub mod device;
+mod dtype;
+mod error;
 pub mod ptx;
+
+pub use array::{Array, matmul, softmax, sqrt};
+pub use backend::cuda::CudaDevice;
+pub use device::{Device, DeviceSpec, default_device, with_device};
+pub use dtype::{DType, Element, Float};
+pub use error::{Error, Result};
+pub use half::{bf16, f16};

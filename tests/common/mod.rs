@@ -1,6 +1,8 @@
 //! Helpers shared by the test suites: fresh random inputs, f64 references, tolerant compare.
 #![allow(dead_code)]
 
+pub mod devices;
+
 pub use kernels_gpu::prelude::Float;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -1,0 +1,50 @@
+//! What the CUDA backend needs from a device: memory, copies, launches. Two implementations:
+//! `real.rs` (the CUDA driver through cudarc) and `emulated.rs` (the CPU grid emulator), so
+//! the backend's own launch code — grid, block, shared memory, argument order, PTX variant —
+//! runs unchanged in CI and on a GPU.
+
+use crate::error::Result;
+use crate::ptx::PtxVariant;
+use kernels_gpu::LaunchConfig;
+use std::ffi::c_void;
+
+/// One kernel launch, in the two forms the drivers need.
+pub(crate) struct Launch<'a> {
+    /// The PTX entry point.
+    pub kernel: &'static str,
+    pub cfg: LaunchConfig,
+    /// `cuLaunchKernel`'s `kernelParams`: one pointer per argument.
+    pub params: &'a [*mut c_void],
+    /// The same kernel with the same arguments, for the emulator.
+    pub emulate: &'a (dyn Fn() + Sync),
+}
+
+/// Device addresses are `u64` (`CUdeviceptr`); the emulator's are host addresses.
+pub(crate) trait Driver: Send + Sync {
+    /// The device's name, e.g. "NVIDIA H100 80GB HBM3".
+    fn name(&self) -> &str;
+    fn compute_capability(&self) -> (u32, u32);
+    fn multiprocessors(&self) -> u32;
+    /// Largest dynamic shared memory a block may opt in to.
+    fn max_shared_bytes(&self) -> u32;
+    /// Loads the PTX module the device will launch from.
+    fn load(&self, variant: &'static PtxVariant) -> Result<()>;
+    fn alloc(&self, bytes: usize) -> Result<u64>;
+    /// # Safety
+    /// `ptr` came from `alloc(bytes)` and is not used afterwards.
+    unsafe fn free(&self, ptr: u64, bytes: usize);
+    /// # Safety
+    /// `dst` holds `src.len()` bytes of this device's memory.
+    unsafe fn copy_to_device(&self, dst: u64, src: &[u8]) -> Result<()>;
+    /// Waits for queued work, then copies.
+    /// # Safety
+    /// `src` holds `dst.len()` bytes of this device's memory.
+    unsafe fn copy_to_host(&self, dst: &mut [u8], src: u64) -> Result<()>;
+    /// # Safety
+    /// Both ranges hold `bytes` of this device's memory.
+    unsafe fn copy_on_device(&self, dst: u64, src: u64, bytes: usize) -> Result<()>;
+    /// # Safety
+    /// The arguments match the kernel's parameters and point at live device memory.
+    unsafe fn launch(&self, launch: &Launch<'_>) -> Result<()>;
+    fn synchronize(&self) -> Result<()>;
+}

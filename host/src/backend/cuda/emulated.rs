@@ -1,0 +1,106 @@
+//! A CUDA device made of the CPU grid emulator: the backend's launch code runs unchanged,
+//! and launches are checked the way the driver checks them (entry present in the loaded PTX
+//! variant, CUDA's launch limits, shared memory within what the device allows).
+
+use super::driver::{Driver, Launch};
+use crate::error::{Error, Result};
+use crate::ptx::PtxVariant;
+use kernels_gpu::emu::{self, EmuError, Limits};
+use std::sync::OnceLock;
+
+pub(crate) struct EmulatedDriver {
+    name: String,
+    cc: (u32, u32),
+    variant: OnceLock<&'static PtxVariant>,
+}
+
+impl EmulatedDriver {
+    pub(crate) fn new(cc: (u32, u32)) -> Self {
+        EmulatedDriver { name: "ferrite CPU grid emulator".into(), cc, variant: OnceLock::new() }
+    }
+}
+
+fn launch_error(kernel: &'static str, code: &str, message: String) -> Error {
+    Error::Cuda { call: "cuLaunchKernel", code: code.into(), message, kernel: Some(kernel) }
+}
+
+impl Driver for EmulatedDriver {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn compute_capability(&self) -> (u32, u32) {
+        self.cc
+    }
+
+    /// Few multiprocessors keep grid-stride grids small, which the emulator runs faster.
+    fn multiprocessors(&self) -> u32 {
+        4
+    }
+
+    /// The opt-in limits of the real generations: Volta 96 KiB, Ampere 163 KiB, Hopper 227 KiB.
+    fn max_shared_bytes(&self) -> u32 {
+        match self.cc {
+            (7, _) => 96 * 1024,
+            (8, 0) => 163 * 1024,
+            (8, _) => 99 * 1024,
+            _ => 227 * 1024,
+        }
+    }
+
+    fn load(&self, variant: &'static PtxVariant) -> Result<()> {
+        let _ = self.variant.set(variant);
+        Ok(())
+    }
+
+    fn alloc(&self, bytes: usize) -> Result<u64> {
+        Ok(emu::alloc(bytes) as u64)
+    }
+
+    unsafe fn free(&self, ptr: u64, bytes: usize) {
+        unsafe { emu::free(ptr as *mut u8, bytes) }
+    }
+
+    unsafe fn copy_to_device(&self, dst: u64, src: &[u8]) -> Result<()> {
+        emu::check_range(dst as usize, src.len()).map_err(|m| copy_error("cuMemcpyHtoD", m))?;
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst as *mut u8, src.len()) };
+        Ok(())
+    }
+
+    unsafe fn copy_to_host(&self, dst: &mut [u8], src: u64) -> Result<()> {
+        emu::check_range(src as usize, dst.len()).map_err(|m| copy_error("cuMemcpyDtoH", m))?;
+        unsafe { std::ptr::copy_nonoverlapping(src as *const u8, dst.as_mut_ptr(), dst.len()) };
+        Ok(())
+    }
+
+    unsafe fn copy_on_device(&self, dst: u64, src: u64, bytes: usize) -> Result<()> {
+        emu::check_range(src as usize, bytes).map_err(|m| copy_error("cuMemcpyDtoD", m))?;
+        emu::check_range(dst as usize, bytes).map_err(|m| copy_error("cuMemcpyDtoD", m))?;
+        unsafe { std::ptr::copy(src as *const u8, dst as *mut u8, bytes) };
+        Ok(())
+    }
+
+    unsafe fn launch(&self, l: &Launch<'_>) -> Result<()> {
+        let variant = self.variant.get().expect("PTX variant chosen when the device opened");
+        if !variant.has_entry(l.kernel) {
+            return Err(launch_error(
+                l.kernel,
+                "CUDA_ERROR_NOT_FOUND",
+                format!("the {} PTX has no entry {}", variant.arch, l.kernel),
+            ));
+        }
+        let limits = Limits { max_shared_bytes: self.max_shared_bytes(), ..Limits::default() };
+        emu::launch_with(&l.cfg, &limits, l.emulate).map_err(|e| match e {
+            EmuError::InvalidConfig(m) => launch_error(l.kernel, "CUDA_ERROR_INVALID_VALUE", m),
+            other => launch_error(l.kernel, "CUDA_ERROR_LAUNCH_FAILED", other.to_string()),
+        })
+    }
+
+    fn synchronize(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+fn copy_error(call: &'static str, message: String) -> Error {
+    Error::Cuda { call, code: "CUDA_ERROR_INVALID_VALUE".into(), message, kernel: None }
+}

@@ -1,0 +1,200 @@
+//! The CUDA backend: a device handle, device memory, and typed kernel launches.
+//!
+//! Layers, bottom up: `driver.rs` (what a device must do), `real.rs` / `emulated.rs` (the
+//! CUDA driver, or the CPU grid emulator), this file (RAII buffers, launches typed by the
+//! kernel's own descriptor), `ops.rs` (array operations as kernel launches).
+
+mod driver;
+mod emulated;
+pub(crate) mod ops;
+mod real;
+
+use crate::error::{Error, Result};
+use crate::ptx::{self, PtxVariant};
+use driver::{Driver, Launch};
+use kernels_gpu::{Kernel, KernelArgs, LaunchConfig};
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, Weak};
+
+pub(crate) use real::driver_library_present;
+
+/// A CUDA device with its loaded kernels. Cloning is cheap; clones are the same device.
+#[derive(Clone)]
+pub struct CudaDevice(Arc<Inner>);
+
+struct Inner {
+    driver: Box<dyn Driver>,
+    variant: &'static PtxVariant,
+    /// `Some(n)` for `cuda:n`, `None` for an emulated device.
+    ordinal: Option<usize>,
+}
+
+/// Open real devices, so `cuda:0` opened twice is one device (one context, one stream).
+static OPEN: Mutex<Vec<(usize, Weak<Inner>)>> = Mutex::new(Vec::new());
+
+impl CudaDevice {
+    pub(crate) fn open(ordinal: usize) -> Result<Self> {
+        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+        open.retain(|(_, w)| w.strong_count() > 0);
+        if let Some(inner) = open.iter().find(|(o, _)| *o == ordinal).and_then(|(_, w)| w.upgrade()) {
+            return Ok(CudaDevice(inner));
+        }
+        let dev = Self::with_driver(Box::new(real::RealDriver::open(ordinal)?), Some(ordinal))?;
+        open.push((ordinal, Arc::downgrade(&dev.0)));
+        Ok(dev)
+    }
+
+    /// A device backed by the CPU grid emulator, claiming compute capability `cc`, which
+    /// selects the PTX variant (and so the kernels) exactly as on a real GPU.
+    pub(crate) fn emulated(cc: (u32, u32)) -> Result<Self> {
+        Self::with_driver(Box::new(emulated::EmulatedDriver::new(cc)), None)
+    }
+
+    fn with_driver(driver: Box<dyn Driver>, ordinal: Option<usize>) -> Result<Self> {
+        let cc = driver.compute_capability();
+        let variant = ptx::best_for(cc).ok_or_else(|| Error::UnsupportedGpu {
+            device: driver.name().to_string(),
+            major: cc.0,
+            minor: cc.1,
+        })?;
+        driver.load(variant)?;
+        Ok(CudaDevice(Arc::new(Inner { driver, variant, ordinal })))
+    }
+
+    pub fn name(&self) -> &str {
+        self.0.driver.name()
+    }
+
+    pub fn compute_capability(&self) -> (u32, u32) {
+        self.0.driver.compute_capability()
+    }
+
+    /// The PTX variant the device runs, e.g. `sm_80`.
+    pub fn ptx_arch(&self) -> &'static str {
+        self.0.variant.arch
+    }
+
+    /// `None` for an emulated device.
+    pub fn ordinal(&self) -> Option<usize> {
+        self.0.ordinal
+    }
+
+    pub fn is_emulated(&self) -> bool {
+        self.0.ordinal.is_none()
+    }
+
+    pub fn same_device(&self, other: &CudaDevice) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Waits for all work queued on the device.
+    pub fn synchronize(&self) -> Result<()> {
+        self.0.driver.synchronize()
+    }
+
+    /// Grid size for grid-stride kernels: enough blocks to fill every multiprocessor.
+    pub(crate) fn grid_stride_blocks(&self) -> u32 {
+        self.0.driver.multiprocessors() * 32
+    }
+
+    pub(crate) fn max_shared_bytes(&self) -> u32 {
+        self.0.driver.max_shared_bytes()
+    }
+
+    pub(crate) fn alloc<T: Copy>(&self, len: usize) -> Result<DeviceBuffer<T>> {
+        let ptr = self.0.driver.alloc(len * size_of::<T>())?;
+        Ok(DeviceBuffer { ptr, len, device: self.clone(), _t: PhantomData })
+    }
+
+    pub(crate) fn upload<T: Copy>(&self, data: &[T]) -> Result<DeviceBuffer<T>> {
+        let buf = self.alloc::<T>(data.len())?;
+        // SAFETY: `buf` holds exactly these bytes; `T: Copy` has no padding we could leak that
+        // the caller did not already own.
+        unsafe { self.0.driver.copy_to_device(buf.ptr, bytes_of(data))? };
+        Ok(buf)
+    }
+
+    /// Launches `kernel` with `args`, as the descriptor's argument tuple types them.
+    ///
+    /// # Safety
+    /// Pointer arguments address live buffers of this device that are large enough for what
+    /// the kernel reads and writes with the other arguments (the kernel module documents it).
+    pub(crate) unsafe fn launch<A: KernelArgs>(&self, kernel: &Kernel<A>, cfg: LaunchConfig, args: A) -> Result<()> {
+        let params = args.param_ptrs();
+        let shared = SyncArgs(args);
+        let body = kernel.body;
+        let emulate = move || {
+            let a = &shared;
+            unsafe { body(a.0) }
+        };
+        unsafe { self.0.driver.launch(&Launch { kernel: kernel.name(), cfg, params: &params, emulate: &emulate }) }
+    }
+}
+
+/// Kernel arguments are device addresses and sizes; every emulated thread reads the same ones,
+/// as every GPU thread does.
+struct SyncArgs<A>(A);
+unsafe impl<A> Sync for SyncArgs<A> {}
+
+impl fmt::Debug for CudaDevice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} PTX)", self.name(), self.ptx_arch())
+    }
+}
+
+fn bytes_of<T: Copy>(data: &[T]) -> &[u8] {
+    // SAFETY: any initialised `T: Copy` may be viewed as bytes.
+    unsafe { std::slice::from_raw_parts(data.as_ptr().cast(), std::mem::size_of_val(data)) }
+}
+
+/// `len` elements of `T` in one device's memory, freed on drop.
+pub(crate) struct DeviceBuffer<T> {
+    ptr: u64,
+    len: usize,
+    device: CudaDevice,
+    _t: PhantomData<T>,
+}
+
+impl<T: Copy> DeviceBuffer<T> {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn device(&self) -> &CudaDevice {
+        &self.device
+    }
+
+    /// The device address, typed for a kernel argument.
+    pub(crate) fn ptr<U>(&self) -> *const U {
+        self.ptr as *const U
+    }
+
+    pub(crate) fn ptr_mut<U>(&mut self) -> *mut U {
+        self.ptr as *mut U
+    }
+
+    pub(crate) fn to_vec(&self) -> Result<Vec<T>> {
+        let mut out = Vec::<T>::with_capacity(self.len);
+        let bytes = self.len * size_of::<T>();
+        // SAFETY: the copy initialises all `len` elements before `set_len`.
+        unsafe {
+            let dst = std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), bytes);
+            self.device.0.driver.copy_to_host(dst, self.ptr)?;
+            out.set_len(self.len);
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn try_clone(&self) -> Result<Self> {
+        let copy = self.device.alloc::<T>(self.len)?;
+        unsafe { self.device.0.driver.copy_on_device(copy.ptr, self.ptr, self.len * size_of::<T>())? };
+        Ok(copy)
+    }
+}
+
+impl<T> Drop for DeviceBuffer<T> {
+    fn drop(&mut self) {
+        unsafe { self.device.0.driver.free(self.ptr, self.len * size_of::<T>()) }
+    }
+}

@@ -1,0 +1,135 @@
+//! Array operations as kernel launches. Geometry comes from each kernel module's `config`,
+//! arguments are typed by the kernel's descriptor, so this file only picks kernels and sizes.
+
+use super::{CudaDevice, DeviceBuffer};
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+use kernels_gpu::{Kernel, cast, elementwise, matmul, softmax};
+
+/// The element types with native kernels (16-bit floats are converted to f32 around them).
+pub trait NativeKernels: Element + kernels_gpu::prelude::Float {
+    const SQRT: Kernel<(*const Self, *mut Self, u64)>;
+    const SOFTMAX: Kernel<(*const Self, *mut Self, u32, u32)>;
+    /// `C = op(A) · op(B)` for (transpose A, transpose B); `(true, true)` has no kernel.
+    fn matmul_kernel(ta: bool, tb: bool) -> Kernel<(*const Self, *const Self, *mut Self, u32, u32, u32)>;
+}
+
+macro_rules! native {
+    ($t:ty, $sqrt:ident, $softmax:ident, $nn:ident, $tn:ident, $nt:ident) => {
+        impl NativeKernels for $t {
+            const SQRT: Kernel<(*const $t, *mut $t, u64)> = elementwise::$sqrt;
+            const SOFTMAX: Kernel<(*const $t, *mut $t, u32, u32)> = softmax::$softmax;
+            fn matmul_kernel(ta: bool, tb: bool) -> Kernel<(*const $t, *const $t, *mut $t, u32, u32, u32)> {
+                match (ta, tb) {
+                    (false, false) => matmul::$nn,
+                    (true, false) => matmul::$tn,
+                    (false, true) => matmul::$nt,
+                    (true, true) => unreachable!("callers transpose at most one operand"),
+                }
+            }
+        }
+    };
+}
+native!(f32, sqrt_f32, softmax_f32, matmul_f32, matmul_tn_f32, matmul_nt_f32);
+native!(f64, sqrt_f64, softmax_f64, matmul_f64, matmul_tn_f64, matmul_nt_f64);
+
+/// Kernel sizes are 32-bit: larger dimensions are refused rather than truncated.
+fn dim32(op: &'static str, what: &str, n: usize) -> Result<u32> {
+    u32::try_from(n).map_err(|_| Error::Config(format!("{op}: {what} = {n} exceeds the kernels' 32-bit sizes")))
+}
+
+pub(crate) fn sqrt<T: NativeKernels>(x: &DeviceBuffer<T>) -> Result<DeviceBuffer<T>> {
+    let dev = x.device();
+    let n = x.len();
+    let mut y = dev.alloc::<T>(n)?;
+    if n > 0 {
+        let cfg = elementwise::config::<T>(n, dev.grid_stride_blocks());
+        // SAFETY: both buffers hold `n` elements.
+        unsafe { dev.launch(&T::SQRT, cfg, (x.ptr(), y.ptr_mut(), n as u64))? };
+    }
+    Ok(y)
+}
+
+/// `rows × cols` row softmax.
+pub(crate) fn softmax<T: NativeKernels>(x: &DeviceBuffer<T>, rows: usize, cols: usize) -> Result<DeviceBuffer<T>> {
+    let dev = x.device();
+    let mut y = dev.alloc::<T>(rows * cols)?;
+    if rows > 0 && cols > 0 {
+        let (r, c) = (dim32("softmax", "rows", rows)?, dim32("softmax", "columns", cols)?);
+        if r > i32::MAX as u32 {
+            return Err(Error::Config(format!("softmax: {rows} rows exceed the grid limit of 2^31 - 1")));
+        }
+        let cfg = softmax::config::<T>(rows, cols, dev.max_shared_bytes());
+        unsafe { dev.launch(&T::SOFTMAX, cfg, (x.ptr(), y.ptr_mut(), r, c))? };
+    }
+    Ok(y)
+}
+
+/// `C[m×n] = op(A) · op(B)` with `op(A)` `m×k` and `op(B)` `k×n`.
+pub(crate) fn matmul<T: NativeKernels>(
+    a: &DeviceBuffer<T>,
+    b: &DeviceBuffer<T>,
+    (m, k, n): (usize, usize, usize),
+    (ta, tb): (bool, bool),
+) -> Result<DeviceBuffer<T>> {
+    let dev = a.device();
+    let mut c = dev.alloc::<T>(m * n)?;
+    if m > 0 && n > 0 {
+        let (m32, k32, n32) = (dim32("matmul", "M", m)?, dim32("matmul", "K", k)?, dim32("matmul", "N", n)?);
+        if m.div_ceil(matmul::TILE) > 65535 {
+            return Err(Error::Config(format!(
+                "matmul: M = {m} exceeds the grid limit of {} rows",
+                65535 * matmul::TILE
+            )));
+        }
+        let cfg = matmul::config::<T>(m, n);
+        unsafe { dev.launch(&T::matmul_kernel(ta, tb), cfg, (a.ptr(), b.ptr(), c.ptr_mut(), m32, n32, k32))? };
+    }
+    Ok(c)
+}
+
+/// Converts between float types on the device (rounding to nearest even).
+pub(crate) fn cast<S: Element, D: Element>(x: &DeviceBuffer<S>) -> Result<DeviceBuffer<D>> {
+    let dev = x.device();
+    let n = x.len();
+    let mut y = dev.alloc::<D>(n)?;
+    if n == 0 {
+        return Ok(y);
+    }
+    let cfg = elementwise::config::<f64>(n, dev.grid_stride_blocks());
+    // The pointer types come from each kernel's descriptor (`half::f16` and the kernels' `F16`
+    // are both a transparent u16).
+    macro_rules! go {
+        ($k:expr) => {
+            // SAFETY: `x` and `y` hold `n` elements of the kernel's source and target types.
+            unsafe { dev.launch(&$k, cfg, (x.ptr(), y.ptr_mut(), n as u64)) }
+        };
+    }
+    use DType::*;
+    match (S::DTYPE, D::DTYPE) {
+        (F32, F64) => go!(cast::cast_f32_f64),
+        (F32, F16) => go!(cast::cast_f32_f16),
+        (F32, BF16) => go!(cast::cast_f32_bf16),
+        (F64, F32) => go!(cast::cast_f64_f32),
+        (F64, F16) => go!(cast::cast_f64_f16),
+        (F64, BF16) => go!(cast::cast_f64_bf16),
+        (F16, F32) => go!(cast::cast_f16_f32),
+        (F16, F64) => go!(cast::cast_f16_f64),
+        (F16, BF16) => go!(cast::cast_f16_bf16),
+        (BF16, F32) => go!(cast::cast_bf16_f32),
+        (BF16, F64) => go!(cast::cast_bf16_f64),
+        (BF16, F16) => go!(cast::cast_bf16_f16),
+        (s, d) if s == d => dev.copy(x, &mut y),
+        (s, d) => Err(Error::Unsupported { op: "cast", dtype: s, device: format!("CUDA (to {d})") }),
+    }?;
+    Ok(y)
+}
+
+impl CudaDevice {
+    /// Copies `src` into `dst` (same length) on the device.
+    pub(crate) fn copy<S: Copy, D: Copy>(&self, src: &DeviceBuffer<S>, dst: &mut DeviceBuffer<D>) -> Result<()> {
+        let bytes = src.len() * size_of::<S>();
+        assert_eq!(bytes, dst.len() * size_of::<D>(), "device copy between buffers of different sizes");
+        unsafe { self.0.driver.copy_on_device(dst.ptr, src.ptr, bytes) }
+    }
+}

@@ -1,0 +1,72 @@
+//! One error type for everything a user can get wrong, or a device can refuse.
+
+use crate::dtype::DType;
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two operands whose shapes do not fit together.
+    #[error("{op}: shapes {lhs:?} and {rhs:?} are incompatible: {reason}")]
+    ShapeMismatch { op: &'static str, lhs: Vec<usize>, rhs: Vec<usize>, reason: String },
+
+    /// One operand whose shape the operation cannot take.
+    #[error("{op}: shape {shape:?} is not supported: {reason}")]
+    BadShape { op: &'static str, shape: Vec<usize>, reason: String },
+
+    /// Data of the wrong length for the requested shape.
+    #[error("{len} elements cannot fill shape {shape:?}, which holds {expected}")]
+    DataLength { len: usize, shape: Vec<usize>, expected: usize },
+
+    /// Operands on different devices (ferrite never copies implicitly).
+    #[error("{op}: operands are on different devices ({lhs} and {rhs}); move one with to_device")]
+    DeviceMismatch { op: &'static str, lhs: String, rhs: String },
+
+    /// An operation or dtype the device cannot run.
+    #[error("{op} is not supported for {dtype} on {device}")]
+    Unsupported { op: &'static str, dtype: DType, device: String },
+
+    /// A device string that does not parse.
+    #[error("unknown device {text:?}: expected cpu, cuda, cuda:N, gpu:N, /gpu:N or /device:GPU:N")]
+    DeviceSyntax { text: String },
+
+    /// No CUDA driver, no GPU, or no GPU with that ordinal.
+    #[error("no CUDA device: {0}")]
+    NoCuda(String),
+
+    /// A CUDA driver call failed; `kernel` names the last kernel launched when that matters.
+    #[error("CUDA error {code} in {call}{}: {message}", kernel.map(|k| format!(" (kernel {k})")).unwrap_or_default())]
+    Cuda { call: &'static str, code: String, message: String, kernel: Option<&'static str> },
+
+    /// The driver could not JIT-compile the embedded PTX; `log` is its error log.
+    #[error("the driver rejected the {arch} PTX ({code}):\n{log}")]
+    PtxJit { arch: &'static str, code: String, log: String },
+
+    /// The device's compute capability is older than every embedded PTX variant.
+    #[error("{device} has compute capability {major}.{minor}; ferrite's kernels need 7.0 or newer")]
+    UnsupportedGpu { device: String, major: u32, minor: u32 },
+
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+
+    /// A data or weights file whose content is wrong, with where it is wrong.
+    #[error("{path}: {location}: {message}")]
+    Data { path: PathBuf, location: String, message: String },
+
+    /// A model or training setting that cannot work (e.g. a layer without an input size).
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Error {
+    pub(crate) fn shape_mismatch(op: &'static str, lhs: &[usize], rhs: &[usize], reason: impl Into<String>) -> Self {
+        Error::ShapeMismatch { op, lhs: lhs.to_vec(), rhs: rhs.to_vec(), reason: reason.into() }
+    }
+
+    pub(crate) fn bad_shape(op: &'static str, shape: &[usize], reason: impl Into<String>) -> Self {
+        Error::BadShape { op, shape: shape.to_vec(), reason: reason.into() }
+    }
+}
