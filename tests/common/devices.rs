@@ -1,6 +1,7 @@
 //! A test harness (libtest-mimic) that runs each case on every device: the CPU, the emulated
 //! CUDA device at each PTX generation, and real GPUs. Without a GPU its cases are reported as
-//! ignored, with the reason, never as passed; `--include-ignored` makes them fail.
+//! ignored, with the reason, never as passed; `--include-ignored` makes them fail, and so
+//! does `FERRITE_REQUIRE_GPU=1` (the GPU check kit sets it where nvidia-smi sees a GPU).
 
 use ferrite::Device;
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -36,12 +37,13 @@ fn targets() -> Vec<(String, Result<Device, String>)> {
 pub fn run(cases: &[(&'static str, Case)]) -> ! {
     let args = Arguments::from_args();
     let targets = targets();
+    let require_gpu = std::env::var_os("FERRITE_REQUIRE_GPU").is_some_and(|v| v != "0");
     let mut trials = Vec::new();
     let mut skipped = 0;
     for (label, device) in &targets {
         for &(name, case) in cases {
             let device = device.clone();
-            let unavailable = device.is_err();
+            let unavailable = device.is_err() && !require_gpu;
             skipped += unavailable as usize;
             trials.push(
                 Trial::test(format!("{label}::{name}"), move || match &device {
