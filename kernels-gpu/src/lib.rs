@@ -39,6 +39,7 @@ pub mod emu;
 pub mod cast;
 pub mod elementwise;
 pub mod matmul;
+pub mod nn;
 pub mod softmax;
 
 pub use launch::{Dim3, KernelInfo, LaunchConfig, PtxParam};
@@ -48,4 +49,12 @@ pub use launch::{Kernel, KernelArgs};
 /// Every entry point of every module, for the PTX cross-check. A module left out here makes
 /// that check fail, since its entries then appear in the PTX without a descriptor.
 #[cfg(not(target_arch = "nvptx64"))]
-pub const ALL_KERNELS: &[&[KernelInfo]] = &[cast::KERNELS, elementwise::KERNELS, matmul::KERNELS, softmax::KERNELS];
+pub const ALL_KERNELS: &[&[KernelInfo]] = &[
+    cast::KERNELS,
+    elementwise::KERNELS,
+    matmul::KERNELS,
+    nn::dense::KERNELS,
+    nn::loss::KERNELS,
+    nn::optim::KERNELS,
+    softmax::KERNELS,
+];

@@ -1,6 +1,10 @@
 //! Tiled matrix multiply through shared memory: `C = op(A) · op(B)`, all row-major, where
 //! `op` is the identity or a transpose (chosen at compile time by `TA`, `TB`).
 //!
+//! The tiling lives in [`product_tile`], generic over how operands are read ([`Operand`]) and
+//! what happens to each result (a closure), so the network kernels in `nn/` reuse it with
+//! gathered rows, an implicit bias column and fused activations.
+//!
 //! Shapes: `op(A)` is `M×K`, `op(B)` is `K×N`, `C` is `M×N`. Stored, `A` is `M×K` (or `K×M`
 //! when `TA`), `B` is `K×N` (or `N×K` when `TB`). Any sizes work, including 1 and primes;
 //! `K = 0` gives zeros.
@@ -52,20 +56,52 @@ fn tile_coords(e: usize, cols_fast: bool, rows: usize, cols: usize) -> (usize, u
     if cols_fast { (e / cols, e % cols) } else { (e % rows, e / rows) }
 }
 
-/// # Safety
-/// `a`, `b`, `c` are device pointers holding `M·K`, `K·N` and `M·N` elements.
+/// A logical matrix operand of the product. Implementations decide where element `(row, col)`
+/// lives (plain, transposed, gathered rows, an implicit column of ones...).
+pub trait Operand<T>: Copy {
+    /// Whether consecutive columns are adjacent in memory: the staging order that coalesces.
+    const COLS_CONTIGUOUS: bool;
+    /// Element `(row, col)`; the product only asks for rows and columns inside the matrix.
+    fn at(&self, row: usize, col: usize) -> T;
+}
+
+/// A stored row-major matrix with `ld` elements per row, read as is or transposed.
+#[derive(Clone, Copy)]
+pub struct Stored<T, const TRANSPOSED: bool> {
+    data: Global<T>,
+    ld: usize,
+}
+
+impl<T: Copy, const TRANSPOSED: bool> Stored<T, TRANSPOSED> {
+    #[inline(always)]
+    pub fn new(data: Global<T>, ld: usize) -> Self {
+        Stored { data, ld }
+    }
+}
+
+impl<T: Float, const TRANSPOSED: bool> Operand<T> for Stored<T, TRANSPOSED> {
+    const COLS_CONTIGUOUS: bool = !TRANSPOSED;
+    #[inline(always)]
+    fn at(&self, row: usize, col: usize) -> T {
+        if TRANSPOSED { self.data.load(col * self.ld + row) } else { self.data.load(row * self.ld + col) }
+    }
+}
+
+/// The block's 64×64 tile of `A·B` (`A` is `m×k`, `B` is `k×n`): every element inside `m×n` is
+/// handed to `store(row, col, value)` exactly once, by the thread that computed it. All threads
+/// of the block must call it (it has barriers). Launch with [`config`].
 #[inline(always)]
-pub unsafe fn tiled<T: Float, const TA: bool, const TB: bool>(
-    a: *const T,
-    b: *const T,
-    c: *mut T,
-    m: u32,
-    n: u32,
-    k: u32,
+pub fn product_tile<T: Float>(
+    a: impl Operand<T>,
+    b: impl Operand<T>,
+    (m, n, k): (usize, usize, usize),
+    store: impl Fn(usize, usize, T),
 ) {
-    let (m, n, k) = (m as usize, n as usize, k as usize);
-    let (a, b, c) = unsafe { (Global::new(a, m * k), Global::new(b, k * n), GlobalMut::new(c, m * n)) };
-    // a_s[kk * STRIDE + row] = op(A)[m0 + row][k0 + kk]; b_s[kk * STRIDE + col] = op(B)[k0 + kk][n0 + col]
+    fn contiguous<T, O: Operand<T>>(_: &O) -> bool {
+        O::COLS_CONTIGUOUS
+    }
+    let (a_cols_fast, b_cols_fast) = (contiguous(&a), contiguous(&b));
+    // a_s[kk * STRIDE + row] = A[m0 + row][k0 + kk]; b_s[kk * STRIDE + col] = B[k0 + kk][n0 + col]
     let a_s = Shared::<T>::new(0, STEP * STRIDE);
     let b_s = Shared::<T>::new(STEP * STRIDE * size_of::<T>(), STEP * STRIDE);
 
@@ -78,16 +114,12 @@ pub unsafe fn tiled<T: Float, const TA: bool, const TB: bool>(
     while k0 < k {
         for q in 0..(TILE * STEP) / (THREADS * THREADS) as usize {
             let e = t + q * (THREADS * THREADS) as usize;
-            // op(A) tile: TILE rows × STEP cols; stored A is contiguous along K unless TA.
-            let (row, kk) = tile_coords(e, !TA, TILE, STEP);
+            let (row, kk) = tile_coords(e, a_cols_fast, TILE, STEP);
             let (gm, gk) = (m0 + row, k0 + kk);
-            let va = if gm < m && gk < k { a.load(if TA { gk * m + gm } else { gm * k + gk }) } else { T::ZERO };
-            a_s.store(kk * STRIDE + row, va);
-            // op(B) tile: STEP rows × TILE cols; stored B is contiguous along N unless TB.
-            let (kk, col) = tile_coords(e, !TB, STEP, TILE);
+            a_s.store(kk * STRIDE + row, if gm < m && gk < k { a.at(gm, gk) } else { T::ZERO });
+            let (kk, col) = tile_coords(e, b_cols_fast, STEP, TILE);
             let (gk, gn) = (k0 + kk, n0 + col);
-            let vb = if gk < k && gn < n { b.load(if TB { gn * k + gk } else { gk * n + gn }) } else { T::ZERO };
-            b_s.store(kk * STRIDE + col, vb);
+            b_s.store(kk * STRIDE + col, if gk < k && gn < n { b.at(gk, gn) } else { T::ZERO });
         }
         sync_threads();
         for kk in 0..STEP {
@@ -107,10 +139,30 @@ pub unsafe fn tiled<T: Float, const TA: bool, const TB: bool>(
         for (j, &v) in row.iter().enumerate() {
             let gn = n0 + tx + j * THREADS as usize;
             if gm < m && gn < n {
-                c.store(gm * n + gn, v);
+                store(gm, gn, v);
             }
         }
     }
+}
+
+/// `C = op(A) · op(B)` for stored `A` (`M×K`, or `K×M` when `TA`) and `B` (`K×N`, or `N×K`).
+///
+/// # Safety
+/// `a`, `b`, `c` are device pointers holding `M·K`, `K·N` and `M·N` elements.
+#[inline(always)]
+pub unsafe fn tiled<T: Float, const TA: bool, const TB: bool>(
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+    m: u32,
+    n: u32,
+    k: u32,
+) {
+    let (m, n, k) = (m as usize, n as usize, k as usize);
+    let (a, b, c) = unsafe { (Global::new(a, m * k), Global::new(b, k * n), GlobalMut::new(c, m * n)) };
+    let a = Stored::<T, TA>::new(a, if TA { m } else { k });
+    let b = Stored::<T, TB>::new(b, if TB { k } else { n });
+    product_tile(a, b, (m, n, k), |i, j, v| c.store(i * n + j, v));
 }
 
 kernels! {

@@ -40,6 +40,7 @@ pub trait Elem: Float + Debug + Send + Sync {
     /// Smallest positive normal number.
     const TINY: f64;
     fn of(x: f64) -> Self;
+    fn to_f64(self) -> f64;
 }
 
 impl Elem for f32 {
@@ -49,6 +50,9 @@ impl Elem for f32 {
     fn of(x: f64) -> f32 {
         x as f32
     }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
 }
 
 impl Elem for f64 {
@@ -57,6 +61,9 @@ impl Elem for f64 {
     const TINY: f64 = f64::MIN_POSITIVE;
     fn of(x: f64) -> f64 {
         x
+    }
+    fn to_f64(self) -> f64 {
+        self
     }
 }
 

@@ -35,15 +35,41 @@ enum State {
     Done,
 }
 
+/// Coroutine stacks kept between launches: mapping them is most of a small launch's cost.
+struct PooledStack(DefaultStack);
+// SAFETY: a stack is a private memory mapping, used by one thread at a time.
+unsafe impl Send for PooledStack {}
+static POOL: std::sync::Mutex<Vec<PooledStack>> = std::sync::Mutex::new(Vec::new());
+/// Enough for two workers' largest blocks; beyond this, stacks are unmapped.
+const POOL_MAX: usize = 4096;
+
 /// Per-OS-thread state reused from block to block: coroutine stacks and shared memory.
 pub(crate) struct BlockRunner {
     stacks: Vec<DefaultStack>,
     shared: Vec<u128>,
 }
 
+impl Drop for BlockRunner {
+    fn drop(&mut self) {
+        let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+        let room = POOL_MAX.saturating_sub(pool.len());
+        pool.extend(self.stacks.drain(..).take(room).map(PooledStack));
+    }
+}
+
 impl BlockRunner {
     pub(crate) fn new() -> Self {
         BlockRunner { stacks: Vec::new(), shared: Vec::new() }
+    }
+
+    fn stack(&mut self) -> DefaultStack {
+        if let Some(s) = self.stacks.pop() {
+            return s;
+        }
+        if let Some(PooledStack(s)) = POOL.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return s;
+        }
+        DefaultStack::new(STACK_BYTES).expect("cannot map an emulator thread stack")
     }
 
     pub(crate) fn run(
@@ -74,10 +100,7 @@ impl BlockRunner {
             .collect();
         let mut threads: Vec<ThreadCoroutine> = Vec::with_capacity(n);
         for ctx in &ctxs {
-            let stack = match self.stacks.pop() {
-                Some(s) => s,
-                None => DefaultStack::new(STACK_BYTES).expect("cannot map an emulator thread stack"),
-            };
+            let stack = self.stack();
             let body = move |y: &ThreadYielder, _start: WarpResponse| {
                 ctx.yielder.set(y);
                 kernel();

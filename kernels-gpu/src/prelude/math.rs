@@ -5,6 +5,9 @@
 //! steps (Cody-Waite), `e^r` by its Taylor series on `|r| <= ln2 / 2` (truncation error far
 //! below half an ulp), and `2^n` applied as two exact power-of-two factors so results that
 //! are subnormal round only once. Error: within 2 ulp (measured in the tests below).
+//!
+//! ln is built the classic way: `x = 2^e · m` with `m` in `[sqrt(1/2), sqrt(2))`, then
+//! `ln m = 2 atanh(s)`, `s = (m - 1) / (m + 1)`, `|s| < 0.172`, by its odd series.
 
 use core::f32::math as m32;
 use core::f64::math as m64;
@@ -31,6 +34,21 @@ pub fn exp_f32(x: f32) -> f32 {
     let n = n as i32; // NaN becomes 0 here, and p is already NaN
     let half = n >> 1;
     p * pow2_f32(half) * pow2_f32(n - half)
+}
+
+/// e^x - 1 without the cancellation near 0: the Taylor series of `e^x - 1` itself where
+/// `|x| < ln2 / 2`, else `exp(x) - 1` (which has no cancellation there).
+pub fn expm1_f32(x: f32) -> f32 {
+    if !(x.abs() < 0.346_573_6) {
+        return exp_f32(x) - 1.0; // also NaN and ±inf
+    }
+    // x · (1 + x/2 + x^2/6 + ... + x^7/8!): r^8/9! relative error < 2e-11
+    const C: [f32; 8] = [1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0];
+    let mut q = C[0];
+    for &c in &C[1..] {
+        q = m32::mul_add(q, x, c);
+    }
+    x * q
 }
 
 /// 2^k for k in [-126, 127], from its bits.
@@ -63,6 +81,20 @@ pub fn exp_f64(x: f64) -> f64 {
     p * pow2_f64(half) * pow2_f64(n - half)
 }
 
+/// e^x - 1 in f64; see [`expm1_f32`].
+pub fn expm1_f64(x: f64) -> f64 {
+    if !(x.abs() < 0.346_573_590_279_972_6) {
+        return exp_f64(x) - 1.0;
+    }
+    // x · (1/1! + x/2! + ... + x^13/14!)
+    const C: [f64; 14] = inverse_factorials();
+    let mut q = 1.0 / 87_178_291_200.0; // 1/14!
+    for &c in &C[..13] {
+        q = m64::mul_add(q, x, c);
+    }
+    x * q
+}
+
 /// `[1/13!, 1/12!, ..., 1/1!, 1/0!]`, evaluated by the compiler.
 const fn inverse_factorials() -> [f64; 14] {
     let mut c = [1.0; 14];
@@ -80,6 +112,77 @@ const fn inverse_factorials() -> [f64; 14] {
 #[inline(always)]
 fn pow2_f64(k: i32) -> f64 {
     f64::from_bits(((k + 1023) as u64) << 52)
+}
+
+pub fn ln_f32(x: f32) -> f32 {
+    if !(x > 0.0) || x == f32::INFINITY {
+        // NaN, negatives -> NaN; 0 -> -inf; +inf -> +inf
+        return if x == 0.0 {
+            f32::NEG_INFINITY
+        } else if x == f32::INFINITY {
+            x
+        } else {
+            f32::NAN
+        };
+    }
+    let (mut bits, mut e) = (x.to_bits(), 0i32);
+    if bits < 0x0080_0000 {
+        bits = (x * 16_777_216.0).to_bits(); // subnormal: scale by 2^24 first
+        e = -24;
+    }
+    e += ((bits >> 23) as i32) - 127;
+    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000); // [1, 2)
+    if m > core::f32::consts::SQRT_2 {
+        m *= 0.5;
+        e += 1;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    // 2 atanh(s) = r + r·s²·q with r = 2s and q = 1/3 + s²/5 + ... (terms to s^10 leave < 1e-10
+    // relative error); adding the small correction to r keeps r's single rounding.
+    let mut q = 1.0 / 11.0;
+    for c in [1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0] {
+        q = m32::mul_add(q, s2, c);
+    }
+    let r = 2.0 * s;
+    m32::mul_add(e as f32, core::f32::consts::LN_2, m32::mul_add(r, s2 * q, r))
+}
+
+pub fn ln_f64(x: f64) -> f64 {
+    if !(x > 0.0) || x == f64::INFINITY {
+        return if x == 0.0 {
+            f64::NEG_INFINITY
+        } else if x == f64::INFINITY {
+            x
+        } else {
+            f64::NAN
+        };
+    }
+    let (mut bits, mut e) = (x.to_bits(), 0i64);
+    if bits < 0x0010_0000_0000_0000 {
+        bits = (x * 18_014_398_509_481_984.0).to_bits(); // subnormal: scale by 2^54 first
+        e = -54;
+    }
+    e += ((bits >> 52) as i64) - 1023;
+    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    if m > core::f64::consts::SQRT_2 {
+        m *= 0.5;
+        e += 1;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    // Terms to s^22: the first omitted one, s^24/25 < 2e-20, is far below an ulp.
+    let mut q = 1.0 / 23.0;
+    let mut k = 21.0;
+    while k > 2.0 {
+        q = m64::mul_add(q, s2, 1.0 / k);
+        k -= 2.0;
+    }
+    let r = 2.0 * s;
+    // e·ln2 in two parts so that large exponents keep full precision.
+    const LN2_HI: f64 = core::f64::consts::LN_2;
+    const LN2_LO: f64 = 2.319_046_813_846_299_6e-17;
+    m64::mul_add(e as f64, LN2_HI, m64::mul_add(e as f64, LN2_LO, m64::mul_add(r, s2 * q, r)))
 }
 
 #[cfg(test)]
@@ -125,6 +228,44 @@ mod tests {
         // Largest finite result and a subnormal one.
         assert!(exp_f32(88.72).is_finite());
         assert!(exp_f32(-100.0) > 0.0 && exp_f32(-100.0).is_subnormal());
+    }
+
+    #[test]
+    fn ln_f32_is_within_two_ulp_across_its_range() {
+        let mut worst: (f64, f32) = (0.0, 0.0);
+        let mut x = f32::from_bits(1);
+        while x.is_finite() {
+            let e = ulps32(ln_f32(x), (x as f64).ln());
+            if e > worst.0 {
+                worst = (e, x);
+            }
+            x = f32::from_bits(x.to_bits() + 9_973);
+        }
+        assert!(worst.0 <= 2.0, "worst error {} ulp at x = {:e}", worst.0, worst.1);
+        assert_eq!(ln_f32(1.0), 0.0);
+        assert_eq!(ln_f32(0.0), f32::NEG_INFINITY);
+        assert_eq!(ln_f32(f32::INFINITY), f32::INFINITY);
+        assert!(ln_f32(-1.0).is_nan() && ln_f32(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn ln_f64_is_within_two_ulp_across_its_range() {
+        let mut x = f64::from_bits(1);
+        while x.is_finite() {
+            let (got, want) = (ln_f64(x), x.ln());
+            assert!(
+                (got - want).abs() <= 2.0 * f64::EPSILON * want.abs().max(1e-300) || got == want,
+                "x = {x:e}: {got} vs {want}"
+            );
+            x = f64::from_bits(x.to_bits() + 0x0000_3ffb_f2a3_1c07);
+        }
+        // Near 1, where the absolute error matters: ln(1 + d) ~ d.
+        for d in [1e-300, 1e-16, 2.2e-16, 1e-8, 1e-3] {
+            let (got, want) = (ln_f64(1.0 + d), (1.0 + d).ln());
+            assert!((got - want).abs() <= 2.0 * f64::EPSILON * want.abs() || got == want, "1 + {d}: {got} vs {want}");
+        }
+        assert_eq!(ln_f64(0.0), f64::NEG_INFINITY);
+        assert!(ln_f64(-0.5).is_nan());
     }
 
     #[test]
