@@ -68,7 +68,10 @@ pub trait Float: Element {
 /// f32 and f64: the types with kernels and CPU code of their own.
 #[doc(hidden)]
 pub trait Native:
-    Float<Compute = Self> + kernels_gpu::prelude::Float + crate::backend::cuda::ops::NativeKernels
+    Float<Compute = Self>
+    + kernels_gpu::prelude::Float
+    + crate::backend::cuda::ops::NativeKernels
+    + crate::nn::backend::cuda::NnKernels
 {
 }
 impl Native for f32 {}

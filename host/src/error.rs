@@ -56,6 +56,14 @@ pub enum Error {
     #[error("{path}: {location}: {message}")]
     Data { path: PathBuf, location: String, message: String },
 
+    /// A class label outside the model's classes (or negative).
+    #[error("label {label} at row {row} is outside the {classes} classes 0..{classes}")]
+    Label { row: usize, label: String, classes: usize },
+
+    /// A NaN or infinite value where training needs finite numbers.
+    #[error("{what} has a non-finite value ({value}) at row {row}, column {col}")]
+    NonFinite { what: &'static str, row: usize, col: usize, value: f64 },
+
     /// A model or training setting that cannot work (e.g. a layer without an input size).
     #[error("{0}")]
     Config(String),

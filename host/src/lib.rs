@@ -17,13 +17,16 @@
 
 mod array;
 mod backend;
+pub mod data;
 pub mod device;
 mod dtype;
 mod error;
+pub mod nn;
 pub mod ptx;
 
 pub use array::{Array, matmul, softmax, sqrt};
 pub use backend::cuda::CudaDevice;
+pub use data::{Dataset, Labels};
 pub use device::{Device, DeviceSpec, default_device, with_device};
 pub use dtype::{DType, Element, Float};
 pub use error::{Error, Result};

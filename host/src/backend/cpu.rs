@@ -47,20 +47,37 @@ pub(crate) fn softmax<T: KernelFloat + Send + Sync>(x: &[T], cols: usize) -> Vec
 
 /// `C[m×n] = op(A) · op(B)`, row-major, `op(A)` `m×k`, `op(B)` `k×n`; `ta`/`tb` mean the operand
 /// is stored transposed (`k×m`, `n×k`).
-pub(crate) fn matmul<T: Element>(a: &[T], b: &[T], (m, k, n): (usize, usize, usize), (ta, tb): (bool, bool)) -> Vec<T> {
-    let mut c = vec![T::default(); m * n];
+pub(crate) fn matmul<T: Element>(a: &[T], b: &[T], dims: (usize, usize, usize), t: (bool, bool)) -> Vec<T> {
+    let mut c = vec![T::default(); dims.0 * dims.2];
+    gemm_into(&mut c, a, b, dims, t, false);
+    c
+}
+
+/// `C = op(A) · op(B)` into `c` (`m×n`, row-major), or `C += op(A) · op(B)` if `accumulate`.
+pub(crate) fn gemm_into<T: Element>(
+    c: &mut [T],
+    a: &[T],
+    b: &[T],
+    (m, k, n): (usize, usize, usize),
+    (ta, tb): (bool, bool),
+    accumulate: bool,
+) {
+    assert!(c.len() >= m * n && a.len() >= m * k && b.len() >= k * n, "gemm_into: buffers smaller than the shapes");
     if m == 0 || n == 0 {
-        return c;
+        return;
     }
     if k == 0 {
-        return c; // zeros, the empty sum
+        if !accumulate {
+            c[..m * n].fill(T::default()); // the empty sum
+        }
+        return;
     }
     let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
     let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
     let par = if m * n * k >= PARALLEL_MIN * 8 { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
     let one = T::from_f64(1.0);
-    // SAFETY: the strides describe `a` (m·k), `b` (k·n) and `c` (m·n) exactly; gemm supports
-    // the f32 and f64 callers use.
+    // SAFETY: the strides describe `a` (m·k), `b` (k·n) and `c` (m·n), whose lengths are checked
+    // above; gemm supports the f32 and f64 callers use.
     unsafe {
         gemm::gemm(
             m,
@@ -69,14 +86,14 @@ pub(crate) fn matmul<T: Element>(a: &[T], b: &[T], (m, k, n): (usize, usize, usi
             c.as_mut_ptr(),
             1,
             n as isize,
-            false,
+            accumulate,
             a.as_ptr(),
             a_cs,
             a_rs,
             b.as_ptr(),
             b_cs,
             b_rs,
-            T::default(),
+            one,
             one,
             false,
             false,
@@ -84,7 +101,6 @@ pub(crate) fn matmul<T: Element>(a: &[T], b: &[T], (m, k, n): (usize, usize, usi
             par,
         )
     };
-    c
 }
 
 /// Conversion through f64: exact for every source type, then one rounding (or, for integer

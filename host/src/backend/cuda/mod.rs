@@ -174,6 +174,16 @@ impl<T: Copy> DeviceBuffer<T> {
         self.ptr as *mut U
     }
 
+    /// The address of element `offset` (at most `len`), typed for a kernel argument.
+    pub(crate) fn ptr_at<U>(&self, offset: usize) -> *const U {
+        assert!(offset <= self.len, "offset {offset} past a buffer of {}", self.len);
+        (self.ptr + (offset * size_of::<T>()) as u64) as *const U
+    }
+
+    pub(crate) fn ptr_at_mut<U>(&mut self, offset: usize) -> *mut U {
+        self.ptr_at::<U>(offset).cast_mut()
+    }
+
     pub(crate) fn to_vec(&self) -> Result<Vec<T>> {
         let mut out = Vec::<T>::with_capacity(self.len);
         let bytes = self.len * size_of::<T>();
@@ -184,6 +194,12 @@ impl<T: Copy> DeviceBuffer<T> {
             out.set_len(self.len);
         }
         Ok(out)
+    }
+
+    /// Overwrites the first `data.len()` elements.
+    pub(crate) fn write(&mut self, data: &[T]) -> Result<()> {
+        assert!(data.len() <= self.len, "writing {} elements into a buffer of {}", data.len(), self.len);
+        unsafe { self.device.0.driver.copy_to_device(self.ptr, bytes_of(data)) }
     }
 
     pub(crate) fn try_clone(&self) -> Result<Self> {

@@ -1,0 +1,262 @@
+//! The training operations as kernel launches (a GPU, or the emulator behind the same code).
+//! Nothing here synchronises except `read` and `sum2`, which the host calls once per
+//! progress update; a training step is `3 × layers + 1` launches.
+
+use super::{Dims, Head, Input, NnBackend, Scores, Targets, Update};
+use crate::backend::cuda::{CudaDevice, DeviceBuffer};
+use crate::dtype::{Element, Native};
+use crate::error::Result;
+use kernels_gpu::nn::{dense, loss, optim};
+use kernels_gpu::{Kernel, elementwise, softmax};
+use std::marker::PhantomData;
+use std::ops::Range;
+use std::ptr;
+
+type Rows = *const u32;
+
+/// The network kernels of one element type.
+pub trait NnKernels: Sized + kernels_gpu::launch::KernelParam {
+    const FORWARD: Kernel<(*const Self, Rows, u32, *const Self, *mut Self, u32, u32, u32, u32)>;
+    const BACKWARD_INPUT: Kernel<(*const Self, *const Self, *const Self, *mut Self, u32, u32, u32, u32)>;
+    const BACKWARD_PARAMS: Kernel<(*const Self, Rows, u32, *const Self, *mut Self, u32, u32, u32)>;
+    const XENT_SPARSE: Kernel<(*const Self, Rows, Rows, u32, *mut Self, *mut Self, *mut Self, u32, u32, Self)>;
+    const XENT_ONEHOT: Kernel<(*const Self, *const Self, Rows, u32, *mut Self, *mut Self, *mut Self, u32, u32, Self)>;
+    const MSE: Kernel<(*const Self, *const Self, Rows, u32, *mut Self, *mut Self, *mut Self, u32, u32, u32, Self)>;
+    const SGD: Kernel<(*mut Self, *const Self, u64, Self)>;
+    const MOMENTUM: Kernel<(*mut Self, *const Self, *mut Self, u64, Self, Self, u32)>;
+    const ADAM: Kernel<(*mut Self, *const Self, *mut Self, *mut Self, u64, Self, Self, Self, Self)>;
+    const SUM2: Kernel<(*const Self, *const Self, u32, *mut Self)>;
+    const SOFTMAX: Kernel<(*const Self, *mut Self, u32, u32)>;
+}
+
+impl NnKernels for f32 {
+    const FORWARD: Kernel<(*const f32, Rows, u32, *const f32, *mut f32, u32, u32, u32, u32)> = dense::dense_forward_f32;
+    const BACKWARD_INPUT: Kernel<(*const f32, *const f32, *const f32, *mut f32, u32, u32, u32, u32)> =
+        dense::dense_backward_input_f32;
+    const BACKWARD_PARAMS: Kernel<(*const f32, Rows, u32, *const f32, *mut f32, u32, u32, u32)> =
+        dense::dense_backward_params_f32;
+    const XENT_SPARSE: Kernel<(*const f32, Rows, Rows, u32, *mut f32, *mut f32, *mut f32, u32, u32, f32)> =
+        loss::xent_sparse_f32;
+    const XENT_ONEHOT: Kernel<(*const f32, *const f32, Rows, u32, *mut f32, *mut f32, *mut f32, u32, u32, f32)> =
+        loss::xent_onehot_f32;
+    const MSE: Kernel<(*const f32, *const f32, Rows, u32, *mut f32, *mut f32, *mut f32, u32, u32, u32, f32)> =
+        loss::mse_f32;
+    const SGD: Kernel<(*mut f32, *const f32, u64, f32)> = optim::sgd_f32;
+    const MOMENTUM: Kernel<(*mut f32, *const f32, *mut f32, u64, f32, f32, u32)> = optim::momentum_f32;
+    const ADAM: Kernel<(*mut f32, *const f32, *mut f32, *mut f32, u64, f32, f32, f32, f32)> = optim::adam_f32;
+    const SUM2: Kernel<(*const f32, *const f32, u32, *mut f32)> = loss::sum2_f32;
+    const SOFTMAX: Kernel<(*const f32, *mut f32, u32, u32)> = softmax::softmax_f32;
+}
+
+impl NnKernels for f64 {
+    const FORWARD: Kernel<(*const f64, Rows, u32, *const f64, *mut f64, u32, u32, u32, u32)> = dense::dense_forward_f64;
+    const BACKWARD_INPUT: Kernel<(*const f64, *const f64, *const f64, *mut f64, u32, u32, u32, u32)> =
+        dense::dense_backward_input_f64;
+    const BACKWARD_PARAMS: Kernel<(*const f64, Rows, u32, *const f64, *mut f64, u32, u32, u32)> =
+        dense::dense_backward_params_f64;
+    const XENT_SPARSE: Kernel<(*const f64, Rows, Rows, u32, *mut f64, *mut f64, *mut f64, u32, u32, f64)> =
+        loss::xent_sparse_f64;
+    const XENT_ONEHOT: Kernel<(*const f64, *const f64, Rows, u32, *mut f64, *mut f64, *mut f64, u32, u32, f64)> =
+        loss::xent_onehot_f64;
+    const MSE: Kernel<(*const f64, *const f64, Rows, u32, *mut f64, *mut f64, *mut f64, u32, u32, u32, f64)> =
+        loss::mse_f64;
+    const SGD: Kernel<(*mut f64, *const f64, u64, f64)> = optim::sgd_f64;
+    const MOMENTUM: Kernel<(*mut f64, *const f64, *mut f64, u64, f64, f64, u32)> = optim::momentum_f64;
+    const ADAM: Kernel<(*mut f64, *const f64, *mut f64, *mut f64, u64, f64, f64, f64, f64)> = optim::adam_f64;
+    const SUM2: Kernel<(*const f64, *const f64, u32, *mut f64)> = loss::sum2_f64;
+    const SOFTMAX: Kernel<(*const f64, *mut f64, u32, u32)> = softmax::softmax_f64;
+}
+
+pub(crate) struct CudaNn<T> {
+    dev: CudaDevice,
+    _t: PhantomData<T>,
+}
+
+impl<T: Native> CudaNn<T> {
+    pub(crate) fn new(dev: CudaDevice) -> Self {
+        CudaNn { dev, _t: PhantomData }
+    }
+}
+
+/// The gather pointer of a layer input (null for a batch buffer read in order).
+fn rows_ptr(rows: Option<(&DeviceBuffer<u32>, usize)>) -> Rows {
+    rows.map_or(ptr::null(), |(index, start)| index.ptr_at(start))
+}
+
+fn u32_of(n: usize) -> u32 {
+    u32::try_from(n).expect("network sizes are checked to fit in 32 bits when the model compiles")
+}
+
+impl<T: Native> NnBackend for CudaNn<T> {
+    type T = T;
+    type Buf = DeviceBuffer<T>;
+    type Index = DeviceBuffer<u32>;
+
+    fn zeros(&self, len: usize) -> Result<DeviceBuffer<T>> {
+        self.dev.upload(&vec![T::ZERO; len])
+    }
+
+    fn upload(&self, data: &[T]) -> Result<DeviceBuffer<T>> {
+        self.dev.upload(data)
+    }
+
+    fn upload_index(&self, data: &[u32]) -> Result<DeviceBuffer<u32>> {
+        self.dev.upload(data)
+    }
+
+    fn read(&self, buf: &DeviceBuffer<T>, range: Range<usize>) -> Result<Vec<T>> {
+        let all = buf.to_vec()?;
+        Ok(all[range].to_vec())
+    }
+
+    fn write(&self, buf: &mut DeviceBuffer<T>, data: &[T]) -> Result<()> {
+        buf.write(data)
+    }
+
+    fn write_index(&self, buf: &mut DeviceBuffer<u32>, data: &[u32]) -> Result<()> {
+        buf.write(data)
+    }
+
+    fn dense_forward(
+        &self,
+        x: Input<'_, Self>,
+        w: (&DeviceBuffer<T>, usize),
+        y: &mut DeviceBuffer<T>,
+        d: Dims,
+        act: u32,
+    ) -> Result<()> {
+        let cfg = dense::forward_config::<T>(d.batch, d.units);
+        let args = (
+            x.x.ptr(),
+            rows_ptr(x.rows),
+            u32_of(x.total),
+            w.0.ptr_at(w.1),
+            y.ptr_mut(),
+            u32_of(d.batch),
+            u32_of(d.inputs),
+            u32_of(d.units),
+            act,
+        );
+        // SAFETY: sizes as `dense::forward` requires: the network allocates every buffer for
+        // its largest batch and checks indices against the dataset when it uploads it.
+        unsafe { self.dev.launch(&T::FORWARD, cfg, args) }
+    }
+
+    fn dense_backward_input(
+        &self,
+        dz: &DeviceBuffer<T>,
+        w: (&DeviceBuffer<T>, usize),
+        y_prev: &DeviceBuffer<T>,
+        dx: &mut DeviceBuffer<T>,
+        d: Dims,
+        act_prev: u32,
+    ) -> Result<()> {
+        let cfg = dense::backward_input_config::<T>(d.batch, d.inputs);
+        let args = (
+            dz.ptr(),
+            w.0.ptr_at(w.1),
+            y_prev.ptr(),
+            dx.ptr_mut(),
+            u32_of(d.batch),
+            u32_of(d.inputs),
+            u32_of(d.units),
+            act_prev,
+        );
+        unsafe { self.dev.launch(&T::BACKWARD_INPUT, cfg, args) }
+    }
+
+    fn dense_backward_params(
+        &self,
+        x: Input<'_, Self>,
+        dz: &DeviceBuffer<T>,
+        g: (&mut DeviceBuffer<T>, usize),
+        d: Dims,
+    ) -> Result<()> {
+        let cfg = dense::backward_params_config::<T>(d.inputs, d.units);
+        let args = (
+            x.x.ptr(),
+            rows_ptr(x.rows),
+            u32_of(x.total),
+            dz.ptr(),
+            g.0.ptr_at_mut(g.1),
+            u32_of(d.batch),
+            u32_of(d.inputs),
+            u32_of(d.units),
+        );
+        unsafe { self.dev.launch(&T::BACKWARD_PARAMS, cfg, args) }
+    }
+
+    fn head(
+        &self,
+        head: Head,
+        z: &DeviceBuffer<T>,
+        targets: &Targets<Self>,
+        (index, start): (&DeviceBuffer<u32>, usize),
+        total: usize,
+        dz: Option<&mut DeviceBuffer<T>>,
+        scores: Scores<'_, Self>,
+        (batch, cols): (usize, usize),
+    ) -> Result<()> {
+        let cfg = loss::config(batch);
+        let rows = index.ptr_at(start);
+        let dz = dz.map_or(ptr::null_mut(), |d| d.ptr_mut());
+        let (l, c) = (scores.loss.ptr_at_mut(scores.offset), scores.correct.ptr_at_mut(scores.offset));
+        let (t, b, n) = (u32_of(total), u32_of(batch), u32_of(cols));
+        let scale = T::ONE / T::from_usize(batch);
+        unsafe {
+            match (head, targets) {
+                (Head::Xent, Targets::Classes(labels)) => {
+                    self.dev.launch(&T::XENT_SPARSE, cfg, (z.ptr(), labels.ptr(), rows, t, dz, l, c, b, n, scale))
+                }
+                (Head::Xent, Targets::Rows(y)) => {
+                    self.dev.launch(&T::XENT_ONEHOT, cfg, (z.ptr(), y.ptr(), rows, t, dz, l, c, b, n, scale))
+                }
+                (Head::Mse(act), Targets::Rows(y)) => {
+                    self.dev.launch(&T::MSE, cfg, (z.ptr(), y.ptr(), rows, t, dz, l, c, b, n, act, scale))
+                }
+                (Head::Mse(_), Targets::Classes(_)) => unreachable!("mean squared error needs target rows"),
+            }
+        }
+    }
+
+    fn update(
+        &self,
+        step: Update<T>,
+        p: &mut DeviceBuffer<T>,
+        g: &DeviceBuffer<T>,
+        state: &mut [DeviceBuffer<T>],
+    ) -> Result<()> {
+        let n = p.len();
+        let cfg = elementwise::config::<T>(n, self.dev.grid_stride_blocks());
+        let n64 = n as u64;
+        unsafe {
+            match (step, state) {
+                (Update::Sgd { lr }, []) => self.dev.launch(&T::SGD, cfg, (p.ptr_mut(), g.ptr(), n64, lr)),
+                (Update::Momentum { lr, mu, nesterov }, [v]) => self.dev.launch(
+                    &T::MOMENTUM,
+                    cfg,
+                    (p.ptr_mut(), g.ptr(), v.ptr_mut(), n64, lr, mu, nesterov as u32),
+                ),
+                (Update::Adam { alpha, beta1, beta2, eps }, [m, v]) => self.dev.launch(
+                    &T::ADAM,
+                    cfg,
+                    (p.ptr_mut(), g.ptr(), m.ptr_mut(), v.ptr_mut(), n64, alpha, beta1, beta2, eps),
+                ),
+                (step, state) => unreachable!("{step:?} with {} state buffers", state.len()),
+            }
+        }
+    }
+
+    fn sum2(&self, a: &DeviceBuffer<T>, b: &DeviceBuffer<T>, n: usize) -> Result<(f64, f64)> {
+        let mut out = self.dev.alloc::<T>(2)?;
+        unsafe { self.dev.launch(&T::SUM2, loss::sum2_config(), (a.ptr(), b.ptr(), u32_of(n), out.ptr_mut()))? };
+        let v = out.to_vec()?;
+        Ok((Element::to_f64(v[0]), Element::to_f64(v[1])))
+    }
+
+    fn softmax(&self, x: &mut DeviceBuffer<T>, rows: usize, cols: usize) -> Result<()> {
+        let cfg = softmax::config::<T>(rows, cols, self.dev.max_shared_bytes());
+        let p = x.ptr_mut::<T>();
+        unsafe { self.dev.launch(&<T as NnKernels>::SOFTMAX, cfg, (p.cast_const(), p, u32_of(rows), u32_of(cols))) }
+    }
+}

@@ -1,0 +1,212 @@
+//! `fit`, `evaluate` and `predict`, with Keras's options and results.
+
+use super::data::TrainingData;
+use super::model::{Engine, EngineData, Sequential, dispatch};
+use super::progress::Progress;
+use crate::array::Array;
+use crate::dtype::{Element, Native};
+use crate::error::{Error, Result};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
+
+/// Keras's `fit` arguments, with Keras's defaults (`epochs=1, batch_size=32, shuffle=True,
+/// verbose=1`).
+#[derive(Clone, Debug)]
+pub struct FitOptions<T = f32> {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub shuffle: bool,
+    /// The last fraction of the rows (before shuffling) held out for validation.
+    pub validation_split: f64,
+    pub validation_data: Option<TrainingData<T>>,
+    /// 0 silent, 1 progress bar (on a terminal), 2 one line per epoch.
+    pub verbose: u8,
+}
+
+impl<T> Default for FitOptions<T> {
+    fn default() -> Self {
+        FitOptions {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            validation_split: 0.0,
+            validation_data: None,
+            verbose: 1,
+        }
+    }
+}
+
+/// One epoch's results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub loss: f64,
+    pub accuracy: f64,
+    pub val_loss: Option<f64>,
+    pub val_accuracy: Option<f64>,
+    pub seconds: f64,
+}
+
+impl EpochLog {
+    pub(crate) fn describe(&self, steps: usize) -> String {
+        let mut s = format!(
+            "{steps}/{steps} - {:.1}s - {:.0}us/step - loss: {:.4} - accuracy: {:.4}",
+            self.seconds,
+            1e6 * self.seconds / steps.max(1) as f64,
+            self.loss,
+            self.accuracy
+        );
+        if let (Some(l), Some(a)) = (self.val_loss, self.val_accuracy) {
+            s += &format!(" - val_loss: {l:.4} - val_accuracy: {a:.4}");
+        }
+        s
+    }
+}
+
+/// Keras's `History`: the per-epoch logs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    pub epochs: Vec<EpochLog>,
+}
+
+impl History {
+    pub fn loss(&self) -> Vec<f64> {
+        self.epochs.iter().map(|e| e.loss).collect()
+    }
+    pub fn accuracy(&self) -> Vec<f64> {
+        self.epochs.iter().map(|e| e.accuracy).collect()
+    }
+    pub fn val_loss(&self) -> Vec<f64> {
+        self.epochs.iter().filter_map(|e| e.val_loss).collect()
+    }
+    pub fn val_accuracy(&self) -> Vec<f64> {
+        self.epochs.iter().filter_map(|e| e.val_accuracy).collect()
+    }
+}
+
+/// Epoch `epoch`'s order of `rows` rows: a seeded Fisher-Yates shuffle.
+fn shuffled(rows: usize, seed: u64, epoch: usize) -> Vec<u32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut order: Vec<u32> = (0..rows as u32).collect();
+    for i in (1..rows).rev() {
+        order.swap(i, rng.random_range(0..=i));
+    }
+    order
+}
+
+impl<T: Native> Sequential<T> {
+    /// Keras's `fit(x, y, epochs, batch_size, ...)`.
+    pub fn fit<Y: Element>(&mut self, x: &Array<T>, y: &Array<Y>, options: &FitOptions<T>) -> Result<History> {
+        self.fit_data(&TrainingData::new(x, y)?, options)
+    }
+
+    pub fn fit_data(&mut self, data: &TrainingData<T>, o: &FitOptions<T>) -> Result<History> {
+        if o.batch_size == 0 {
+            return Err(Error::Config("fit: batch_size must be at least 1".into()));
+        }
+        if !(0.0..1.0).contains(&o.validation_split) {
+            return Err(Error::Config(format!("fit: validation_split {} is not in [0, 1)", o.validation_split)));
+        }
+        if o.validation_split > 0.0 && o.validation_data.is_some() {
+            return Err(Error::Config("fit: give validation_split or validation_data, not both".into()));
+        }
+        // Keras: the last rows, before any shuffling, are the validation set.
+        let (train, val) = if o.validation_split > 0.0 {
+            let keep = (data.rows as f64 * (1.0 - o.validation_split)).floor() as usize;
+            if keep == 0 || keep == data.rows {
+                return Err(Error::Config(format!(
+                    "fit: validation_split {} of {} rows leaves an empty training or validation set",
+                    o.validation_split, data.rows
+                )));
+            }
+            (data.select(0..keep), Some(data.select(keep..data.rows)))
+        } else {
+            (data.clone(), o.validation_data.clone())
+        };
+        let seed = self.seed;
+        let c = self.compiled("fit")?;
+        let shapes = c.engine_shapes();
+        train.check(&shapes, c.loss)?;
+        if let Some(v) = &val {
+            v.check(&shapes, c.loss)?;
+        }
+        let mut train_dev = c.engine.upload(&train)?;
+        let mut val_dev = val.as_ref().map(|v| c.engine.upload(v)).transpose()?;
+        let (rows, batch) = (train.rows, o.batch_size.min(train.rows));
+        let steps = rows.div_ceil(batch);
+        let mut progress = Progress::new(o.verbose, o.epochs);
+        let mut history = History::default();
+        for epoch in 0..o.epochs {
+            let started = Instant::now();
+            progress.begin_epoch(epoch, steps);
+            let order: Vec<u32> = if o.shuffle { shuffled(rows, seed, epoch) } else { (0..rows as u32).collect() };
+            // `?` inside returns from `fit_data`.
+            dispatch!(&mut c.engine, &mut train_dev, |n, d| {
+                n.set_order(d, &order)?;
+                for s in 0..steps {
+                    let start = s * batch;
+                    let len = batch.min(rows - start);
+                    n.train_batch(d, start, len)?;
+                    let metrics = if progress.wants_metrics() { Some(n.scores(d, start + len)?) } else { None };
+                    progress.step(s + 1, metrics);
+                }
+            });
+            let (loss, accuracy) = dispatch!(&c.engine, &train_dev, |n, d| n.scores(d, rows))?;
+            let (val_loss, val_accuracy) = match &mut val_dev {
+                Some(v) => {
+                    let (l, a) = dispatch!(&mut c.engine, v, |n, d| n.evaluate(d, batch))?;
+                    (Some(l), Some(a))
+                }
+                None => (None, None),
+            };
+            let log =
+                EpochLog { epoch, loss, accuracy, val_loss, val_accuracy, seconds: started.elapsed().as_secs_f64() };
+            progress.end_epoch(&log, steps);
+            history.epochs.push(log);
+        }
+        Ok(history)
+    }
+
+    /// Keras's `evaluate(x, y, batch_size)`: `[loss, accuracy]` (just `[loss]` if the model was
+    /// compiled without the accuracy metric).
+    pub fn evaluate<Y: Element>(&mut self, x: &Array<T>, y: &Array<Y>, batch_size: usize) -> Result<Vec<f64>> {
+        self.evaluate_data(&TrainingData::new(x, y)?, batch_size)
+    }
+
+    pub fn evaluate_data(&mut self, data: &TrainingData<T>, batch_size: usize) -> Result<Vec<f64>> {
+        if batch_size == 0 {
+            return Err(Error::Config("evaluate: batch_size must be at least 1".into()));
+        }
+        let c = self.compiled("evaluate")?;
+        data.check(&c.engine_shapes(), c.loss)?;
+        let mut d = c.engine.upload(data)?;
+        let (loss, acc) = dispatch!(&mut c.engine, &mut d, |n, d| n.evaluate(d, batch_size))?;
+        Ok(if c.metrics.is_empty() { vec![loss] } else { vec![loss, acc] })
+    }
+
+    /// Keras's `predict(x, batch_size)`: the output layer's values, `rows × units`, on the CPU.
+    pub fn predict(&mut self, x: &Array<T>, batch_size: usize) -> Result<Array<T>> {
+        if batch_size == 0 {
+            return Err(Error::Config("predict: batch_size must be at least 1".into()));
+        }
+        let xs = x.shape().to_vec();
+        let c = self.compiled("predict")?;
+        let shapes = c.engine_shapes();
+        let (inputs, units) = (shapes[0].inputs, shapes[shapes.len() - 1].units);
+        if xs.len() != 2 || xs[1] != inputs {
+            return Err(Error::shape_mismatch(
+                "predict",
+                &xs,
+                &[xs.first().copied().unwrap_or(0), inputs],
+                format!("the model takes {inputs} features per row"),
+            ));
+        }
+        let rows = xs[0];
+        if rows == 0 {
+            return Array::from_vec_on(Vec::new(), &[0, units], &crate::Device::Cpu);
+        }
+        let out = dispatch!(&mut c.engine, |n| n.predict(&x.to_vec()?, rows, batch_size))?;
+        Array::from_vec_on(out, &[rows, units], &crate::Device::Cpu)
+    }
+}

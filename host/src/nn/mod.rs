@@ -1,0 +1,19 @@
+//! Keras-style dense networks: [`Sequential`] of [`Dense`] layers, compiled with a [`Loss`],
+//! an [`Optimizer`] and [`Metric`]s, trained with `fit` on the CPU or a CUDA device.
+//!
+//! Map: `config.rs` (names), `model.rs` (the model API), `fit.rs` (training loop and
+//! results), `data.rs` (checked training data), `network.rs` (the step, once for all devices),
+//! `backend/` (its operations per device), `progress.rs`, `weights.rs`, `plot.rs`.
+
+pub(crate) mod backend;
+mod config;
+mod data;
+mod fit;
+mod model;
+mod network;
+mod progress;
+
+pub use config::{Activation, Loss, Metric, Optimizer};
+pub use data::TrainingData;
+pub use fit::{EpochLog, FitOptions, History};
+pub use model::{Dense, Sequential};

@@ -1,0 +1,311 @@
+//! `Sequential`: Keras's model API over [`Network`], on the CPU or a CUDA device.
+
+use super::backend::Head;
+use super::backend::cpu::CpuNn;
+use super::backend::cuda::CudaNn;
+use super::config::{Activation, Loss, Metric, Optimizer};
+use super::data::TrainingData;
+use super::network::{Data, LayerShape, Network};
+use crate::device::{Device, default_device};
+use crate::dtype::Native;
+use crate::error::{Error, Result};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// A fully connected layer: `Dense(units, activation, input_dim)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dense {
+    pub units: usize,
+    pub activation: Activation,
+    /// Needed on the first layer only (Keras's `input_dim`).
+    pub input_dim: Option<usize>,
+}
+
+impl Dense {
+    pub fn new(units: usize, activation: Activation) -> Self {
+        Dense { units, activation, input_dim: None }
+    }
+
+    pub fn input_dim(mut self, n: usize) -> Self {
+        self.input_dim = Some(n);
+        self
+    }
+}
+
+/// The network on its device, erased over the backend.
+pub(crate) enum Engine<T: Native> {
+    Cpu(Network<CpuNn<T>>),
+    Cuda(Network<CudaNn<T>>),
+}
+
+/// A dataset uploaded to the engine's device.
+pub(crate) enum EngineData<T: Native> {
+    Cpu(Data<CpuNn<T>>),
+    Cuda(Data<CudaNn<T>>),
+}
+
+/// Runs `$body` with `$net` (and each `$data`) bound to the engine's concrete types.
+macro_rules! dispatch {
+    ($engine:expr, |$net:ident| $body:expr) => {
+        match $engine {
+            Engine::Cpu($net) => $body,
+            Engine::Cuda($net) => $body,
+        }
+    };
+    ($engine:expr, $data:expr, |$net:ident, $d:ident| $body:expr) => {
+        match ($engine, $data) {
+            (Engine::Cpu($net), EngineData::Cpu($d)) => $body,
+            (Engine::Cuda($net), EngineData::Cuda($d)) => $body,
+            _ => unreachable!("data uploaded by another engine"),
+        }
+    };
+}
+pub(crate) use dispatch;
+
+impl<T: Native> Engine<T> {
+    pub fn upload(&self, data: &TrainingData<T>) -> Result<EngineData<T>> {
+        Ok(match self {
+            Engine::Cpu(n) => EngineData::Cpu(n.upload(&data.x, data.rows, data.host_targets())?),
+            Engine::Cuda(n) => EngineData::Cuda(n.upload(&data.x, data.rows, data.host_targets())?),
+        })
+    }
+}
+
+pub(crate) struct Compiled<T: Native> {
+    pub loss: Loss,
+    pub metrics: Vec<Metric>,
+    pub engine: Engine<T>,
+}
+
+/// Keras's `Sequential` of dense layers, over `f32` (or `f64`) parameters.
+pub struct Sequential<T: Native = f32> {
+    pub(crate) layers: Vec<Dense>,
+    pub(crate) seed: u64,
+    pub(crate) device: Device,
+    pub(crate) compiled: Option<Compiled<T>>,
+}
+
+impl Sequential<f32> {
+    /// An empty f32 model on the default device, seed 0.
+    pub fn new() -> Self {
+        Sequential::typed()
+    }
+}
+
+impl Default for Sequential<f32> {
+    fn default() -> Self {
+        Sequential::new()
+    }
+}
+
+impl<T: Native> Sequential<T> {
+    /// An empty model over `T` (f32 or f64).
+    pub fn typed() -> Self {
+        Sequential { layers: Vec::new(), seed: 0, device: default_device(), compiled: None }
+    }
+
+    /// Seeds the weights and the shuffling: the same seed gives the same weights and, on the
+    /// same device, the same training history.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Trains and predicts on `device` (the default device otherwise). Call before `compile`.
+    pub fn on(mut self, device: &Device) -> Self {
+        self.device = device.clone();
+        self
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub fn add(&mut self, layer: Dense) -> &mut Self {
+        self.layers.push(layer);
+        self.compiled = None;
+        self
+    }
+
+    pub fn layers(&self) -> &[Dense] {
+        &self.layers
+    }
+
+    /// Input and output sizes of every layer, checking the architecture.
+    pub(crate) fn shapes(&self) -> Result<Vec<LayerShape>> {
+        let first =
+            self.layers.first().ok_or_else(|| Error::Config("the model has no layers; add a Dense layer".into()))?;
+        let mut inputs = first
+            .input_dim
+            .ok_or_else(|| Error::Config("the first layer needs input_dim (Dense::new(..).input_dim(n))".into()))?;
+        let mut shapes = Vec::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            if l.units == 0 || inputs == 0 {
+                return Err(Error::Config(format!(
+                    "layer {i} has {} inputs and {} units; both must be positive",
+                    inputs, l.units
+                )));
+            }
+            if let Some(d) = l.input_dim.filter(|&d| d != inputs) {
+                return Err(Error::Config(format!(
+                    "layer {i} declares input_dim {d} but the previous layer has {inputs} units"
+                )));
+            }
+            if l.activation == Activation::Softmax && i + 1 != self.layers.len() {
+                return Err(Error::Config(format!("layer {i}: softmax is supported on the output layer only")));
+            }
+            let params = (inputs + 1).checked_mul(l.units).filter(|&p| p <= u32::MAX as usize);
+            if params.is_none() {
+                return Err(Error::Config(format!("layer {i} ({inputs} inputs, {} units) is too large", l.units)));
+            }
+            shapes.push(LayerShape { inputs, units: l.units, activation: l.activation });
+            inputs = l.units;
+        }
+        Ok(shapes)
+    }
+
+    /// Keras's Glorot-uniform kernels (limit `sqrt(6 / (fan_in + fan_out))`) and zero biases,
+    /// drawn from the model's seed.
+    pub(crate) fn initial_params(&self, shapes: &[LayerShape]) -> Vec<T> {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut params = Vec::new();
+        for s in shapes {
+            let limit = (6.0 / (s.inputs + s.units) as f64).sqrt();
+            params.extend((0..s.inputs * s.units).map(|_| T::from_f64(rng.random_range(-limit..limit))));
+            params.extend(std::iter::repeat_n(T::from_f64(0.0), s.units));
+        }
+        params
+    }
+
+    /// Keras's `compile(loss, optimizer, metrics)`: checks the architecture against the loss,
+    /// creates the weights and puts the model on its device.
+    pub fn compile(&mut self, loss: Loss, optimizer: Optimizer, metrics: &[Metric]) -> Result<()> {
+        let shapes = self.shapes()?;
+        optimizer.validate()?;
+        let out = shapes.last().expect("shapes() refuses empty models").activation;
+        let head = match loss {
+            Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy if out != Activation::Softmax => {
+                return Err(Error::Config(format!(
+                    "{loss:?} needs a softmax output layer, but the last layer's activation is {out}"
+                )));
+            }
+            Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy => Head::Xent,
+            Loss::MeanSquaredError => Head::Mse(out.code()),
+        };
+        // Keep trained weights across a recompile, as Keras does.
+        let params = match &self.compiled {
+            Some(c) => dispatch!(&c.engine, |n| n.params())?,
+            None => self.initial_params(&shapes),
+        };
+        let engine = match &self.device {
+            Device::Cpu => Engine::Cpu(Network::new(CpuNn::new(), shapes, &params, head, optimizer)?),
+            Device::Cuda(c) => Engine::Cuda(Network::new(CudaNn::new(c.clone()), shapes, &params, head, optimizer)?),
+        };
+        self.compiled = Some(Compiled { loss, metrics: metrics.to_vec(), engine });
+        Ok(())
+    }
+
+    /// `compile` from Keras's strings: `compile_str("categorical_crossentropy", "sgd", &["accuracy"])`.
+    pub fn compile_str(&mut self, loss: &str, optimizer: &str, metrics: &[&str]) -> Result<()> {
+        let metrics = metrics.iter().map(|m| m.parse()).collect::<Result<Vec<Metric>>>()?;
+        self.compile(loss.parse()?, optimizer.parse()?, &metrics)
+    }
+
+    pub(crate) fn compiled(&mut self, what: &str) -> Result<&mut Compiled<T>> {
+        self.compiled
+            .as_mut()
+            .ok_or_else(|| Error::Config(format!("{what} needs a compiled model: call compile first")))
+    }
+
+    /// Keras's `get_weights()`: per layer, the kernel (`inputs × units`, row-major) and the bias.
+    pub fn get_weights(&self) -> Result<Vec<Vec<T>>> {
+        let shapes = self.shapes()?;
+        let flat = match &self.compiled {
+            Some(c) => dispatch!(&c.engine, |n| n.params())?,
+            None => self.initial_params(&shapes),
+        };
+        let mut out = Vec::new();
+        let mut at = 0;
+        for s in &shapes {
+            out.push(flat[at..at + s.inputs * s.units].to_vec());
+            out.push(flat[at + s.inputs * s.units..at + s.params()].to_vec());
+            at += s.params();
+        }
+        Ok(out)
+    }
+
+    /// Keras's `set_weights`: the same list `get_weights` returns. Resets the optimizer state.
+    pub fn set_weights(&mut self, weights: &[Vec<T>]) -> Result<()> {
+        let shapes = self.shapes()?;
+        if weights.len() != 2 * shapes.len() {
+            return Err(Error::Config(format!(
+                "set_weights: {} arrays for {} layers (a kernel and a bias each)",
+                weights.len(),
+                shapes.len()
+            )));
+        }
+        let mut flat = Vec::new();
+        for (i, s) in shapes.iter().enumerate() {
+            let (k, b) = (&weights[2 * i], &weights[2 * i + 1]);
+            if k.len() != s.inputs * s.units || b.len() != s.units {
+                return Err(Error::shape_mismatch(
+                    "set_weights",
+                    &[k.len(), b.len()],
+                    &[s.inputs * s.units, s.units],
+                    format!("layer {i} needs a {}x{} kernel and {} biases", s.inputs, s.units, s.units),
+                ));
+            }
+            flat.extend_from_slice(k);
+            flat.extend_from_slice(b);
+        }
+        let c = self.compiled("set_weights")?;
+        dispatch!(&mut c.engine, |n| n.set_params(&flat))
+    }
+
+    /// The batch-mean loss and its gradient with respect to every parameter (in
+    /// `get_weights` order, flattened), for the first `rows` rows of `data`: for gradient
+    /// checks and debugging. Changes nothing.
+    pub fn loss_and_gradients(&mut self, data: &TrainingData<T>) -> Result<(f64, Vec<T>)> {
+        let c = self.compiled("loss_and_gradients")?;
+        data.check(&c.engine_shapes(), c.loss)?;
+        let mut d = c.engine.upload(data)?;
+        dispatch!(&mut c.engine, &mut d, |n, d| n.gradients(d, 0, data.rows))
+    }
+
+    /// Parameters per layer, and in total.
+    pub fn count_params(&self) -> Result<usize> {
+        Ok(self.shapes()?.iter().map(LayerShape::params).sum())
+    }
+
+    /// Keras's `model.summary()`, as text.
+    pub fn summary(&self) -> Result<String> {
+        let shapes = self.shapes()?;
+        let line = "_".repeat(65);
+        let mut s = format!(
+            "Model: \"sequential\"\n{line}\n {:<27}{:<26}{}\n{}\n",
+            "Layer (type)",
+            "Output Shape",
+            "Param #",
+            "=".repeat(65)
+        );
+        for (i, l) in shapes.iter().enumerate() {
+            let name = if i == 0 { "dense (Dense)".to_string() } else { format!("dense_{i} (Dense)") };
+            s += &format!(" {name:<27}{:<26}{}\n", format!("(None, {})", l.units), l.params());
+        }
+        let total = self.count_params()?;
+        let bytes = total * size_of::<T>();
+        s += &format!(
+            "{}\nTotal params: {total} ({:.2} KB)\nTrainable params: {total} ({:.2} KB)\nNon-trainable params: 0 (0.00 Byte)\n{line}\n",
+            "=".repeat(65),
+            bytes as f64 / 1024.0,
+            bytes as f64 / 1024.0
+        );
+        Ok(s)
+    }
+}
+
+impl<T: Native> Compiled<T> {
+    pub(crate) fn engine_shapes(&self) -> Vec<LayerShape> {
+        dispatch!(&self.engine, |n| n.layers().to_vec())
+    }
+}
