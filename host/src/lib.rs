@@ -28,6 +28,6 @@ pub use array::{Array, matmul, softmax, sqrt};
 pub use backend::cuda::CudaDevice;
 pub use data::{Dataset, Labels};
 pub use device::{Device, DeviceSpec, default_device, with_device};
-pub use dtype::{DType, Element, Float};
+pub use dtype::{DType, Element, Float, Native};
 pub use error::{Error, Result};
 pub use half::{bf16, f16};

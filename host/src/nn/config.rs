@@ -127,7 +127,7 @@ impl Optimizer {
     /// Buffers of optimizer state, each as large as the parameters.
     pub(crate) fn state_buffers(&self) -> usize {
         match *self {
-            Optimizer::Sgd { momentum, .. } if momentum == 0.0 => 0,
+            Optimizer::Sgd { momentum: 0.0, .. } => 0,
             Optimizer::Sgd { .. } => 1,
             Optimizer::Adam { .. } => 2,
         }
@@ -153,7 +153,7 @@ impl Optimizer {
                         return bad(n, v);
                     }
                 }
-                if !(epsilon > 0.0) {
+                if epsilon.is_nan() || epsilon <= 0.0 {
                     return bad("epsilon", epsilon);
                 }
             }

@@ -11,7 +11,9 @@ mod data;
 mod fit;
 mod model;
 mod network;
+mod plot;
 mod progress;
+mod weights;
 
 pub use config::{Activation, Loss, Metric, Optimizer};
 pub use data::TrainingData;

@@ -83,6 +83,8 @@ pub struct Sequential<T: Native = f32> {
     pub(crate) seed: u64,
     pub(crate) device: Device,
     pub(crate) compiled: Option<Compiled<T>>,
+    /// Weights set (or loaded) before `compile`; `compile` starts from them.
+    pub(crate) pending: Option<Vec<T>>,
 }
 
 impl Sequential<f32> {
@@ -101,7 +103,7 @@ impl Default for Sequential<f32> {
 impl<T: Native> Sequential<T> {
     /// An empty model over `T` (f32 or f64).
     pub fn typed() -> Self {
-        Sequential { layers: Vec::new(), seed: 0, device: default_device(), compiled: None }
+        Sequential { layers: Vec::new(), seed: 0, device: default_device(), compiled: None, pending: None }
     }
 
     /// Seeds the weights and the shuffling: the same seed gives the same weights and, on the
@@ -124,6 +126,7 @@ impl<T: Native> Sequential<T> {
     pub fn add(&mut self, layer: Dense) -> &mut Self {
         self.layers.push(layer);
         self.compiled = None;
+        self.pending = None;
         self
     }
 
@@ -192,11 +195,9 @@ impl<T: Native> Sequential<T> {
             Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy => Head::Xent,
             Loss::MeanSquaredError => Head::Mse(out.code()),
         };
-        // Keep trained weights across a recompile, as Keras does.
-        let params = match &self.compiled {
-            Some(c) => dispatch!(&c.engine, |n| n.params())?,
-            None => self.initial_params(&shapes),
-        };
+        // Keep trained (or loaded) weights across a recompile, as Keras does.
+        let params = self.flat_params(&shapes)?;
+        self.pending = None;
         let engine = match &self.device {
             Device::Cpu => Engine::Cpu(Network::new(CpuNn::new(), shapes, &params, head, optimizer)?),
             Device::Cuda(c) => Engine::Cuda(Network::new(CudaNn::new(c.clone()), shapes, &params, head, optimizer)?),
@@ -217,13 +218,31 @@ impl<T: Native> Sequential<T> {
             .ok_or_else(|| Error::Config(format!("{what} needs a compiled model: call compile first")))
     }
 
+    /// All parameters in the flat layout: from the device if compiled, else the pending ones,
+    /// else the seeded initial ones.
+    pub(crate) fn flat_params(&self, shapes: &[LayerShape]) -> Result<Vec<T>> {
+        match (&self.compiled, &self.pending) {
+            (Some(c), _) => dispatch!(&c.engine, |n| n.params()),
+            (None, Some(p)) => Ok(p.clone()),
+            (None, None) => Ok(self.initial_params(shapes)),
+        }
+    }
+
+    /// Replaces all parameters (flat layout, length already checked).
+    pub(crate) fn replace_params(&mut self, flat: Vec<T>) -> Result<()> {
+        match &mut self.compiled {
+            Some(c) => dispatch!(&mut c.engine, |n| n.set_params(&flat)),
+            None => {
+                self.pending = Some(flat);
+                Ok(())
+            }
+        }
+    }
+
     /// Keras's `get_weights()`: per layer, the kernel (`inputs × units`, row-major) and the bias.
     pub fn get_weights(&self) -> Result<Vec<Vec<T>>> {
         let shapes = self.shapes()?;
-        let flat = match &self.compiled {
-            Some(c) => dispatch!(&c.engine, |n| n.params())?,
-            None => self.initial_params(&shapes),
-        };
+        let flat = self.flat_params(&shapes)?;
         let mut out = Vec::new();
         let mut at = 0;
         for s in &shapes {
@@ -258,8 +277,7 @@ impl<T: Native> Sequential<T> {
             flat.extend_from_slice(k);
             flat.extend_from_slice(b);
         }
-        let c = self.compiled("set_weights")?;
-        dispatch!(&mut c.engine, |n| n.set_params(&flat))
+        self.replace_params(flat)
     }
 
     /// The batch-mean loss and its gradient with respect to every parameter (in

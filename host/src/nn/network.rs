@@ -185,7 +185,7 @@ impl<B: NnBackend> Network<B> {
     fn update_step(&self) -> Update<B::T> {
         let t = |v: f64| <B::T as Element>::from_f64(v);
         match self.optimizer {
-            Optimizer::Sgd { learning_rate, momentum, .. } if momentum == 0.0 => Update::Sgd { lr: t(learning_rate) },
+            Optimizer::Sgd { learning_rate, momentum: 0.0, .. } => Update::Sgd { lr: t(learning_rate) },
             Optimizer::Sgd { learning_rate, momentum, nesterov } => {
                 Update::Momentum { lr: t(learning_rate), mu: t(momentum), nesterov }
             }

@@ -24,6 +24,7 @@ pub fn momentum<T: Float>(p: T, g: T, v: T, lr: T, mu: T, nesterov: bool) -> (T,
 
 /// Adam (Keras): `m += (g - m)(1 - β1)`, `v += (g² - v)(1 - β2)`, `p -= α · m / (sqrt(v) + ε)`
 /// where the host computes `α = lr · sqrt(1 - β2^t) / (1 - β1^t)` for step `t`. Returns `(p, m, v)`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn adam<T: Float>(p: T, g: T, m: T, v: T, alpha: T, beta1: T, beta2: T, eps: T) -> (T, T, T) {
     let m = (g - m).mul_add(T::ONE - beta1, m);

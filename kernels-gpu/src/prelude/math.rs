@@ -38,6 +38,7 @@ pub fn exp_f32(x: f32) -> f32 {
 
 /// e^x - 1 without the cancellation near 0: the Taylor series of `e^x - 1` itself where
 /// `|x| < ln2 / 2`, else `exp(x) - 1` (which has no cancellation there).
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // written so that NaN takes the first branch
 pub fn expm1_f32(x: f32) -> f32 {
     if !(x.abs() < 0.346_573_6) {
         return exp_f32(x) - 1.0; // also NaN and ±inf
@@ -82,6 +83,7 @@ pub fn exp_f64(x: f64) -> f64 {
 }
 
 /// e^x - 1 in f64; see [`expm1_f32`].
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // written so that NaN takes the first branch
 pub fn expm1_f64(x: f64) -> f64 {
     if !(x.abs() < 0.346_573_590_279_972_6) {
         return exp_f64(x) - 1.0;
@@ -114,6 +116,7 @@ fn pow2_f64(k: i32) -> f64 {
     f64::from_bits(((k + 1023) as u64) << 52)
 }
 
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // written so that NaN takes the first branch
 pub fn ln_f32(x: f32) -> f32 {
     if !(x > 0.0) || x == f32::INFINITY {
         // NaN, negatives -> NaN; 0 -> -inf; +inf -> +inf
@@ -148,6 +151,7 @@ pub fn ln_f32(x: f32) -> f32 {
     m32::mul_add(e as f32, core::f32::consts::LN_2, m32::mul_add(r, s2 * q, r))
 }
 
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // written so that NaN takes the first branch
 pub fn ln_f64(x: f64) -> f64 {
     if !(x > 0.0) || x == f64::INFINITY {
         return if x == 0.0 {

@@ -14,58 +14,57 @@ use std::ptr;
 
 type Rows = *const u32;
 
+// The kernels' argument lists, as `kernels-gpu` declares them (the compiler checks each
+// constant below against its descriptor).
+type Forward<T> = Kernel<(*const T, Rows, u32, *const T, *mut T, u32, u32, u32, u32)>;
+type BackwardInput<T> = Kernel<(*const T, *const T, *const T, *mut T, u32, u32, u32, u32)>;
+type BackwardParams<T> = Kernel<(*const T, Rows, u32, *const T, *mut T, u32, u32, u32)>;
+type XentSparse<T> = Kernel<(*const T, Rows, Rows, u32, *mut T, *mut T, *mut T, u32, u32, T)>;
+type XentOneHot<T> = Kernel<(*const T, *const T, Rows, u32, *mut T, *mut T, *mut T, u32, u32, T)>;
+type Mse<T> = Kernel<(*const T, *const T, Rows, u32, *mut T, *mut T, *mut T, u32, u32, u32, T)>;
+type Sgd<T> = Kernel<(*mut T, *const T, u64, T)>;
+type Momentum<T> = Kernel<(*mut T, *const T, *mut T, u64, T, T, u32)>;
+type Adam<T> = Kernel<(*mut T, *const T, *mut T, *mut T, u64, T, T, T, T)>;
+type Sum2<T> = Kernel<(*const T, *const T, u32, *mut T)>;
+type Softmax<T> = Kernel<(*const T, *mut T, u32, u32)>;
+
 /// The network kernels of one element type.
 pub trait NnKernels: Sized + kernels_gpu::launch::KernelParam {
-    const FORWARD: Kernel<(*const Self, Rows, u32, *const Self, *mut Self, u32, u32, u32, u32)>;
-    const BACKWARD_INPUT: Kernel<(*const Self, *const Self, *const Self, *mut Self, u32, u32, u32, u32)>;
-    const BACKWARD_PARAMS: Kernel<(*const Self, Rows, u32, *const Self, *mut Self, u32, u32, u32)>;
-    const XENT_SPARSE: Kernel<(*const Self, Rows, Rows, u32, *mut Self, *mut Self, *mut Self, u32, u32, Self)>;
-    const XENT_ONEHOT: Kernel<(*const Self, *const Self, Rows, u32, *mut Self, *mut Self, *mut Self, u32, u32, Self)>;
-    const MSE: Kernel<(*const Self, *const Self, Rows, u32, *mut Self, *mut Self, *mut Self, u32, u32, u32, Self)>;
-    const SGD: Kernel<(*mut Self, *const Self, u64, Self)>;
-    const MOMENTUM: Kernel<(*mut Self, *const Self, *mut Self, u64, Self, Self, u32)>;
-    const ADAM: Kernel<(*mut Self, *const Self, *mut Self, *mut Self, u64, Self, Self, Self, Self)>;
-    const SUM2: Kernel<(*const Self, *const Self, u32, *mut Self)>;
-    const SOFTMAX: Kernel<(*const Self, *mut Self, u32, u32)>;
+    const FORWARD: Forward<Self>;
+    const BACKWARD_INPUT: BackwardInput<Self>;
+    const BACKWARD_PARAMS: BackwardParams<Self>;
+    const XENT_SPARSE: XentSparse<Self>;
+    const XENT_ONEHOT: XentOneHot<Self>;
+    const MSE: Mse<Self>;
+    const SGD: Sgd<Self>;
+    const MOMENTUM: Momentum<Self>;
+    const ADAM: Adam<Self>;
+    const SUM2: Sum2<Self>;
+    const SOFTMAX: Softmax<Self>;
 }
 
-impl NnKernels for f32 {
-    const FORWARD: Kernel<(*const f32, Rows, u32, *const f32, *mut f32, u32, u32, u32, u32)> = dense::dense_forward_f32;
-    const BACKWARD_INPUT: Kernel<(*const f32, *const f32, *const f32, *mut f32, u32, u32, u32, u32)> =
-        dense::dense_backward_input_f32;
-    const BACKWARD_PARAMS: Kernel<(*const f32, Rows, u32, *const f32, *mut f32, u32, u32, u32)> =
-        dense::dense_backward_params_f32;
-    const XENT_SPARSE: Kernel<(*const f32, Rows, Rows, u32, *mut f32, *mut f32, *mut f32, u32, u32, f32)> =
-        loss::xent_sparse_f32;
-    const XENT_ONEHOT: Kernel<(*const f32, *const f32, Rows, u32, *mut f32, *mut f32, *mut f32, u32, u32, f32)> =
-        loss::xent_onehot_f32;
-    const MSE: Kernel<(*const f32, *const f32, Rows, u32, *mut f32, *mut f32, *mut f32, u32, u32, u32, f32)> =
-        loss::mse_f32;
-    const SGD: Kernel<(*mut f32, *const f32, u64, f32)> = optim::sgd_f32;
-    const MOMENTUM: Kernel<(*mut f32, *const f32, *mut f32, u64, f32, f32, u32)> = optim::momentum_f32;
-    const ADAM: Kernel<(*mut f32, *const f32, *mut f32, *mut f32, u64, f32, f32, f32, f32)> = optim::adam_f32;
-    const SUM2: Kernel<(*const f32, *const f32, u32, *mut f32)> = loss::sum2_f32;
-    const SOFTMAX: Kernel<(*const f32, *mut f32, u32, u32)> = softmax::softmax_f32;
+macro_rules! nn_kernels {
+    ($t:ty: $fwd:ident, $bin:ident, $bpar:ident, $xs:ident, $xo:ident, $mse:ident, $sgd:ident, $mom:ident, $adam:ident, $sum:ident, $sm:ident) => {
+        impl NnKernels for $t {
+            const FORWARD: Forward<$t> = dense::$fwd;
+            const BACKWARD_INPUT: BackwardInput<$t> = dense::$bin;
+            const BACKWARD_PARAMS: BackwardParams<$t> = dense::$bpar;
+            const XENT_SPARSE: XentSparse<$t> = loss::$xs;
+            const XENT_ONEHOT: XentOneHot<$t> = loss::$xo;
+            const MSE: Mse<$t> = loss::$mse;
+            const SGD: Sgd<$t> = optim::$sgd;
+            const MOMENTUM: Momentum<$t> = optim::$mom;
+            const ADAM: Adam<$t> = optim::$adam;
+            const SUM2: Sum2<$t> = loss::$sum;
+            const SOFTMAX: Softmax<$t> = softmax::$sm;
+        }
+    };
 }
 
-impl NnKernels for f64 {
-    const FORWARD: Kernel<(*const f64, Rows, u32, *const f64, *mut f64, u32, u32, u32, u32)> = dense::dense_forward_f64;
-    const BACKWARD_INPUT: Kernel<(*const f64, *const f64, *const f64, *mut f64, u32, u32, u32, u32)> =
-        dense::dense_backward_input_f64;
-    const BACKWARD_PARAMS: Kernel<(*const f64, Rows, u32, *const f64, *mut f64, u32, u32, u32)> =
-        dense::dense_backward_params_f64;
-    const XENT_SPARSE: Kernel<(*const f64, Rows, Rows, u32, *mut f64, *mut f64, *mut f64, u32, u32, f64)> =
-        loss::xent_sparse_f64;
-    const XENT_ONEHOT: Kernel<(*const f64, *const f64, Rows, u32, *mut f64, *mut f64, *mut f64, u32, u32, f64)> =
-        loss::xent_onehot_f64;
-    const MSE: Kernel<(*const f64, *const f64, Rows, u32, *mut f64, *mut f64, *mut f64, u32, u32, u32, f64)> =
-        loss::mse_f64;
-    const SGD: Kernel<(*mut f64, *const f64, u64, f64)> = optim::sgd_f64;
-    const MOMENTUM: Kernel<(*mut f64, *const f64, *mut f64, u64, f64, f64, u32)> = optim::momentum_f64;
-    const ADAM: Kernel<(*mut f64, *const f64, *mut f64, *mut f64, u64, f64, f64, f64, f64)> = optim::adam_f64;
-    const SUM2: Kernel<(*const f64, *const f64, u32, *mut f64)> = loss::sum2_f64;
-    const SOFTMAX: Kernel<(*const f64, *mut f64, u32, u32)> = softmax::softmax_f64;
-}
+nn_kernels!(f32: dense_forward_f32, dense_backward_input_f32, dense_backward_params_f32, xent_sparse_f32,
+    xent_onehot_f32, mse_f32, sgd_f32, momentum_f32, adam_f32, sum2_f32, softmax_f32);
+nn_kernels!(f64: dense_forward_f64, dense_backward_input_f64, dense_backward_params_f64, xent_sparse_f64,
+    xent_onehot_f64, mse_f64, sgd_f64, momentum_f64, adam_f64, sum2_f64, softmax_f64);
 
 pub(crate) struct CudaNn<T> {
     dev: CudaDevice,
