@@ -15,6 +15,7 @@ use driver::{Driver, Launch};
 use kernels_gpu::{Kernel, KernelArgs, LaunchConfig};
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 pub(crate) use real::driver_library_present;
@@ -28,6 +29,8 @@ struct Inner {
     variant: &'static PtxVariant,
     /// `Some(n)` for `cuda:n`, `None` for an emulated device.
     ordinal: Option<usize>,
+    /// Kernel launches so far (the benchmark counts them per training step).
+    launches: AtomicU64,
 }
 
 /// Open real devices, so `cuda:0` opened twice is one device (one context, one stream).
@@ -59,7 +62,7 @@ impl CudaDevice {
             minor: cc.1,
         })?;
         driver.load(variant)?;
-        Ok(CudaDevice(Arc::new(Inner { driver, variant, ordinal })))
+        Ok(CudaDevice(Arc::new(Inner { driver, variant, ordinal, launches: AtomicU64::new(0) })))
     }
 
     pub fn name(&self) -> &str {
@@ -86,6 +89,11 @@ impl CudaDevice {
 
     pub fn same_device(&self, other: &CudaDevice) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Kernel launches issued on this device so far.
+    pub fn launches(&self) -> u64 {
+        self.0.launches.load(Ordering::Relaxed)
     }
 
     /// Waits for all work queued on the device.
@@ -121,6 +129,7 @@ impl CudaDevice {
     /// Pointer arguments address live buffers of this device that are large enough for what
     /// the kernel reads and writes with the other arguments (the kernel module documents it).
     pub(crate) unsafe fn launch<A: KernelArgs>(&self, kernel: &Kernel<A>, cfg: LaunchConfig, args: A) -> Result<()> {
+        self.0.launches.fetch_add(1, Ordering::Relaxed);
         let params = args.param_ptrs();
         let shared = SyncArgs(args);
         let body = kernel.body;

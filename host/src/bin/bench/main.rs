@@ -1,0 +1,51 @@
+//! `cargo run --release --bin bench`: ferrite's benchmark. For every device present it times
+//! each operation (warm-up, then the median of many runs; CUDA events on a GPU) next to a
+//! baseline measured in the same run, and prints one table (also written as JSON with
+//! `--json`). `scripts/bench_baselines.py` adds NumPy, PyTorch and CuPy to the same table.
+
+mod train;
+mod table;
+
+use clap::Parser;
+use ferrite::Device;
+use table::Table;
+
+#[derive(Parser)]
+#[command(about = "Benchmark ferrite against baselines measured in the same run.")]
+struct Args {
+    /// Devices to measure (default: the CPU, and CUDA device 0 if present).
+    #[arg(long)]
+    device: Vec<String>,
+    /// Write the table as JSON to this file.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+    /// Fewer repetitions and smaller sizes (a smoke test, not a measurement).
+    #[arg(long)]
+    quick: bool,
+}
+
+fn main() -> ferrite::Result<()> {
+    let args = Args::parse();
+    let devices: Vec<Device> = if args.device.is_empty() {
+        let mut d = vec![Device::Cpu];
+        match Device::cuda(0) {
+            Ok(gpu) => d.push(gpu),
+            Err(e) => eprintln!("no GPU measured: {e}"),
+        }
+        d
+    } else {
+        args.device.iter().map(|s| Device::new(s)).collect::<ferrite::Result<_>>()?
+    };
+    let mut table = Table::default();
+    for d in &devices {
+        eprintln!("measuring on {}", d.describe());
+        let steps = if args.quick || matches!(d, Device::Cuda(c) if c.is_emulated()) { 20 } else { 500 };
+        train::run(d, steps, &mut table)?;
+    }
+    table.print();
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&table.json()).expect("JSON of plain values");
+        std::fs::write(path, text).map_err(|source| ferrite::Error::Io { path: path.clone(), source })?;
+    }
+    Ok(())
+}

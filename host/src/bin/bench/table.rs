@@ -1,0 +1,95 @@
+//! The benchmark's results: one row per measurement, printed as a table and saved as JSON.
+
+use ferrite::Device;
+use serde_json::json;
+
+pub struct Row {
+    pub op: String,
+    pub shape: String,
+    pub dtype: String,
+    pub device: String,
+    /// Median seconds per call.
+    pub seconds: f64,
+    /// The baseline measured in the same run: (name, median seconds).
+    pub baseline: Option<(String, f64)>,
+    /// What ferrite achieved and the limit measured in the same run, in `unit` (GB/s, TFLOP/s).
+    pub achieved: Option<(f64, f64, &'static str)>,
+    pub note: String,
+}
+
+impl Row {
+    pub fn new(op: &str, shape: &str, dtype: &str, device: &Device, seconds: f64) -> Self {
+        Row {
+            op: op.into(),
+            shape: shape.into(),
+            dtype: dtype.into(),
+            device: device.to_string(),
+            seconds,
+            baseline: None,
+            achieved: None,
+            note: String::new(),
+        }
+    }
+
+    /// `ferrite / baseline` as a speed ratio: above 1 means ferrite is faster.
+    pub fn speedup(&self) -> Option<f64> {
+        self.baseline.as_ref().map(|(_, b)| b / self.seconds)
+    }
+}
+
+#[derive(Default)]
+pub struct Table {
+    pub rows: Vec<Row>,
+}
+
+fn time(s: f64) -> String {
+    if s >= 1e-3 { format!("{:.3} ms", s * 1e3) } else { format!("{:.1} us", s * 1e6) }
+}
+
+impl Table {
+    pub fn push(&mut self, row: Row) {
+        eprintln!("  measured {} {} {} on {}: {}", row.op, row.shape, row.dtype, row.device, time(row.seconds));
+        self.rows.push(row);
+    }
+
+    pub fn print(&self) {
+        println!(
+            "| device | op | shape | dtype | ferrite | baseline | baseline time | speedup | achieved / limit | note |\n\
+             |---|---|---|---|---|---|---|---|---|---|"
+        );
+        for r in &self.rows {
+            let (bn, bt) = r.baseline.as_ref().map_or(("-".into(), "-".into()), |(n, t)| (n.clone(), time(*t)));
+            let speedup = r.speedup().map_or("-".into(), |s| format!("{s:.2}x"));
+            let achieved =
+                r.achieved.map_or("-".into(), |(a, l, u)| format!("{a:.1} / {l:.1} {u} ({:.0}%)", 100.0 * a / l));
+            println!(
+                "| {} | {} | {} | {} | {} | {bn} | {bt} | {speedup} | {achieved} | {} |",
+                r.device,
+                r.op,
+                r.shape,
+                r.dtype,
+                time(r.seconds),
+                r.note
+            );
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        let rows: Vec<_> = self
+            .rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "device": r.device, "op": r.op, "shape": r.shape, "dtype": r.dtype,
+                    "seconds": r.seconds,
+                    "baseline": r.baseline.as_ref().map(|(n, _)| n),
+                    "baseline_seconds": r.baseline.as_ref().map(|(_, t)| t),
+                    "speedup": r.speedup(),
+                    "achieved": r.achieved.map(|a| a.0), "limit": r.achieved.map(|a| a.1), "unit": r.achieved.map(|a| a.2),
+                    "note": r.note,
+                })
+            })
+            .collect();
+        json!({ "rows": rows })
+    }
+}
