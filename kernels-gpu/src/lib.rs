@@ -41,6 +41,7 @@ pub mod elementwise;
 pub mod matmul;
 pub mod nn;
 pub mod softmax;
+pub mod tensor_core;
 
 pub use launch::{Dim3, KernelInfo, LaunchConfig, PtxParam};
 #[cfg(not(target_arch = "nvptx64"))]
@@ -57,4 +58,5 @@ pub const ALL_KERNELS: &[&[KernelInfo]] = &[
     nn::loss::KERNELS,
     nn::optim::KERNELS,
     softmax::KERNELS,
+    tensor_core::KERNELS,
 ];

@@ -13,6 +13,7 @@
 
 mod block;
 mod memory;
+mod mma;
 pub(crate) mod thread;
 pub(crate) mod warp;
 

@@ -7,7 +7,7 @@
 use super::memory;
 use super::warp::{WarpRequest, WarpResponse};
 use crate::launch::Dim3;
-use crate::prelude::Shfl;
+use crate::prelude::{MmaKind, Shfl};
 use core::cell::Cell;
 use core::ptr;
 use corosensei::Yielder;
@@ -96,6 +96,26 @@ pub fn shfl_u32(mode: Shfl, v: u32, b: u32) -> u32 {
         WarpResponse::Word(w) => w,
         other => unreachable!("shfl answered with {other:?}"),
     }
+}
+
+/// `mma.sync` of the whole warp; see `emu/mma.rs` for the fragment layouts.
+pub fn mma(kind: MmaKind, a: [u32; 4], b: [u32; 2], c: [f32; 4]) -> [f32; 4] {
+    let c = c.map(f32::to_bits);
+    match suspend(Suspend::Warp(WarpRequest::Mma { kind, a, b, c })) {
+        WarpResponse::Frag(d) => d.map(f32::from_bits),
+        other => unreachable!("mma answered with {other:?}"),
+    }
+}
+
+/// `cvt.rna.tf32.f32`: round to the 10-bit tf32 mantissa, ties away from zero; the result
+/// keeps f32's layout with the 13 low bits zero.
+pub fn tf32_rna(x: f32) -> u32 {
+    let bits = x.to_bits();
+    if x.is_nan() {
+        return bits | 0x0040_0000; // quiet NaN
+    }
+    // Adding half an ulp to the magnitude rounds ties away; a carry into the exponent is right.
+    bits.wrapping_add(0x1000) & 0xffff_e000
 }
 
 /// Panics unless `[addr, addr + bytes)` lies inside one live emulated device allocation.

@@ -1,7 +1,8 @@
 //! Warp collectives: every lane of a warp deposits a request, and once all 32 have arrived
 //! the scheduler computes every lane's answer at once, following the PTX ISA.
 
-use crate::prelude::Shfl;
+use super::mma::{self, Frag};
+use crate::prelude::{MmaKind, Shfl};
 use std::format;
 use std::string::String;
 
@@ -9,6 +10,8 @@ use std::string::String;
 pub(crate) enum WarpRequest {
     /// `shfl.sync.<mode>.b32 d, value, b, c, 0xffffffff`
     Shfl { mode: Shfl, value: u32, b: u32, c: u32 },
+    /// `mma.sync.aligned.<shape>.row.col.f32.<type>.<type>.f32 d, a, b, c`
+    Mma { kind: MmaKind, a: [u32; 4], b: [u32; 2], c: [u32; 4] },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,22 +19,42 @@ pub(crate) enum WarpResponse {
     /// Resumes a thread that waited at a barrier (or starts one).
     Go,
     Word(u32),
+    /// A lane's fragment of `mma`'s D.
+    Frag([u32; 4]),
 }
 
 pub(crate) const WARP: usize = 32;
 
 /// Answers one collective of a full warp; `Err` names the disagreement between lanes.
 pub(crate) fn evaluate(reqs: &[WarpRequest; WARP]) -> Result<[WarpResponse; WARP], String> {
-    let WarpRequest::Shfl { mode, .. } = reqs[0];
     let mut out = [WarpResponse::Go; WARP];
-    for (lane, req) in reqs.iter().enumerate() {
-        let WarpRequest::Shfl { mode: m, b, c, .. } = *req;
-        if m != mode {
-            return Err(format!("lane 0 is at shfl.{mode:?} but lane {lane} at shfl.{m:?}"));
+    match reqs[0] {
+        WarpRequest::Shfl { mode, .. } => {
+            for (lane, req) in reqs.iter().enumerate() {
+                let &WarpRequest::Shfl { mode: m, b, c, .. } = req else {
+                    return Err(format!("lane 0 is at shfl.{mode:?} but lane {lane} at {req:?}"));
+                };
+                if m != mode {
+                    return Err(format!("lane 0 is at shfl.{mode:?} but lane {lane} at shfl.{m:?}"));
+                }
+                let WarpRequest::Shfl { value, .. } = reqs[shfl_source(mode, lane as u32, b, c) as usize] else {
+                    unreachable!("every lane was checked to be at a shfl")
+                };
+                out[lane] = WarpResponse::Word(value);
+            }
         }
-        let src = shfl_source(mode, lane as u32, b, c);
-        let WarpRequest::Shfl { value, .. } = reqs[src as usize];
-        out[lane] = WarpResponse::Word(value);
+        WarpRequest::Mma { kind, .. } => {
+            let mut frags: [Frag; WARP] = [([0; 4], [0; 2], [0; 4]); WARP];
+            for (lane, req) in reqs.iter().enumerate() {
+                match *req {
+                    WarpRequest::Mma { kind: k, a, b, c } if k == kind => frags[lane] = (a, b, c),
+                    other => return Err(format!("lane 0 is at mma {kind:?} but lane {lane} at {other:?}")),
+                }
+            }
+            for (lane, d) in mma::evaluate(kind, &frags).into_iter().enumerate() {
+                out[lane] = WarpResponse::Frag(d);
+            }
+        }
     }
     Ok(out)
 }

@@ -1,0 +1,173 @@
+//! Tensor cores on the emulator: the `mma.sync` fragment layouts against the PTX ISA's own
+//! formulas (written out per element here, independently of `emu/mma.rs`), and the tensor-core
+//! matmul kernels against an f64 reference.
+
+mod common;
+
+use common::*;
+use kernels_gpu::emu::{launch, launch_kernel, DeviceBuffer, LaunchConfig};
+use kernels_gpu::prelude::*;
+use kernels_gpu::tensor_core::{self, config};
+use rstest::rstest;
+
+/// Runs one warp that builds its fragments from A (16×K) and B (K×8) with the PTX ISA's
+/// formulas for `kind` (§9.7.14.5.7 and §9.7.14.5.8, transcribed element by element), calls
+/// mma with C = 0, and scatters D back with the accumulator formula.
+fn warp_mma(kind: MmaKind, a: &[f32], b: &[f32]) -> Vec<f32> {
+    let k = if kind == MmaKind::Tf32M16N8K8 { 8 } else { 16 };
+    assert_eq!((a.len(), b.len()), (16 * k, k * 8));
+    let (da, db) = (DeviceBuffer::from_slice(a), DeviceBuffer::from_slice(b));
+    let mut dd = DeviceBuffer::<f32>::poisoned(16 * 8);
+    let (pa, pb, pd) = (da.as_ptr() as usize, db.as_ptr() as usize, dd.as_mut_ptr() as usize);
+    let cfg = LaunchConfig { grid: Dim3::x(1), block: Dim3::x(32), shared_bytes: 0 };
+    launch(&cfg, &move || {
+        let (a, b) = unsafe { (Global::new(pa as *const f32, 16 * k), Global::new(pb as *const f32, k * 8)) };
+        let d = unsafe { GlobalMut::new(pd as *mut f32, 128) };
+        let lane = thread_idx().x as usize;
+        let (g, t) = (lane >> 2, lane % 4);
+        let at = |row: usize, col: usize| a.load(row * k + col);
+        let bt = |row: usize, col: usize| b.load(row * 8 + col);
+        let h = |x: f32| if kind == MmaKind::Bf16M16N8K16 { BF16::from_f32(x).0 } else { F16::from_f32(x).0 };
+        let (fa, fb): ([u32; 4], [u32; 2]) = match kind {
+            MmaKind::Tf32M16N8K8 => {
+                // a0: (g, t), a1: (g + 8, t), a2: (g, t + 4), a3: (g + 8, t + 4); b0: (t, g), b1: (t + 4, g)
+                ([tf32(at(g, t)), tf32(at(g + 8, t)), tf32(at(g, t + 4)), tf32(at(g + 8, t + 4))], [tf32(bt(t, g)), tf32(bt(t + 4, g))])
+            }
+            _ => {
+                // a_i: row g for i in {0,1,4,5}, else g + 8; col 2t + (i & 1), + 8 for i >= 4;
+                // two elements per register, a_{2r} low.
+                let ai = |i: usize| {
+                    let row = if i < 2 || (4..6).contains(&i) { g } else { g + 8 };
+                    let col = 2 * t + (i & 1) + if i >= 4 { 8 } else { 0 };
+                    h(at(row, col))
+                };
+                // b_i: row 2t + (i & 1), + 8 for i >= 2; col g.
+                let bi = |i: usize| h(bt(2 * t + (i & 1) + if i >= 2 { 8 } else { 0 }, g));
+                (core::array::from_fn(|r| pack2(ai(2 * r), ai(2 * r + 1))), core::array::from_fn(|r| pack2(bi(2 * r), bi(2 * r + 1))))
+            }
+        };
+        let out = match kind {
+            MmaKind::Tf32M16N8K8 => mma_m16n8k8_tf32(fa, fb, [0.0; 4]),
+            MmaKind::Bf16M16N8K16 => mma_m16n8k16_bf16(fa, fb, [0.0; 4]),
+            MmaKind::F16M16N8K16 => mma_m16n8k16_f16(fa, fb, [0.0; 4]),
+        };
+        // c_i: row g for i < 2, else g + 8; col 2t + (i & 1).
+        for (i, v) in out.into_iter().enumerate() {
+            d.store((if i < 2 { g } else { g + 8 }) * 8 + 2 * t + (i & 1), v);
+        }
+    })
+    .unwrap();
+    dd.to_vec()
+}
+
+#[rstest]
+fn mma_fragment_layouts_follow_the_ptx_isa(#[values(MmaKind::Tf32M16N8K8, MmaKind::Bf16M16N8K16, MmaKind::F16M16N8K16)] kind: MmaKind) {
+    let k = if kind == MmaKind::Tf32M16N8K8 { 8 } else { 16 };
+    // Small integers: exact in every input type and in f32 sums, so D must equal A·B exactly;
+    // any misplaced element changes some entry.
+    let a: Vec<f32> = (0..16 * k).map(|i| ((i * 7 + 3) % 11) as f32 - 5.0).collect();
+    let b: Vec<f32> = (0..k * 8).map(|i| ((i * 5 + 1) % 13) as f32 - 6.0).collect();
+    let d = warp_mma(kind, &a, &b);
+    for i in 0..16 {
+        for j in 0..8 {
+            let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * 8 + j]).sum();
+            assert_eq!(d[i * 8 + j], want, "{kind:?}: D[{i}][{j}]");
+        }
+    }
+}
+
+#[test]
+fn tf32_rounds_to_nearest_ties_away() {
+    // 1 + 2^-11 is halfway between tf32 neighbours 1 and 1 + 2^-10: away from zero is up.
+    let d = DeviceBuffer::from_slice(&[1.0f32 + 2f32.powi(-11), -(1.0 + 2f32.powi(-11)), 1.0 + 3.0 * 2f32.powi(-12), f32::INFINITY]);
+    let mut out = DeviceBuffer::<u32>::poisoned(4);
+    let (pi, po) = (d.as_ptr() as usize, out.as_mut_ptr() as usize);
+    launch(&LaunchConfig { grid: Dim3::x(1), block: Dim3::x(32), shared_bytes: 0 }, &move || {
+        let (i, o) = unsafe { (Global::new(pi as *const f32, 4), GlobalMut::new(po as *mut u32, 4)) };
+        let t = thread_idx().x as usize;
+        if t < 4 {
+            o.store(t, tf32(i.load(t)));
+        }
+    })
+    .unwrap();
+    let got: Vec<f32> = out.to_vec().into_iter().map(f32::from_bits).collect();
+    let up = 1.0 + 2f32.powi(-10);
+    assert_eq!(got, [up, -up, up, f32::INFINITY]);
+}
+
+enum Input {
+    Tf32,
+    Bf16,
+    F16,
+}
+
+/// The tensor-core product against an f64 reference. Per output, with `S = Σ|a||b|`:
+/// tf32 rounds each input to 11 significant bits (relative error ≤ 2^-11 each, so ≤ 2^-10
+/// per product); every kind then accumulates K products in f32 (≤ K·2^-24·S); bf16 and f16
+/// outputs round once more (2^-8, 2^-11 of the result).
+fn check(input: Input, m: usize, n: usize, k: usize) {
+    let case = format!("tensor core {} {m}x{k}·{k}x{n}", match input { Input::Tf32 => "tf32", Input::Bf16 => "bf16", Input::F16 => "f16" });
+    let mut r = rng(&case);
+    let a64 = uniform(&mut r, m * k, -1.0, 1.0);
+    let b64 = uniform(&mut r, k * n, -1.0, 1.0);
+    let cfg = config(m, n);
+    let (a, b, got, in_rel, out_rel): (Vec<f64>, Vec<f64>, Vec<f64>, f64, f64) = match input {
+        Input::Tf32 => {
+            let (a, b): (Vec<f32>, Vec<f32>) = (cast(&a64), cast(&b64));
+            let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));
+            let mut dc = DeviceBuffer::<f32>::poisoned(m * n);
+            let args = (da.as_ptr(), db.as_ptr(), dc.as_mut_ptr(), m as u32, n as u32, k as u32);
+            unsafe { launch_kernel(&tensor_core::mma_matmul_tf32, &cfg, args) }.unwrap();
+            (widen(&a), widen(&b), widen(&dc.to_vec()), 2f64.powi(-10), 0.0)
+        }
+        Input::Bf16 | Input::F16 => {
+            let bf = matches!(input, Input::Bf16);
+            let enc = |v: &[f64]| -> Vec<u16> { v.iter().map(|&x| if bf { BF16::from_f64(x).0 } else { F16::from_f64(x).0 }).collect() };
+            let dec = |h: u16| -> f64 { if bf { BF16(h).to_f32() as f64 } else { F16(h).to_f32() as f64 } };
+            let (a, b) = (enc(&a64), enc(&b64));
+            let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));
+            let mut dc = DeviceBuffer::<u16>::poisoned(m * n);
+            let args = (da.as_ptr(), db.as_ptr(), dc.as_mut_ptr(), m as u32, n as u32, k as u32);
+            unsafe {
+                if bf {
+                    launch_kernel(&tensor_core::mma_matmul_bf16, &cfg, (args.0.cast(), args.1.cast(), args.2.cast(), args.3, args.4, args.5))
+                } else {
+                    launch_kernel(&tensor_core::mma_matmul_f16, &cfg, (args.0.cast(), args.1.cast(), args.2.cast(), args.3, args.4, args.5))
+                }
+            }
+            .unwrap();
+            let out_rel = if bf { 2f64.powi(-8) } else { 2f64.powi(-11) };
+            let got = dc.to_vec().into_iter().map(|h| if h == 0xffff { f64::NAN } else { dec(h) }).collect();
+            (a.into_iter().map(dec).collect(), b.into_iter().map(dec).collect(), got, 0.0, out_rel)
+        }
+    };
+    let (mut want, mut tol) = (vec![0.0; m * n], vec![0.0; m * n]);
+    for i in 0..m {
+        for j in 0..n {
+            let (mut s, mut mag) = (0.0, 0.0);
+            for p in 0..k {
+                s += a[i * k + p] * b[p * n + j];
+                mag += (a[i * k + p] * b[p * n + j]).abs();
+            }
+            want[i * n + j] = s;
+            tol[i * n + j] = (in_rel + (k + 2) as f64 * 2f64.powi(-24)) * mag + out_rel * s.abs() + 1e-30;
+        }
+    }
+    // The f64 reference sees the inputs as stored (tf32 rounding is inside the tolerance).
+    assert_close(&got, &want, |i| tol[i], &case);
+}
+
+/// Shapes: single elements, primes, exact 128 tiles and one past, K not a multiple of the
+/// 16-word stage.
+#[rstest]
+#[case(1, 1, 1)]
+#[case(17, 9, 5)]
+#[case(128, 128, 16)]
+#[case(129, 130, 33)]
+#[case(200, 67, 257)]
+#[case(31, 300, 64)]
+fn tensor_core_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize) {
+    check(Input::Tf32, m, n, k);
+    check(Input::Bf16, m, n, k);
+    check(Input::F16, m, n, k);
+}
