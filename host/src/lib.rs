@@ -24,7 +24,9 @@ mod error;
 pub mod nn;
 pub mod ptx;
 
-pub use array::{Array, matmul, softmax, sqrt};
+pub use array::{
+    Array, MatmulPrecision, float32_matmul_precision, matmul, set_float32_matmul_precision, softmax, sqrt,
+};
 pub use backend::cuda::CudaDevice;
 pub use data::{Dataset, Labels};
 pub use device::{Device, DeviceSpec, default_device, with_device};

@@ -6,6 +6,7 @@
 
 mod display;
 mod ops;
+mod precision;
 
 use crate::backend::Storage;
 use crate::device::{Device, default_device};
@@ -16,6 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
 pub use ops::{matmul, softmax, sqrt};
+pub use precision::{MatmulPrecision, float32_matmul_precision, set_float32_matmul_precision};
 
 pub struct Array<T: Element> {
     shape: Vec<usize>,

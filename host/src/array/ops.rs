@@ -65,6 +65,11 @@ impl<T: Float> Array<T> {
     pub fn matmul(&self, other: &Array<T>) -> Result<Array<T>> {
         let dims = matmul_shapes(self.shape(), other.shape())?;
         same_device("matmul", self, other)?;
+        if let (Storage::Cuda(a), Storage::Cuda(b)) = (self.storage(), other.storage())
+            && let Some(c) = cuda::ops::matmul_tensor_core(a, b, (dims.0, dims.1, dims.2))?
+        {
+            return Ok(Array::from_storage(dims.3, Storage::Cuda(c)));
+        }
         if let (Some(a), Some(b)) = (
             (self as &dyn Any).downcast_ref::<Array<T::Compute>>(),
             (other as &dyn Any).downcast_ref::<Array<T::Compute>>(),

@@ -101,6 +101,11 @@ impl CudaDevice {
         self.0.driver.synchronize()
     }
 
+    /// Whether the loaded PTX variant has this entry point (tensor-core kernels need sm_80).
+    pub(crate) fn has_kernel(&self, name: &str) -> bool {
+        self.0.variant.has_entry(name)
+    }
+
     /// Grid size for grid-stride kernels: enough blocks to fill every multiprocessor.
     pub(crate) fn grid_stride_blocks(&self) -> u32 {
         self.0.driver.multiprocessors() * 32
