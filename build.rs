@@ -42,6 +42,10 @@ fn build_variant(root: &Path, out: &Path, arch: &str, extra: &[&str]) {
     let mut rustflags =
         vec!["-Zunstable-options".to_string(), "-Cpanic=immediate-abort".into(), format!("-Ctarget-cpu={arch}")];
     rustflags.extend(extra.iter().map(|s| s.to_string()));
+    // Kernels index register arrays (accumulator tiles) in loops; unless those loops are fully
+    // unrolled the arrays live in local memory (slow, and visible as LDL/STL in SASS). Rust has
+    // no unroll pragma, so the GPU build raises LLVM's full-unroll budget.
+    rustflags.push("-Cllvm-args=-unroll-threshold=4000".into());
 
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);

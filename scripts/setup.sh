@@ -3,7 +3,8 @@
 #  - the nightly pinned in rust-toolchain.toml (machines with RUSTUP_AUTO_INSTALL=0 need this);
 #  - the standard library's own dependencies, which the GPU kernel build (-Zbuild-std=core)
 #    resolves offline from cargo's cache, since build.rs never downloads;
-#  - ptxas from PyPI into .tools/, for the tests that assemble the PTX.
+#  - ptxas (CUDA 12.9) and cuobjdump (CUDA 13) from PyPI into .tools/, for the tests that
+#    assemble and disassemble the PTX.
 # No CUDA toolkit or driver is needed to build; a driver is needed only to run on a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +16,9 @@ ptxas=.tools/cuda/nvidia/cuda_nvcc/bin/ptxas
 if [ ! -x "$ptxas" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --target .tools/cuda nvidia-cuda-nvcc-cu12==12.9.86
 fi
+cuobjdump=.tools/cuda13/nvidia/cu13/bin/cuobjdump
+if [ ! -x "$cuobjdump" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check --target .tools/cuda13 nvidia-cuda-cuobjdump==13.5.37
+fi
 "$ptxas" --version | tail -n 2
+"$cuobjdump" --version | tail -n 2

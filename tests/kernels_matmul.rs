@@ -88,6 +88,38 @@ fn matmul_f32_matches_f64_reference(
     check::<f32>(m, n, k, t.0, t.1);
 }
 
+/// The 128×128-tile FP32 kernel: one element, primes, exact tiles and one past them, K not a
+/// multiple of its 8-deep steps, and the two-buffer pipeline over many steps.
+#[rstest]
+#[case(1, 1, 1)]
+#[case(2, 3, 0)]
+#[case(7, 13, 5)]
+#[case(128, 128, 8)]
+#[case(129, 257, 17)]
+#[case(300, 131, 200)]
+#[case(64, 500, 3)]
+fn sgemm_128_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize) {
+    let case = format!("sgemm {m}x{k} · {k}x{n}");
+    let mut r = rng(&case);
+    let a: Vec<f32> = cast(&uniform(&mut r, m * k, -1.0, 1.0));
+    let b: Vec<f32> = cast(&uniform(&mut r, k * n, -1.0, 1.0));
+    let (mut want, mut bound) = (vec![0.0; m * n], vec![0.0; m * n]);
+    for i in 0..m {
+        for j in 0..n {
+            for p in 0..k {
+                let t = a[i * k + p] as f64 * b[p * n + j] as f64;
+                want[i * n + j] += t;
+                bound[i * n + j] += t.abs();
+            }
+        }
+    }
+    let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));
+    let mut dc = DeviceBuffer::<f32>::poisoned(m * n);
+    let args = (da.as_ptr(), db.as_ptr(), dc.as_mut_ptr(), m as u32, n as u32, k as u32);
+    unsafe { launch_kernel(&kernels_gpu::sgemm::sgemm_f32, &kernels_gpu::sgemm::config(m, n), args) }.unwrap();
+    assert_close(&dc.to_vec(), &want, |i| 2.0 * k as f64 * f32::U * bound[i] + f64::MIN_POSITIVE, &case);
+}
+
 #[rstest]
 #[case(1, 1, 1)]
 #[case(3, 5, 7)]

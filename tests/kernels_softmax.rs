@@ -15,14 +15,26 @@ use kernels_gpu::emu::{DeviceBuffer, launch_kernel};
 use kernels_gpu::softmax::{self, config};
 use rstest::rstest;
 
+type SoftmaxArgs<T> = (*const T, *mut T, u32, u32);
+
 trait SoftmaxKernel: Elem {
-    const SOFTMAX: Kernel<(*const Self, *mut Self, u32, u32)>;
+    const SOFTMAX: Kernel<SoftmaxArgs<Self>>;
+    /// The one-pass kernel holding `v` 16-byte groups per thread.
+    fn regs(v: usize) -> Kernel<SoftmaxArgs<Self>>;
 }
 impl SoftmaxKernel for f32 {
-    const SOFTMAX: Kernel<(*const f32, *mut f32, u32, u32)> = softmax::softmax_f32;
+    const SOFTMAX: Kernel<SoftmaxArgs<f32>> = softmax::softmax_f32;
+    fn regs(v: usize) -> Kernel<SoftmaxArgs<f32>> {
+        [softmax::softmax_regs_f32_v1, softmax::softmax_regs_f32_v2, softmax::softmax_regs_f32_v4, softmax::softmax_regs_f32_v8]
+            [v.trailing_zeros() as usize]
+    }
 }
 impl SoftmaxKernel for f64 {
-    const SOFTMAX: Kernel<(*const f64, *mut f64, u32, u32)> = softmax::softmax_f64;
+    const SOFTMAX: Kernel<SoftmaxArgs<f64>> = softmax::softmax_f64;
+    fn regs(v: usize) -> Kernel<SoftmaxArgs<f64>> {
+        [softmax::softmax_regs_f64_v1, softmax::softmax_regs_f64_v2, softmax::softmax_regs_f64_v4, softmax::softmax_regs_f64_v8]
+            [v.trailing_zeros() as usize]
+    }
 }
 
 /// The formula, in f64, on the same (rounded) inputs. maxNum ignores NaN like the kernel;
@@ -42,18 +54,26 @@ fn reference(x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
     (y, gap)
 }
 
-fn run<T: SoftmaxKernel>(x: &[T], rows: usize, cols: usize, max_shared: u32, case: &str) {
+/// `max_shared`: the three-pass kernel with that much shared memory for its row cache; `None`:
+/// the one-pass register kernel.
+fn run<T: SoftmaxKernel>(x: &[T], rows: usize, cols: usize, max_shared: Option<u32>, case: &str) {
     let dx = DeviceBuffer::from_slice(x);
     let mut dy = DeviceBuffer::<T>::poisoned(x.len());
-    let cfg = config::<T>(rows, cols, max_shared);
-    unsafe { launch_kernel(&T::SOFTMAX, &cfg, (dx.as_ptr(), dy.as_mut_ptr(), rows as u32, cols as u32)) }.unwrap();
+    let args = (dx.as_ptr(), dy.as_mut_ptr(), rows as u32, cols as u32);
+    match max_shared {
+        Some(shared) => unsafe { launch_kernel(&T::SOFTMAX, &config::<T>(rows, cols, shared), args) }.unwrap(),
+        None => {
+            let (v, cfg) = softmax::regs_config::<T>(rows, cols).expect("a row the register kernel takes");
+            unsafe { launch_kernel(&T::regs(v), &cfg, args) }.unwrap()
+        }
+    }
     let (want, gap) = reference(&widen(x), cols);
     let tol = |i: usize| T::U * (gap[i] + 2.0 * cols as f64 + 16.0) * want[i] + T::TINY;
     assert_close(&dy.to_vec(), &want, tol, case);
 }
 
-fn random_rows<T: SoftmaxKernel>(rows: usize, cols: usize, max_shared: u32) {
-    let case = format!("softmax {} {rows}x{cols} shared<={max_shared}", T::NAME);
+fn random_rows<T: SoftmaxKernel>(rows: usize, cols: usize, max_shared: Option<u32>) {
+    let case = format!("softmax {} {rows}x{cols} shared {max_shared:?}", T::NAME);
     let x: Vec<T> = cast(&uniform(&mut rng(&case), rows * cols, -60.0, 60.0));
     run(&x, rows, cols, max_shared, &case);
 }
@@ -66,7 +86,7 @@ fn softmax_f32_matches_f64_reference(
     shape: (usize, usize),
     #[values(48 * 1024, 0)] max_shared: u32,
 ) {
-    random_rows::<f32>(shape.0, shape.1, max_shared);
+    random_rows::<f32>(shape.0, shape.1, Some(max_shared));
 }
 
 #[rstest]
@@ -74,13 +94,36 @@ fn softmax_f64_matches_f64_reference(
     #[values((1, 1), (2, 3), (3, 97), (2, 1031), (1, 6007))] shape: (usize, usize),
     #[values(48 * 1024, 0)] max_shared: u32,
 ) {
-    random_rows::<f64>(shape.0, shape.1, max_shared);
+    random_rows::<f64>(shape.0, shape.1, Some(max_shared));
+}
+
+/// The one-pass kernel at each register depth: rows of 1k to 32k f32 (and the smallest ones),
+/// lengths one 16-byte group past a block's capacity, and f64.
+#[rstest]
+fn one_pass_softmax_matches_f64_reference(
+    #[values((1, 4), (3, 8), (2, 1000), (5, 1024), (3, 2052), (2, 4100), (2, 8196), (2, 12292), (1, 32768))]
+    shape: (usize, usize),
+) {
+    random_rows::<f32>(shape.0, shape.1, None);
+}
+
+#[rstest]
+fn one_pass_softmax_f64_matches_f64_reference(#[values((1, 2), (3, 998), (2, 4098), (1, 16384))] shape: (usize, usize)) {
+    random_rows::<f64>(shape.0, shape.1, None);
+}
+
+#[test]
+fn one_pass_softmax_takes_only_rows_it_can_hold() {
+    assert!(softmax::regs_config::<f32>(1, 1001).is_none(), "not a multiple of 16 bytes");
+    assert!(softmax::regs_config::<f32>(1, 32772).is_none(), "longer than 8 groups x 1024 threads");
+    assert_eq!(softmax::regs_config::<f32>(1, 32768).unwrap().0, 8);
+    assert_eq!(softmax::regs_config::<f32>(1, 1000).unwrap().0, 1);
 }
 
 /// Row 0 holds -inf among finite values, row 1 values near 1e4, row 2 a NaN, row 3 only
 /// -inf, row 4 a +inf, row 5 is ordinary.
-fn special_rows<T: SoftmaxKernel>(cols: usize, max_shared: u32) {
-    let case = format!("softmax specials {} cols={cols} shared<={max_shared}", T::NAME);
+fn special_rows<T: SoftmaxKernel>(cols: usize, max_shared: Option<u32>) {
+    let case = format!("softmax specials {} cols={cols} shared {max_shared:?}", T::NAME);
     let mut r = rng(&case);
     let mut x = uniform(&mut r, 6 * cols, -5.0, 5.0);
     let (ninf, inf, nan) = (f64::NEG_INFINITY, f64::INFINITY, f64::NAN);
@@ -104,7 +147,12 @@ fn special_rows<T: SoftmaxKernel>(cols: usize, max_shared: u32) {
 }
 
 #[rstest]
-fn softmax_special_values_follow_ieee(#[values(1, 2, 33, 2000)] cols: usize, #[values(48 * 1024, 0)] max_shared: u32) {
-    special_rows::<f32>(cols, max_shared);
-    special_rows::<f64>(cols, max_shared);
+fn softmax_special_values_follow_ieee(#[values(1, 2, 33, 2000)] cols: usize, #[values(Some(48 * 1024), Some(0), None)] max_shared: Option<u32>) {
+    // The one-pass kernel takes rows of whole 16-byte groups only.
+    if max_shared.is_some() || cols % 4 == 0 {
+        special_rows::<f32>(cols, max_shared);
+    }
+    if max_shared.is_some() || cols % 2 == 0 {
+        special_rows::<f64>(cols, max_shared);
+    }
 }

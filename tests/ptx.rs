@@ -1,11 +1,14 @@
 //! The embedded PTX: every kernel descriptor has its `.entry` (same name, same parameters) in
 //! exactly the variants it claims, nothing is left unresolved, and ptxas assembles every
-//! variant for every GPU it claims to load on, without register spills.
+//! variant for every GPU it claims to load on, without register spills or stack frames.
 //!
 //! The ptxas report (registers, spills, barriers per kernel and variant) is kept in
 //! `docs/ptxas.md`; this test fails when it is stale. Regenerate it with
 //! `FERRITE_UPDATE_DOCS=1 cargo test --test ptx`.
 
+mod common;
+
+use common::tools::ptxas;
 use ferrite::ptx::{PtxVariant, VARIANTS};
 use kernels_gpu::{ALL_KERNELS, KernelInfo, PtxParam};
 use std::collections::BTreeMap;
@@ -111,24 +114,10 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `FERRITE_PTXAS`, else the copy scripts/setup.sh installs in `.tools/`, else `ptxas` on PATH.
-fn ptxas() -> PathBuf {
-    let candidates = [
-        std::env::var_os("FERRITE_PTXAS").map(PathBuf::from),
-        Some(root().join(".tools/cuda/nvidia/cuda_nvcc/bin/ptxas")),
-        Some(PathBuf::from("ptxas")),
-    ];
-    for c in candidates.into_iter().flatten() {
-        if Command::new(&c).arg("--version").output().is_ok_and(|o| o.status.success()) {
-            return c;
-        }
-    }
-    panic!("ptxas not found: run `bash scripts/setup.sh` (installs it from PyPI into .tools/) or set FERRITE_PTXAS");
-}
-
 #[derive(Debug, Default)]
 struct Usage {
     registers: u32,
+    stack_bytes: u32,
     spill_stores: u32,
     spill_loads: u32,
     barriers: u32,
@@ -154,6 +143,7 @@ fn assemble(ptxas: &Path, ptx_file: &Path, target: &str) -> BTreeMap<String, Usa
             report.insert(current.clone(), Usage::default());
         } else if line.contains("spill stores") {
             let u = report.get_mut(&current).unwrap();
+            u.stack_bytes = num(line, "bytes stack frame");
             u.spill_stores = num(line, "bytes spill stores");
             u.spill_loads = num(line, "bytes spill loads");
         } else if line.contains("Used") && line.contains("registers") {

@@ -3,7 +3,9 @@
 //! Thread mapping: a 1-D grid-stride loop. Thread `g` (global index along x) handles 16-byte
 //! groups `g, g + S, g + 2S, ...` where `S` is the number of threads in the grid, so any grid
 //! covers any length and consecutive threads touch consecutive 16-byte groups (coalesced
-//! 128-bit loads and stores). When either pointer is not 16-byte aligned the whole array
+//! 128-bit loads and stores). Each iteration issues [`UNROLL`] loads before its first store, so
+//! every thread keeps 64 bytes in flight: memory-bound kernels need many outstanding loads
+//! per SM to reach full bandwidth. When either pointer is not 16-byte aligned the whole array
 //! takes the scalar path; the `n % LANES16` elements past the last whole group always do.
 //! `x` and `y` may be the same buffer (each element is read and written by one thread).
 
@@ -26,6 +28,10 @@ impl UnaryOp for Sqrt {
     }
 }
 
+/// 16-byte groups each thread loads before it stores any (the stores below are written out).
+pub const UNROLL: usize = 4;
+const _: () = assert!(UNROLL == 4, "unary writes its four stores out by hand");
+
 /// Threads per block of the elementwise kernels.
 pub const BLOCK: u32 = 256;
 
@@ -45,13 +51,23 @@ pub unsafe fn unary<Op: UnaryOp, T: Float>(x: *const T, y: *mut T, n: u64) {
     let (x, y) = unsafe { (Global::new(x, n), GlobalMut::new(y, n)) };
     let (start, stride) = (global_thread_x(), grid_threads_x());
     let groups = if x.is_aligned16() && y.is_aligned16() { n / T::LANES16 } else { 0 };
-    let mut p = start;
-    while p < groups {
-        let mut v = x.load16(p);
+    let apply = |mut v: T::Lanes16| {
         for e in v.as_mut() {
             *e = Op::apply(*e);
         }
-        y.store16(p, v);
+        v
+    };
+    let mut p = start;
+    while p + (UNROLL - 1) * stride < groups {
+        let v: [T::Lanes16; UNROLL] = core::array::from_fn(|u| apply(x.load16(p + u * stride)));
+        y.store16(p, v[0]);
+        y.store16(p + stride, v[1]);
+        y.store16(p + 2 * stride, v[2]);
+        y.store16(p + 3 * stride, v[3]);
+        p += UNROLL * stride;
+    }
+    while p < groups {
+        y.store16(p, apply(x.load16(p)));
         p += stride;
     }
     let mut i = groups * T::LANES16 + start;

@@ -118,6 +118,16 @@ pub struct Kernel<A: KernelArgs> {
 }
 
 #[cfg(not(target_arch = "nvptx64"))]
+impl<A: KernelArgs> Clone for Kernel<A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+#[cfg(not(target_arch = "nvptx64"))]
+impl<A: KernelArgs> Copy for Kernel<A> {}
+
+#[cfg(not(target_arch = "nvptx64"))]
 impl<A: KernelArgs> Kernel<A> {
     #[doc(hidden)]
     pub const fn new(name: &'static str, min_arch: &'static str, body: unsafe fn(A)) -> Self {

@@ -40,6 +40,7 @@ pub mod cast;
 pub mod elementwise;
 pub mod matmul;
 pub mod nn;
+pub mod sgemm;
 pub mod softmax;
 pub mod tensor_core;
 
@@ -57,6 +58,7 @@ pub const ALL_KERNELS: &[&[KernelInfo]] = &[
     nn::dense::KERNELS,
     nn::loss::KERNELS,
     nn::optim::KERNELS,
+    sgemm::KERNELS,
     softmax::KERNELS,
     tensor_core::KERNELS,
 ];

@@ -11,6 +11,11 @@
 //! written once; otherwise the sweeps re-read global memory. A thread only ever reads back
 //! the elements it stored itself, so the cache needs no extra barrier.
 //!
+//! [`row_softmax_regs`] is the one-pass form for rows whose length is a multiple of 16 bytes:
+//! each thread keeps `V` 16-byte groups of the row in registers between one vector read and
+//! one vector write, so global memory is touched exactly twice per element whatever the row
+//! length (up to 32768 f32 with `V = 8` and 1024 threads).
+//!
 //! Numerics: subtracting the maximum keeps every exponent `<= 0`, so large inputs (1e4) cannot
 //! overflow. NaN follows IEEE: the maximum ignores it (maxNum) but `exp(NaN - max)` enters the
 //! sum, so a NaN anywhere in a row makes the whole row NaN, as NumPy's formula gives; `-inf`
@@ -77,9 +82,81 @@ pub unsafe fn row_softmax<T: Float>(x: *const T, y: *mut T, rows: u32, cols: u32
     }
 }
 
+/// Launch of [`row_softmax_regs`]: `(V, config)` for the smallest `V` whose block stays
+/// within 512 threads (1024 for `V = 8`), or `None` if the row is too long or not a multiple of
+/// 16 bytes (use [`config`] and [`row_softmax`] then).
+pub fn regs_config<T: Float>(rows: usize, cols: usize) -> Option<(usize, LaunchConfig)> {
+    if !cols.is_multiple_of(T::LANES16) {
+        return None;
+    }
+    let groups = cols / T::LANES16;
+    for v in [1, 2, 4, 8] {
+        let threads = groups.div_ceil(v).next_multiple_of(WARP_SIZE as usize).max(WARP_SIZE as usize);
+        if threads <= 512 || (v == 8 && threads <= 1024) {
+            let shared = (SCRATCH * size_of::<T>()) as u32;
+            return Some((v, LaunchConfig { grid: Dim3::x(rows as u32), block: Dim3::x(threads as u32), shared_bytes: shared }));
+        }
+    }
+    None
+}
+
+/// One-pass row softmax: thread `t` holds the row's 16-byte groups `t, t + T, ... ` (`V` of
+/// them, `T` threads) in registers. Requires `cols` to be a multiple of 16 bytes' worth of
+/// elements, 16-byte aligned `x` and `y`, and `V · T · LANES16 >= cols`.
+///
+/// # Safety
+/// `x` and `y` are device pointers to `rows * cols` elements each (they may be equal).
+#[inline(always)]
+pub unsafe fn row_softmax_regs<T: Float, const V: usize>(x: *const T, y: *mut T, rows: u32, cols: u32) {
+    let (rows, cols) = (rows as usize, cols as usize);
+    let (x, y) = unsafe { (Global::new(x, rows * cols), GlobalMut::new(y, rows * cols)) };
+    let groups = cols / T::LANES16;
+    let base = block_idx().x as usize * groups;
+    let (t, step) = (thread_rank() as usize, block_dim().volume() as usize);
+    let scratch = Shared::<T>::new(0, SCRATCH);
+    let mut vals: [T::Lanes16; V] = core::array::from_fn(|v| {
+        let g = v * step + t;
+        if g < groups { x.load16(base + g) } else { T::splat16(T::NEG_INFINITY) }
+    });
+    let mut m = T::NEG_INFINITY;
+    for group in &vals {
+        for &e in group.as_ref() {
+            m = m.max_num(e);
+        }
+    }
+    let m = block_max(m, &scratch);
+    let mut s = T::ZERO;
+    for group in vals.iter_mut() {
+        for e in group.as_mut() {
+            *e = (*e - m).exp();
+            s = s + *e;
+        }
+    }
+    let inv = T::ONE / block_sum(s, &scratch);
+    for (v, group) in vals.iter_mut().enumerate() {
+        let g = v * step + t;
+        if g < groups {
+            for e in group.as_mut() {
+                *e = *e * inv;
+            }
+            y.store16(base + g, *group);
+        }
+    }
+}
+
 kernels! {
     /// Row softmax, f32.
     softmax_f32(x: *const f32, y: *mut f32, rows: u32, cols: u32) => row_softmax::<f32>;
     /// Row softmax, f64.
     softmax_f64(x: *const f64, y: *mut f64, rows: u32, cols: u32) => row_softmax::<f64>;
+    /// One-pass row softmax, f32, one 16-byte group per thread.
+    softmax_regs_f32_v1(x: *const f32, y: *mut f32, rows: u32, cols: u32) => row_softmax_regs::<f32, 1>;
+    softmax_regs_f32_v2(x: *const f32, y: *mut f32, rows: u32, cols: u32) => row_softmax_regs::<f32, 2>;
+    softmax_regs_f32_v4(x: *const f32, y: *mut f32, rows: u32, cols: u32) => row_softmax_regs::<f32, 4>;
+    softmax_regs_f32_v8(x: *const f32, y: *mut f32, rows: u32, cols: u32) => row_softmax_regs::<f32, 8>;
+    /// One-pass row softmax, f64.
+    softmax_regs_f64_v1(x: *const f64, y: *mut f64, rows: u32, cols: u32) => row_softmax_regs::<f64, 1>;
+    softmax_regs_f64_v2(x: *const f64, y: *mut f64, rows: u32, cols: u32) => row_softmax_regs::<f64, 2>;
+    softmax_regs_f64_v4(x: *const f64, y: *mut f64, rows: u32, cols: u32) => row_softmax_regs::<f64, 4>;
+    softmax_regs_f64_v8(x: *const f64, y: *mut f64, rows: u32, cols: u32) => row_softmax_regs::<f64, 8>;
 }

@@ -73,7 +73,7 @@ impl TensorInput for BF16 {
     }
     #[inline(always)]
     fn from_acc(x: f32) -> BF16 {
-        BF16::from_f32(x)
+        BF16(bf16_rn(x))
     }
 }
 
@@ -90,7 +90,7 @@ impl TensorInput for F16 {
     }
     #[inline(always)]
     fn from_acc(x: f32) -> F16 {
-        F16::from_f32(x)
+        F16(f16_rn(x))
     }
 }
 

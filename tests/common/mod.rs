@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod devices;
+pub mod tools;
 
 pub use kernels_gpu::prelude::Float;
 use rand::{RngExt, SeedableRng};

@@ -27,6 +27,8 @@ pub trait Float:
     const LANES16: usize;
     /// Those 16 bytes as an array of `Self`.
     type Lanes16: Copy + AsRef<[Self]> + AsMut<[Self]>;
+    /// A 16-byte group with every lane `v`.
+    fn splat16(v: Self) -> Self::Lanes16;
 
     fn from_f32(x: f32) -> Self;
     /// `n` converted with rounding, for sizes and counts.
@@ -57,6 +59,10 @@ impl Float for f32 {
     const NAN: f32 = f32::NAN;
     const LANES16: usize = 4;
     type Lanes16 = [f32; 4];
+    #[inline(always)]
+    fn splat16(v: f32) -> [f32; 4] {
+        [v; 4]
+    }
 
     #[inline(always)]
     fn from_f32(x: f32) -> f32 {
@@ -100,6 +106,10 @@ impl Float for f64 {
     const NAN: f64 = f64::NAN;
     const LANES16: usize = 2;
     type Lanes16 = [f64; 2];
+    #[inline(always)]
+    fn splat16(v: f64) -> [f64; 2] {
+        [v; 2]
+    }
 
     #[inline(always)]
     fn from_f32(x: f32) -> f64 {

@@ -70,7 +70,34 @@ impl<T: Copy> Global<T> {
     {
         check_index((p + 1) * T::LANES16 - 1, self.len);
         debug_assert!(self.is_aligned16());
-        unsafe { self.ptr.cast::<Align16<T::Lanes16>>().add(p).read().0 }
+        unsafe { load16_at::<T>(self.ptr.cast::<Align16<T::Lanes16>>().add(p).cast()) }
+    }
+}
+
+/// A 16-byte group from a 16-byte aligned address (one `ld.global.v4` on the GPU).
+#[inline(always)]
+unsafe fn load16_at<T: Float>(p: *const T::Lanes16) -> T::Lanes16 {
+    #[cfg(target_arch = "nvptx64")]
+    {
+        let words = unsafe { target::ld_global_v4(p.cast()) };
+        unsafe { core::mem::transmute_copy(&words) }
+    }
+    #[cfg(not(target_arch = "nvptx64"))]
+    unsafe {
+        p.cast::<Align16<T::Lanes16>>().read().0
+    }
+}
+
+/// Stores a 16-byte group at a 16-byte aligned address (one `st.global.v4` on the GPU).
+#[inline(always)]
+unsafe fn store16_at<T: Float>(p: *mut T::Lanes16, v: T::Lanes16) {
+    #[cfg(target_arch = "nvptx64")]
+    unsafe {
+        target::st_global_v4(p.cast(), core::mem::transmute_copy(&v))
+    }
+    #[cfg(not(target_arch = "nvptx64"))]
+    unsafe {
+        p.cast::<Align16<T::Lanes16>>().write(Align16(v))
     }
 }
 
@@ -126,7 +153,7 @@ impl<T: Copy> GlobalMut<T> {
     {
         check_index((p + 1) * T::LANES16 - 1, self.len);
         debug_assert!(self.is_aligned16());
-        unsafe { self.ptr.cast::<Align16<T::Lanes16>>().add(p).write(Align16(v)) }
+        unsafe { store16_at::<T>(self.ptr.cast::<Align16<T::Lanes16>>().add(p).cast(), v) }
     }
 }
 
@@ -178,5 +205,26 @@ impl<T: Copy> Shared<T> {
     pub fn store(&self, i: usize, v: T) {
         check_index(i, self.len);
         unsafe { self.ptr.add(i).write(v) }
+    }
+
+    /// The `p`-th 16-byte group of the view (one `ld.shared.v4` on the GPU). The view's start
+    /// must be 16-byte aligned.
+    #[inline(always)]
+    pub fn load16(&self, p: usize) -> T::Lanes16
+    where
+        T: Float,
+    {
+        check_index((p + 1) * T::LANES16 - 1, self.len);
+        #[cfg(not(target_arch = "nvptx64"))]
+        assert!((self.ptr as usize).is_multiple_of(16), "load16 from a shared view that is not 16-byte aligned");
+        let at = unsafe { self.ptr.cast::<T::Lanes16>().add(p) };
+        #[cfg(target_arch = "nvptx64")]
+        unsafe {
+            core::mem::transmute_copy(&target::ld_shared_v4(at.cast()))
+        }
+        #[cfg(not(target_arch = "nvptx64"))]
+        unsafe {
+            at.cast::<Align16<T::Lanes16>>().read().0
+        }
     }
 }

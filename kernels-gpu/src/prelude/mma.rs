@@ -34,6 +34,33 @@ pub fn tf32(x: f32) -> u32 {
     target::tf32_rna(x)
 }
 
+/// `f32` rounded to bf16, nearest even (`cvt.rn.bf16.f32`, sm_80+: one instruction where the
+/// portable [`crate::prelude::BF16::from_f32`] is a dozen, which matters in unrolled epilogues).
+#[inline(always)]
+pub fn bf16_rn(x: f32) -> u16 {
+    #[cfg(target_arch = "nvptx64")]
+    {
+        let r: u16;
+        unsafe { core::arch::asm!("cvt.rn.bf16.f32 {r}, {x};", r = out(reg16) r, x = in(reg32) x, options(pure, nomem, nostack)) };
+        r
+    }
+    #[cfg(not(target_arch = "nvptx64"))]
+    crate::prelude::BF16::from_f32(x).0
+}
+
+/// `f32` rounded to f16, nearest even (`cvt.rn.f16.f32`).
+#[inline(always)]
+pub fn f16_rn(x: f32) -> u16 {
+    #[cfg(target_arch = "nvptx64")]
+    {
+        let r: u16;
+        unsafe { core::arch::asm!("cvt.rn.f16.f32 {r}, {x};", r = out(reg16) r, x = in(reg32) x, options(pure, nomem, nostack)) };
+        r
+    }
+    #[cfg(not(target_arch = "nvptx64"))]
+    crate::prelude::F16::from_f32(x).0
+}
+
 /// Two 16-bit values in one register: `lo` in bits 0..16, `hi` in bits 16..32.
 #[inline(always)]
 pub fn pack2(lo: u16, hi: u16) -> u32 {

@@ -71,6 +71,49 @@ pub fn shfl_u32(mode: Shfl, v: u32, b: u32) -> u32 {
     r
 }
 
+/// One 128-bit global load (`ld.global.v4.b32`): written out because LLVM splits a 16-byte
+/// aggregate load into scalar loads once loops around it are unrolled.
+///
+/// # Safety
+/// `p` is a 16-byte aligned global address of 16 readable bytes.
+#[inline(always)]
+pub unsafe fn ld_global_v4(p: *const [u32; 4]) -> [u32; 4] {
+    let (a, b, c, d): (u32, u32, u32, u32);
+    unsafe {
+        asm!("ld.global.v4.b32 {{{a}, {b}, {c}, {d}}}, [{p}];", a = out(reg32) a, b = out(reg32) b, c = out(reg32) c,
+             d = out(reg32) d, p = in(reg64) p, options(readonly, nostack, preserves_flags));
+    }
+    [a, b, c, d]
+}
+
+/// One 128-bit global store (`st.global.v4.b32`).
+///
+/// # Safety
+/// `p` is a 16-byte aligned global address of 16 writable bytes.
+#[inline(always)]
+pub unsafe fn st_global_v4(p: *mut [u32; 4], v: [u32; 4]) {
+    unsafe {
+        asm!("st.global.v4.b32 [{p}], {{{a}, {b}, {c}, {d}}};", p = in(reg64) p, a = in(reg32) v[0], b = in(reg32) v[1],
+             c = in(reg32) v[2], d = in(reg32) v[3], options(nostack, preserves_flags));
+    }
+}
+
+/// One 128-bit shared-memory load (`ld.shared.v4.b32`). Rust pointers are generic
+/// addresses, so the asm converts to the shared window first (`cvta.to.shared`).
+///
+/// # Safety
+/// `p` is a 16-byte aligned address of 16 readable bytes of shared memory.
+#[inline(always)]
+pub unsafe fn ld_shared_v4(p: *const [u32; 4]) -> [u32; 4] {
+    let (a, b, c, d): (u32, u32, u32, u32);
+    unsafe {
+        asm!("{{ .reg .u64 s; cvta.to.shared.u64 s, {p}; ld.shared.v4.b32 {{{a}, {b}, {c}, {d}}}, [s]; }}",
+             a = out(reg32) a, b = out(reg32) b, c = out(reg32) c, d = out(reg32) d, p = in(reg64) p,
+             options(readonly, nostack, preserves_flags));
+    }
+    [a, b, c, d]
+}
+
 /// Global-memory views are not checked on the GPU (compute-sanitizer does that);
 /// the emulator checks them against its allocations.
 #[inline(always)]

@@ -11,15 +11,21 @@ use kernels_gpu::{Kernel, cast, elementwise, matmul, softmax, tensor_core};
 pub trait NativeKernels: Element + kernels_gpu::prelude::Float {
     const SQRT: Kernel<(*const Self, *mut Self, u64)>;
     const SOFTMAX: Kernel<(*const Self, *mut Self, u32, u32)>;
+    /// The one-pass softmax holding 1, 2, 4 or 8 16-byte groups per thread.
+    const SOFTMAX_REGS: [Kernel<(*const Self, *mut Self, u32, u32)>; 4];
     /// `C = op(A) · op(B)` for (transpose A, transpose B); `(true, true)` has no kernel.
     fn matmul_kernel(ta: bool, tb: bool) -> Kernel<(*const Self, *const Self, *mut Self, u32, u32, u32)>;
+    /// The 128×128-tile kernel for large untransposed products, where there is one.
+    const LARGE_MATMUL: Option<Kernel<(*const Self, *const Self, *mut Self, u32, u32, u32)>>;
 }
 
 macro_rules! native {
-    ($t:ty, $sqrt:ident, $softmax:ident, $nn:ident, $tn:ident, $nt:ident) => {
+    ($t:ty, $sqrt:ident, $softmax:ident, [$($regs:ident),*], $nn:ident, $tn:ident, $nt:ident, $large:expr) => {
         impl NativeKernels for $t {
+            const LARGE_MATMUL: Option<Kernel<(*const $t, *const $t, *mut $t, u32, u32, u32)>> = $large;
             const SQRT: Kernel<(*const $t, *mut $t, u64)> = elementwise::$sqrt;
             const SOFTMAX: Kernel<(*const $t, *mut $t, u32, u32)> = softmax::$softmax;
+            const SOFTMAX_REGS: [Kernel<(*const $t, *mut $t, u32, u32)>; 4] = [$(softmax::$regs),*];
             fn matmul_kernel(ta: bool, tb: bool) -> Kernel<(*const $t, *const $t, *mut $t, u32, u32, u32)> {
                 match (ta, tb) {
                     (false, false) => matmul::$nn,
@@ -31,8 +37,26 @@ macro_rules! native {
         }
     };
 }
-native!(f32, sqrt_f32, softmax_f32, matmul_f32, matmul_tn_f32, matmul_nt_f32);
-native!(f64, sqrt_f64, softmax_f64, matmul_f64, matmul_tn_f64, matmul_nt_f64);
+native!(
+    f32,
+    sqrt_f32,
+    softmax_f32,
+    [softmax_regs_f32_v1, softmax_regs_f32_v2, softmax_regs_f32_v4, softmax_regs_f32_v8],
+    matmul_f32,
+    matmul_tn_f32,
+    matmul_nt_f32,
+    Some(kernels_gpu::sgemm::sgemm_f32)
+);
+native!(
+    f64,
+    sqrt_f64,
+    softmax_f64,
+    [softmax_regs_f64_v1, softmax_regs_f64_v2, softmax_regs_f64_v4, softmax_regs_f64_v8],
+    matmul_f64,
+    matmul_tn_f64,
+    matmul_nt_f64,
+    None
+);
 
 /// Kernel sizes are 32-bit: larger dimensions are refused rather than truncated.
 fn dim32(op: &'static str, what: &str, n: usize) -> Result<u32> {
@@ -60,8 +84,13 @@ pub(crate) fn softmax<T: NativeKernels>(x: &DeviceBuffer<T>, rows: usize, cols: 
         if r > i32::MAX as u32 {
             return Err(Error::Config(format!("softmax: {rows} rows exceed the grid limit of 2^31 - 1")));
         }
-        let cfg = softmax::config::<T>(rows, cols, dev.max_shared_bytes());
-        unsafe { dev.launch(&T::SOFTMAX, cfg, (x.ptr(), y.ptr_mut(), r, c))? };
+        // One pass through registers when the row is whole 16-byte groups (device buffers are
+        // 256-byte aligned) and fits; otherwise three passes, caching the row in shared memory.
+        let args = (x.ptr(), y.ptr_mut(), r, c);
+        match softmax::regs_config::<T>(rows, cols) {
+            Some((v, cfg)) => unsafe { dev.launch(&T::SOFTMAX_REGS[v.trailing_zeros() as usize], cfg, args)? },
+            None => unsafe { dev.launch(&T::SOFTMAX, softmax::config::<T>(rows, cols, dev.max_shared_bytes()), args)? },
+        }
     }
     Ok(y)
 }
@@ -83,8 +112,14 @@ pub(crate) fn matmul<T: NativeKernels>(
                 65535 * matmul::TILE
             )));
         }
-        let cfg = matmul::config::<T>(m, n);
-        unsafe { dev.launch(&T::matmul_kernel(ta, tb), cfg, (a.ptr(), b.ptr(), c.ptr_mut(), m32, n32, k32))? };
+        let args = (a.ptr(), b.ptr(), c.ptr_mut(), m32, n32, k32);
+        match T::LARGE_MATMUL {
+            // Large enough to fill 128×128 tiles: the kernel with more work per shared load.
+            Some(large) if !ta && !tb && m >= kernels_gpu::sgemm::TILE && n >= kernels_gpu::sgemm::TILE => unsafe {
+                dev.launch(&large, kernels_gpu::sgemm::config(m, n), args)?
+            },
+            _ => unsafe { dev.launch(&T::matmul_kernel(ta, tb), matmul::config::<T>(m, n), args)? },
+        }
     }
     Ok(c)
 }
