@@ -19,6 +19,7 @@ fn main() {
         ("predict_agrees_with_evaluate", predict_agrees_with_evaluate),
         ("saved_weights_load_back", saved_weights_load_back),
         ("validation_split_holds_out_the_last_rows", validation_split_holds_out_the_last_rows),
+        ("cuda_training_replays_captured_graphs", cuda_training_replays_captured_graphs),
     ];
     run(cases)
 }
@@ -266,5 +267,36 @@ fn validation_split_holds_out_the_last_rows(d: &Device) -> CaseResult {
         (v[0] - h.val_loss()[1]).abs() < 1e-5 && (v[1] - h.val_accuracy()[1]).abs() < 1e-9,
         "val metrics {v:?} vs {h:?}"
     );
+    Ok(())
+}
+
+/// On CUDA, each chunk of 16 steps is captured once and replayed as one graph launch per
+/// epoch (SGD); Adam's per-step scalars rule graphs out.
+fn cuda_training_replays_captured_graphs(d: &Device) -> CaseResult {
+    let Device::Cuda(cuda) = d else { return Ok(()) };
+    // A device of its own where possible, so other cases running at the same time do not
+    // add to the counters.
+    let device = if cuda.is_emulated() {
+        let (major, minor) = cuda.compute_capability();
+        Device::emulated_cuda(major, minor)?
+    } else {
+        d.clone()
+    };
+    let Device::Cuda(c) = &device else { unreachable!() };
+    let (train, _) = digits(); // 1347 rows: 43 steps of 32, so 3 chunks per epoch
+    let layers = [Dense::new(16, Activation::Relu).input_dim(64), Dense::new(10, Activation::Softmax)];
+    let mut m: Sequential<f32> = model(&device, &layers, 0);
+    m.compile(Loss::CategoricalCrossentropy, Optimizer::sgd(), &[Metric::Accuracy])?;
+    let (graphs, launches) = (c.graph_launches(), c.launches());
+    m.fit_data(&train, &FitOptions { epochs: 2, verbose: 0, ..Default::default() })?;
+    let replays = c.graph_launches() - graphs;
+    ensure!(if cuda.is_emulated() { replays == 6 } else { replays >= 6 }, "{replays} graph launches for 2 epochs of 3 chunks");
+    // Captured launches are counted once, when captured: 43 steps × 7 kernels, plus metrics.
+    let direct = c.launches() - launches;
+    ensure!(!cuda.is_emulated() || direct < 43 * 7 + 10, "{direct} launches: the second epoch should replay, not relaunch");
+    m.compile(Loss::CategoricalCrossentropy, Optimizer::adam(), &[Metric::Accuracy])?;
+    let graphs = c.graph_launches();
+    m.fit_data(&train, &FitOptions { epochs: 1, verbose: 0, ..Default::default() })?;
+    ensure!(!cuda.is_emulated() || c.graph_launches() == graphs, "Adam must not use graphs");
     Ok(())
 }

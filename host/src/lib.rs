@@ -17,6 +17,7 @@
 
 mod array;
 mod backend;
+pub mod baselines;
 pub mod data;
 pub mod device;
 mod dtype;

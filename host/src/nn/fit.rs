@@ -85,6 +85,10 @@ impl History {
     }
 }
 
+/// Steps per training chunk: one CUDA graph each on a GPU, and the granularity of progress
+/// updates.
+const CHUNK: usize = 16;
+
 /// Epoch `epoch`'s order of `rows` rows: a seeded Fisher-Yates shuffle.
 fn shuffled(rows: usize, seed: u64, epoch: usize) -> Vec<u32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -135,6 +139,7 @@ impl<T: Native> Sequential<T> {
         let mut val_dev = val.as_ref().map(|v| c.engine.upload(v)).transpose()?;
         let (rows, batch) = (train.rows, o.batch_size.min(train.rows));
         let steps = rows.div_ceil(batch);
+        let batches: Vec<(usize, usize)> = (0..steps).map(|s| (s * batch, batch.min(rows - s * batch))).collect();
         let mut progress = Progress::new(o.verbose, o.epochs);
         let mut history = History::default();
         for epoch in 0..o.epochs {
@@ -144,12 +149,11 @@ impl<T: Native> Sequential<T> {
             // `?` inside returns from `fit_data`.
             dispatch!(&mut c.engine, &mut train_dev, |n, d| {
                 n.set_order(d, &order)?;
-                for s in 0..steps {
-                    let start = s * batch;
-                    let len = batch.min(rows - start);
-                    n.train_batch(d, start, len)?;
+                for (i, chunk) in batches.chunks(CHUNK).enumerate() {
+                    n.train_chunk(d, i, chunk)?;
+                    let (start, len) = chunk[chunk.len() - 1];
                     let metrics = if progress.wants_metrics() { Some(n.scores(d, start + len)?) } else { None };
-                    progress.step(s + 1, metrics);
+                    progress.step(i * CHUNK + chunk.len(), metrics);
                 }
             });
             let (loss, accuracy) = dispatch!(&c.engine, &train_dev, |n, d| n.scores(d, rows))?;

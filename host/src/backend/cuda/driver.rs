@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::ptx::PtxVariant;
 use kernels_gpu::LaunchConfig;
 use std::ffi::c_void;
+use std::sync::Arc;
 
 /// One kernel launch, in the two forms the drivers need.
 pub(crate) struct Launch<'a> {
@@ -15,8 +16,14 @@ pub(crate) struct Launch<'a> {
     pub cfg: LaunchConfig,
     /// `cuLaunchKernel`'s `kernelParams`: one pointer per argument.
     pub params: &'a [*mut c_void],
-    /// The same kernel with the same arguments, for the emulator.
-    pub emulate: &'a (dyn Fn() + Sync),
+    /// The same kernel with the same arguments, for the emulator (owned, so that a capture can
+    /// keep it for replays).
+    pub emulate: Arc<dyn Fn() + Send + Sync>,
+}
+
+/// Work recorded by a stream capture, replayable as one launch (a CUDA graph).
+pub(crate) trait Captured: Send + Sync {
+    fn replay(&self) -> Result<()>;
 }
 
 /// Device addresses are `u64` (`CUdeviceptr`); the emulator's are host addresses.
@@ -47,4 +54,14 @@ pub(crate) trait Driver: Send + Sync {
     /// The arguments match the kernel's parameters and point at live device memory.
     unsafe fn launch(&self, launch: &Launch<'_>) -> Result<()>;
     fn synchronize(&self) -> Result<()>;
+    /// Seconds the device spends on the work `enqueue` issues (CUDA events around it on the
+    /// stream; wall-clock time on the emulator).
+    fn time(&self, enqueue: &mut dyn FnMut() -> Result<()>) -> Result<f64>;
+    /// The CUDA context and stream, for vendor libraries (cuBLAS) that must share them;
+    /// `None` on the emulator.
+    fn raw_stream(&self) -> Option<(*mut c_void, *mut c_void)>;
+    /// From here until [`Driver::end_capture`], launches are recorded instead of run.
+    /// Nothing else (allocations, copies) may be issued meanwhile.
+    fn begin_capture(&self) -> Result<()>;
+    fn end_capture(&self) -> Result<Box<dyn Captured>>;
 }

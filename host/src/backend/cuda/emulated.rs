@@ -2,21 +2,52 @@
 //! and launches are checked the way the driver checks them (entry present in the loaded PTX
 //! variant, CUDA's launch limits, shared memory within what the device allows).
 
-use super::driver::{Driver, Launch};
+use super::driver::{Captured, Driver, Launch};
 use crate::error::{Error, Result};
 use crate::ptx::PtxVariant;
 use kernels_gpu::emu::{self, EmuError, Limits};
-use std::sync::OnceLock;
+use kernels_gpu::LaunchConfig;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::ThreadId;
 
 pub(crate) struct EmulatedDriver {
     name: String,
     cc: (u32, u32),
     variant: OnceLock<&'static PtxVariant>,
+    /// Launches recorded by open captures, per capturing thread (other threads' work on the
+    /// device runs as usual, as on a real GPU where each capture has its own stream).
+    capture: Mutex<HashMap<ThreadId, Vec<Recorded>>>,
+}
+
+/// A captured launch: checked when recorded, run at each replay.
+struct Recorded {
+    kernel: &'static str,
+    cfg: LaunchConfig,
+    limits: Limits,
+    emulate: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Recorded {
+    fn run(&self) -> Result<()> {
+        emu::launch_with(&self.cfg, &self.limits, &*self.emulate).map_err(|e| match e {
+            EmuError::InvalidConfig(m) => launch_error(self.kernel, "CUDA_ERROR_INVALID_VALUE", m),
+            other => launch_error(self.kernel, "CUDA_ERROR_LAUNCH_FAILED", other.to_string()),
+        })
+    }
+}
+
+struct EmulatedGraph(Vec<Recorded>);
+
+impl Captured for EmulatedGraph {
+    fn replay(&self) -> Result<()> {
+        self.0.iter().try_for_each(Recorded::run)
+    }
 }
 
 impl EmulatedDriver {
     pub(crate) fn new(cc: (u32, u32)) -> Self {
-        EmulatedDriver { name: "ferrite CPU grid emulator".into(), cc, variant: OnceLock::new() }
+        EmulatedDriver { name: "ferrite CPU grid emulator".into(), cc, variant: OnceLock::new(), capture: Mutex::new(HashMap::new()) }
     }
 }
 
@@ -90,14 +121,43 @@ impl Driver for EmulatedDriver {
             ));
         }
         let limits = Limits { max_shared_bytes: self.max_shared_bytes(), ..Limits::default() };
-        emu::launch_with(&l.cfg, &limits, l.emulate).map_err(|e| match e {
-            EmuError::InvalidConfig(m) => launch_error(l.kernel, "CUDA_ERROR_INVALID_VALUE", m),
-            other => launch_error(l.kernel, "CUDA_ERROR_LAUNCH_FAILED", other.to_string()),
-        })
+        let launch = Recorded { kernel: l.kernel, cfg: l.cfg, limits, emulate: l.emulate.clone() };
+        match self.capture.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&std::thread::current().id()) {
+            Some(recording) => {
+                // Refused configurations fail at capture time, as with cudaStreamBeginCapture.
+                emu::validate(&l.cfg, &limits).map_err(|e| launch_error(l.kernel, "CUDA_ERROR_INVALID_VALUE", e.to_string()))?;
+                recording.push(launch);
+                return Ok(());
+            }
+            None => {}
+        }
+        launch.run()
     }
 
     fn synchronize(&self) -> Result<()> {
         Ok(())
+    }
+
+    fn time(&self, enqueue: &mut dyn FnMut() -> Result<()>) -> Result<f64> {
+        let start = std::time::Instant::now();
+        enqueue()?;
+        Ok(start.elapsed().as_secs_f64())
+    }
+
+    fn raw_stream(&self) -> Option<(*mut std::ffi::c_void, *mut std::ffi::c_void)> {
+        None
+    }
+
+    fn begin_capture(&self) -> Result<()> {
+        let mut c = self.capture.lock().unwrap_or_else(|p| p.into_inner());
+        let previous = c.insert(std::thread::current().id(), Vec::new());
+        assert!(previous.is_none(), "this thread already has a capture open");
+        Ok(())
+    }
+
+    fn end_capture(&self) -> Result<Box<dyn Captured>> {
+        let recorded = self.capture.lock().unwrap_or_else(|p| p.into_inner()).remove(&std::thread::current().id());
+        Ok(Box::new(EmulatedGraph(recorded.expect("end_capture without begin_capture"))))
     }
 }
 

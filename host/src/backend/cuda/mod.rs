@@ -31,6 +31,7 @@ struct Inner {
     ordinal: Option<usize>,
     /// Kernel launches so far (the benchmark counts them per training step).
     launches: AtomicU64,
+    graph_launches: AtomicU64,
 }
 
 /// Open real devices, so `cuda:0` opened twice is one device (one context, one stream).
@@ -62,7 +63,13 @@ impl CudaDevice {
             minor: cc.1,
         })?;
         driver.load(variant)?;
-        Ok(CudaDevice(Arc::new(Inner { driver, variant, ordinal, launches: AtomicU64::new(0) })))
+        Ok(CudaDevice(Arc::new(Inner {
+            driver,
+            variant,
+            ordinal,
+            launches: AtomicU64::new(0),
+            graph_launches: AtomicU64::new(0),
+        })))
     }
 
     pub fn name(&self) -> &str {
@@ -133,23 +140,65 @@ impl CudaDevice {
     /// # Safety
     /// Pointer arguments address live buffers of this device that are large enough for what
     /// the kernel reads and writes with the other arguments (the kernel module documents it).
-    pub(crate) unsafe fn launch<A: KernelArgs>(&self, kernel: &Kernel<A>, cfg: LaunchConfig, args: A) -> Result<()> {
+    pub(crate) unsafe fn launch<A: KernelArgs + 'static>(&self, kernel: &Kernel<A>, cfg: LaunchConfig, args: A) -> Result<()> {
         self.0.launches.fetch_add(1, Ordering::Relaxed);
         let params = args.param_ptrs();
         let shared = SyncArgs(args);
         let body = kernel.body;
-        let emulate = move || {
+        let emulate = Arc::new(move || {
             let a = &shared;
             unsafe { body(a.0) }
-        };
-        unsafe { self.0.driver.launch(&Launch { kernel: kernel.name(), cfg, params: &params, emulate: &emulate }) }
+        });
+        unsafe { self.0.driver.launch(&Launch { kernel: kernel.name(), cfg, params: &params, emulate }) }
+    }
+
+    /// Records the launches issued by `work` as a CUDA graph instead of running them; replay
+    /// it with [`CudaGraph::replay`]. `work` must only launch kernels (no allocation, copy or
+    /// synchronisation), and the graph is valid while the buffers it uses are.
+    pub(crate) fn capture(&self, work: impl FnOnce() -> Result<()>) -> Result<CudaGraph> {
+        self.0.driver.begin_capture()?;
+        let recorded = work();
+        let graph = self.0.driver.end_capture();
+        recorded?;
+        Ok(CudaGraph { captured: graph?, device: self.clone() })
+    }
+
+    /// Seconds the device spends on the work `enqueue` issues, measured with CUDA events (like
+    /// `torch.cuda.Event(enable_timing=True)`); wall-clock time on the emulator.
+    pub fn time(&self, mut enqueue: impl FnMut() -> Result<()>) -> Result<f64> {
+        self.0.driver.time(&mut enqueue)
+    }
+
+    /// The CUDA context and stream ferrite issues work on (`None` on the emulator), for vendor
+    /// libraries that must share them.
+    pub(crate) fn raw_stream(&self) -> Option<(*mut std::ffi::c_void, *mut std::ffi::c_void)> {
+        self.0.driver.raw_stream()
+    }
+
+    /// Graph replays so far (each runs all the launches it captured).
+    pub fn graph_launches(&self) -> u64 {
+        self.0.graph_launches.load(Ordering::Relaxed)
+    }
+}
+
+/// Launches captured once and replayed many times, with one launch each.
+pub(crate) struct CudaGraph {
+    captured: Box<dyn driver::Captured>,
+    device: CudaDevice,
+}
+
+impl CudaGraph {
+    pub(crate) fn replay(&self) -> Result<()> {
+        self.device.0.graph_launches.fetch_add(1, Ordering::Relaxed);
+        self.captured.replay()
     }
 }
 
 /// Kernel arguments are device addresses and sizes; every emulated thread reads the same ones,
-/// as every GPU thread does.
+/// as every GPU thread does, and a captured launch keeps them for its replays.
 struct SyncArgs<A>(A);
 unsafe impl<A> Sync for SyncArgs<A> {}
+unsafe impl<A> Send for SyncArgs<A> {}
 
 impl fmt::Debug for CudaDevice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

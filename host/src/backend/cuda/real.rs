@@ -6,7 +6,7 @@
 //! Kernel faults surface at the next synchronisation and name the last kernel launched;
 //! `FERRITE_CUDA_SYNC=1` synchronises after every launch to pin a fault on its kernel.
 
-use super::driver::{Driver, Launch};
+use super::driver::{Captured, Driver, Launch};
 use crate::error::{Error, Result};
 use crate::ptx::PtxVariant;
 use cudarc::driver::result::{self, DriverError};
@@ -19,6 +19,9 @@ pub(crate) struct RealDriver {
     device: sys::CUdevice,
     ctx: sys::CUcontext,
     stream: sys::CUstream,
+    /// Graph captures record on a stream of their own, per capturing thread, so other threads'
+    /// work on this device is not swept into a graph.
+    captures: Mutex<HashMap<std::thread::ThreadId, CaptureStream>>,
     name: String,
     cc: (u32, u32),
     sms: u32,
@@ -84,12 +87,15 @@ impl RealDriver {
         let name = result::device::get_name(device).map_err(cuda_err("cuDeviceGetName", None))?;
         let ctx = unsafe { result::primary_ctx::retain(device) }.map_err(cuda_err("cuDevicePrimaryCtxRetain", None))?;
         unsafe { result::ctx::set_current(ctx) }.map_err(cuda_err("cuCtxSetCurrent", None))?;
-        let stream = result::stream::create(result::stream::StreamKind::NonBlocking)
-            .map_err(cuda_err("cuStreamCreate", None))?;
+        let new_stream = || {
+            result::stream::create(result::stream::StreamKind::NonBlocking).map_err(cuda_err("cuStreamCreate", None))
+        };
+        let stream = new_stream()?;
         Ok(RealDriver {
             device,
             ctx,
             stream,
+            captures: Mutex::new(HashMap::new()),
             name,
             cc,
             sms,
@@ -103,6 +109,12 @@ impl RealDriver {
 
     fn bind(&self) -> Result<()> {
         unsafe { result::ctx::set_current(self.ctx) }.map_err(cuda_err("cuCtxSetCurrent", None))
+    }
+
+    /// The stream this thread's launches go to: its capture stream while it captures.
+    fn launch_stream(&self) -> sys::CUstream {
+        let captures = self.captures.lock().unwrap_or_else(|p| p.into_inner());
+        captures.get(&std::thread::current().id()).map_or(self.stream, |c| c.0)
     }
 
     fn last_kernel(&self) -> Option<&'static str> {
@@ -223,7 +235,7 @@ impl Driver for RealDriver {
         let mut params = l.params.to_vec();
         *self.last_kernel.lock().unwrap_or_else(|p| p.into_inner()) = Some(l.kernel);
         unsafe {
-            result::launch_kernel(f, (g.x, g.y, g.z), (b.x, b.y, b.z), l.cfg.shared_bytes, self.stream, &mut params)
+            result::launch_kernel(f, (g.x, g.y, g.z), (b.x, b.y, b.z), l.cfg.shared_bytes, self.launch_stream(), &mut params)
         }
         .map_err(cuda_err("cuLaunchKernel", Some(l.kernel)))?;
         if self.sync_each_launch { self.synchronize() } else { Ok(()) }
@@ -232,6 +244,96 @@ impl Driver for RealDriver {
     fn synchronize(&self) -> Result<()> {
         self.bind()?;
         unsafe { result::stream::synchronize(self.stream) }.map_err(cuda_err("cuStreamSynchronize", self.last_kernel()))
+    }
+
+    fn time(&self, enqueue: &mut dyn FnMut() -> Result<()>) -> Result<f64> {
+        self.bind()?;
+        let flags = sys::CUevent_flags::CU_EVENT_DEFAULT;
+        let (start, end) = (
+            result::event::create(flags).map_err(cuda_err("cuEventCreate", None))?,
+            result::event::create(flags).map_err(cuda_err("cuEventCreate", None))?,
+        );
+        let timed = (|| {
+            unsafe { result::event::record(start, self.stream) }.map_err(cuda_err("cuEventRecord", None))?;
+            enqueue()?;
+            self.bind()?;
+            unsafe { result::event::record(end, self.stream) }.map_err(cuda_err("cuEventRecord", None))?;
+            unsafe { result::event::synchronize(end) }.map_err(cuda_err("cuEventSynchronize", self.last_kernel()))?;
+            unsafe { result::event::elapsed(start, end) }.map_err(cuda_err("cuEventElapsedTime", None))
+        })();
+        unsafe {
+            let _ = result::event::destroy(start);
+            let _ = result::event::destroy(end);
+        }
+        Ok(timed? as f64 / 1e3)
+    }
+
+    fn raw_stream(&self) -> Option<(*mut c_void, *mut c_void)> {
+        Some((self.ctx as *mut c_void, self.stream as *mut c_void))
+    }
+
+    fn begin_capture(&self) -> Result<()> {
+        self.bind()?;
+        let stream = CaptureStream(
+            result::stream::create(result::stream::StreamKind::NonBlocking).map_err(cuda_err("cuStreamCreate", None))?,
+        );
+        let mode = sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL;
+        unsafe { result::stream::begin_capture(stream.0, mode) }.map_err(cuda_err("cuStreamBeginCapture", None))?;
+        let previous = self.captures.lock().unwrap_or_else(|p| p.into_inner()).insert(std::thread::current().id(), stream);
+        assert!(previous.is_none(), "this thread already has a capture open");
+        Ok(())
+    }
+
+    fn end_capture(&self) -> Result<Box<dyn Captured>> {
+        self.bind()?;
+        let stream = self.captures.lock().unwrap_or_else(|p| p.into_inner()).remove(&std::thread::current().id());
+        let stream = stream.expect("end_capture without begin_capture");
+        let graph = unsafe { result::stream::end_capture(stream.0) }.map_err(cuda_err("cuStreamEndCapture", None))?;
+        let exec = unsafe { result::graph::instantiate(graph, sys::CUgraphInstantiate_flags(0)) }
+            .map_err(cuda_err("cuGraphInstantiate", None))?;
+        Ok(Box::new(RealGraph { exec, graph, ctx: self.ctx, stream: self.stream }))
+    }
+}
+
+/// A stream a capture records on; destroyed when the capture ends.
+struct CaptureStream(sys::CUstream);
+
+impl Drop for CaptureStream {
+    fn drop(&mut self) {
+        unsafe {
+            let _ = result::stream::destroy(self.0);
+        }
+    }
+}
+
+/// An instantiated CUDA graph on the driver's stream.
+struct RealGraph {
+    exec: sys::CUgraphExec,
+    graph: sys::CUgraph,
+    ctx: sys::CUcontext,
+    stream: sys::CUstream,
+}
+
+// SAFETY: graph handles may be launched from any thread with the context current.
+unsafe impl Send for RealGraph {}
+unsafe impl Sync for RealGraph {}
+
+impl Captured for RealGraph {
+    fn replay(&self) -> Result<()> {
+        unsafe { result::ctx::set_current(self.ctx) }.map_err(cuda_err("cuCtxSetCurrent", None))?;
+        unsafe { result::graph::launch(self.exec, self.stream) }.map_err(cuda_err("cuGraphLaunch", None))
+    }
+}
+
+impl Drop for RealGraph {
+    fn drop(&mut self) {
+        unsafe {
+            if result::ctx::set_current(self.ctx).is_ok() {
+                let _ = result::stream::synchronize(self.stream);
+                let _ = result::graph::exec_destroy(self.exec);
+                let _ = result::graph::destroy(self.graph);
+            }
+        }
     }
 }
 

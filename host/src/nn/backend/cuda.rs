@@ -253,6 +253,10 @@ impl<T: Native> NnBackend for CudaNn<T> {
         Ok((Element::to_f64(v[0]), Element::to_f64(v[1])))
     }
 
+    fn graph_device(&self) -> Option<CudaDevice> {
+        Some(self.dev.clone())
+    }
+
     fn softmax(&self, x: &mut DeviceBuffer<T>, rows: usize, cols: usize) -> Result<()> {
         let cfg = softmax::config::<T>(rows, cols, self.dev.max_shared_bytes());
         let p = x.ptr_mut::<T>();

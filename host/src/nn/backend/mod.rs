@@ -5,6 +5,7 @@
 pub(crate) mod cpu;
 pub(crate) mod cuda;
 
+use crate::backend::cuda::CudaDevice;
 use crate::dtype::Native;
 use crate::error::Result;
 use std::ops::Range;
@@ -131,4 +132,9 @@ pub(crate) trait NnBackend {
     fn sum2(&self, a: &Self::Buf, b: &Self::Buf, n: usize) -> Result<(f64, f64)>;
     /// Row softmax of `rows × cols` values, in place.
     fn softmax(&self, x: &mut Self::Buf, rows: usize, cols: usize) -> Result<()>;
+
+    /// The CUDA device whose launches can be captured into graphs, if any.
+    fn graph_device(&self) -> Option<CudaDevice> {
+        None
+    }
 }
