@@ -30,7 +30,7 @@ cargo build --release --examples --bins --message-format=json 2>/dev/null | exec
     case "$kind" in bin|example) cp "$path" "$kit/bin/$name" ;; esac
   done
 strip "$kit"/tests/* "$kit"/bin/* 2>/dev/null || true
-cp scripts/gpu-kit/run.sh "$kit/"
+cp scripts/gpu-kit/run.sh scripts/bench_baselines.py "$kit/"
 git rev-parse --short HEAD > "$kit/COMMIT" 2>/dev/null || echo unknown > "$kit/COMMIT"
 
 size=$(du -sm "$kit" | cut -f1)

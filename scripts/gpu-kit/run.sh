@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs ferrite's GPU check kit on a GPU machine: every test suite, one suite under
-# compute-sanitizer (memcheck), the examples and programs; prints a summary table.
+# compute-sanitizer (memcheck), the examples and programs, then the benchmark with the
+# PyTorch/CuPy/NumPy baselines; prints a summary table.
 # Usage: bash run.sh [OUTPUT_DIR]   (default: $OUT if set, else ./gpu-run)
-# Writes OUTPUT_DIR/summary.md (the table) and OUTPUT_DIR/full.log (everything printed).
+# Writes OUTPUT_DIR/summary.md (the table), OUTPUT_DIR/full.log (everything printed),
+# OUTPUT_DIR/bench.json and OUTPUT_DIR/bench.md (the benchmark table with baselines).
 set -u
 kit=$(cd "$(dirname "$0")" && pwd)
 out=${1:-${OUT:-./gpu-run}}
@@ -57,13 +59,29 @@ fi
 
 for b in "$kit"/bin/*; do
   name=$(basename "$b")
-  case "$name" in bench) continue ;; esac # benchmarks are run on their own (docs/performance.md)
+  case "$name" in bench) continue ;; esac # the benchmark runs last, below
   section "program $name"
   timeout 600 "$b" >>"$full" 2>&1
   rc=$?
   [ "$rc" -ne 0 ] && failures=$((failures + 1))
   say "| program $name | | | | $rc |"
 done
+
+# cuBLAS (the matmul baseline) is loaded at run time: add the CUDA toolkit's or PyTorch's copy.
+for d in /usr/local/cuda/lib64 $(python3 -c 'import nvidia.cublas, os; print(os.path.dirname(nvidia.cublas.__file__) + "/lib")' 2>/dev/null); do
+  [ -d "$d" ] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
+done
+if [ -x "$kit/bin/bench" ]; then
+  section "benchmark"
+  timeout 900 "$kit/bin/bench" --json "$out/bench.json" >>"$full" 2>&1
+  rc=$?
+  [ "$rc" -ne 0 ] && failures=$((failures + 1))
+  say "| benchmark | | | | $rc |"
+  if [ -f "$out/bench.json" ] && python3 -c 'import numpy' 2>/dev/null; then
+    timeout 900 python3 "$kit/bench_baselines.py" "$out/bench.json" >"$out/bench.md" 2>>"$full"
+    say "| baselines (NumPy, PyTorch, CuPy) | | | | $? |"
+  fi
+fi
 
 say ""
 say "$failures failing step(s); full output in full.log"
