@@ -28,6 +28,7 @@ fn main() {
         ("display_reads_like_numpy", display_reads_like_numpy),
         ("from_vec_rejects_wrong_lengths", from_vec_rejects_wrong_lengths),
         ("results_agree_with_the_cpu", results_agree_with_the_cpu),
+        ("sqrt_into_writes_out_and_rejects_bad_outputs", sqrt_into_writes_out_and_rejects_bad_outputs),
     ];
     run(cases)
 }
@@ -385,5 +386,50 @@ fn results_agree_with_the_cpu(d: &Device) -> CaseResult {
         ds.iter().zip(&cs).all(|(p, q)| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan())),
         "sqrt is bit-identical"
     );
+    Ok(())
+}
+
+fn sqrt_into_writes_out_and_rejects_bad_outputs(d: &Device) -> CaseResult {
+    fn check<T: Float>(d: &Device, n: usize) -> CaseResult {
+        let x: Vec<T> = random(&format!("sqrt_into {}", T::DTYPE), n, -1.0, 1e4);
+        let a = on(d, x, &[n])?;
+        let mut out = on(d, vec![T::from_f64(7.0); n], &[n])?;
+        a.sqrt_into(&mut out)?;
+        ensure!(out.shape() == [n] && out.device() == *d, "metadata of {out:?}");
+        let (got, want) = (out.to_vec()?, a.sqrt()?.to_vec()?);
+        let same =
+            |p: &T, q: &T| p.to_f64().to_bits() == q.to_f64().to_bits() || (p.to_f64().is_nan() && q.to_f64().is_nan());
+        ensure!(got.iter().zip(&want).all(|(p, q)| same(p, q)), "{} sqrt_into of {n} differs from sqrt", T::DTYPE);
+        Ok(())
+    }
+    // On the CPU: past the parallel threshold (ragged last chunk), then past the streaming-store
+    // one for each type (with scalar ends); smaller on the emulator.
+    let sizes: &[usize] = if d.is_cuda() { &[1031] } else { &[300_007, 1_100_007] };
+    for &n in sizes {
+        check::<f32>(d, n)?;
+    }
+    check::<f64>(d, if d.is_cuda() { 33 } else { 600_001 })?;
+    check::<f16>(d, 33)?;
+    check::<bf16>(d, 33)?;
+    check::<f32>(d, 0)?;
+
+    let a = on(d, vec![4.0f32; 6], &[2, 3])?;
+    let mut wrong = on(d, vec![0.0f32; 6], &[3, 2])?;
+    match a.sqrt_into(&mut wrong) {
+        Err(Error::ShapeMismatch { op: "sqrt_into", lhs, rhs, .. }) => {
+            ensure!(lhs == [2, 3] && rhs == [3, 2], "names both shapes: {lhs:?}, {rhs:?}")
+        }
+        other => return Err(format!("sqrt_into a (3, 2) out from (2, 3) gave {other:?}").into()),
+    }
+    ensure!(wrong.to_vec()? == vec![0.0; 6], "a rejected out is left alone");
+    let other = if d.is_cuda() { Device::Cpu } else { Device::emulated_cuda(8, 0)? };
+    let mut elsewhere = on(&other, vec![0.0f32; 6], &[2, 3])?;
+    match a.sqrt_into(&mut elsewhere) {
+        Err(e @ Error::DeviceMismatch { op: "sqrt_into", .. }) => {
+            let msg = e.to_string();
+            ensure!(msg.contains(&d.to_string()) && msg.contains(&other.to_string()), "names both devices: {msg}");
+        }
+        other => return Err(format!("sqrt_into across devices gave {other:?}").into()),
+    }
     Ok(())
 }

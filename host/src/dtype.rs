@@ -70,6 +70,7 @@ pub trait Float: Element {
 pub trait Native:
     Float<Compute = Self>
     + kernels_gpu::prelude::Float
+    + crate::backend::cpu::CpuMath
     + crate::backend::cuda::ops::NativeKernels
     + crate::nn::backend::cuda::NnKernels
 {

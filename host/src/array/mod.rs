@@ -81,6 +81,10 @@ impl<T: Element> Array<T> {
         &self.storage
     }
 
+    pub(crate) fn storage_mut(&mut self) -> &mut Storage<T> {
+        &mut self.storage
+    }
+
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }

@@ -53,6 +53,31 @@ impl<T: Float> Array<T> {
         in_compute_type(self, |x| x.sqrt_native())
     }
 
+    /// Elementwise square root into `out`, an existing array of the same shape on the same
+    /// device (CuPy's `cp.sqrt(x, out=y)`; the dtype is `T` for both, so it cannot differ).
+    /// On the CPU it writes `out` in place; on CUDA the kernel's new buffer replaces `out`'s.
+    pub fn sqrt_into(&self, out: &mut Array<T>) -> Result<()> {
+        if self.shape() != out.shape() {
+            return Err(Error::shape_mismatch(
+                "sqrt_into",
+                self.shape(),
+                out.shape(),
+                "out must have the input's shape",
+            ));
+        }
+        same_device("sqrt_into", self, out)?;
+        match (
+            (self as &dyn Any).downcast_ref::<Array<T::Compute>>(),
+            (out as &mut dyn Any).downcast_mut::<Array<T::Compute>>(),
+        ) {
+            (Some(x), Some(y)) => x.sqrt_into_native(y),
+            _ => {
+                *out.storage_mut() = self.sqrt()?.storage; // 16-bit types: through f32, as `sqrt`
+                Ok(())
+            }
+        }
+    }
+
     /// Softmax over the last axis (numerically stable; a NaN makes its row NaN).
     pub fn softmax(&self) -> Result<Array<T>> {
         if self.ndim() == 0 {
@@ -89,6 +114,15 @@ impl<T: Native> Array<T> {
             Storage::Cuda(b) => Storage::Cuda(cuda::ops::sqrt(b)?),
         };
         Ok(Array::from_storage(self.shape().to_vec(), storage))
+    }
+
+    fn sqrt_into_native(&self, out: &mut Array<T>) -> Result<()> {
+        match (self.storage(), out.storage_mut()) {
+            (Storage::Cpu(x), Storage::Cpu(y)) => cpu::sqrt_into(x, y),
+            (Storage::Cuda(x), y @ Storage::Cuda(_)) => *y = Storage::Cuda(cuda::ops::sqrt(x)?),
+            _ => unreachable!("devices checked by the caller"),
+        }
+        Ok(())
     }
 
     fn softmax_native(&self) -> Result<Array<T>> {

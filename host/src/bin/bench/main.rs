@@ -3,8 +3,10 @@
 //! baseline measured in the same run, and prints one table (also written as JSON with
 //! `--json`). `scripts/bench_baselines.py` adds NumPy, PyTorch and CuPy to the same table.
 
-mod train;
+mod cpu;
+mod measure;
 mod table;
+mod train;
 
 use clap::Parser;
 use ferrite::Device;
@@ -40,6 +42,9 @@ fn main() -> ferrite::Result<()> {
     for d in &devices {
         eprintln!("measuring on {}", d.describe());
         let steps = if args.quick || matches!(d, Device::Cuda(c) if c.is_emulated()) { 20 } else { 500 };
+        if matches!(d, Device::Cpu) {
+            cpu::run(args.quick, &mut table)?;
+        }
         train::run(d, steps, &mut table)?;
     }
     table.print();

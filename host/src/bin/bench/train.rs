@@ -22,7 +22,8 @@ pub fn run(device: &Device, steps: usize, table: &mut Table) -> ferrite::Result<
     let mut times: Vec<f64> = h.epochs[1..].iter().map(|e| e.seconds / steps as f64).collect();
     times.sort_by(f64::total_cmp);
     let step = times[times.len() / 2];
-    let launches = device_launches(device).map(|after| (after - launches_before.unwrap_or(0)) as f64 / (5 * steps) as f64);
+    let launches =
+        device_launches(device).map(|after| (after - launches_before.unwrap_or(0)) as f64 / (5 * steps) as f64);
     let mut row = Row::new("train step", "100-64-10, batch 32", "f32", device, step);
     row.note = format!(
         "{:.0} samples/s{}",

@@ -1,0 +1,258 @@
+//! The CPU backend. Elementwise and softmax arithmetic is the kernels' own (`UnaryOp`,
+//! `Float::exp`), so CPU and GPU results differ only by summation order; matmul is the
+//! `gemm` crate. Hot loops are also compiled for AVX-512 and AVX2 + FMA and chosen at run
+//! time (`simd`), and large inputs are split across cores with rayon.
+
+pub(crate) mod simd;
+mod stream;
+
+use crate::dtype::Element;
+use kernels_gpu::elementwise::UnaryOp;
+use kernels_gpu::prelude::Float as KernelFloat;
+use rayon::prelude::*;
+use simd::multiversion;
+use std::mem::MaybeUninit;
+
+pub(crate) use simd::CpuMath;
+
+/// Below this many elements (or multiply-adds) threads cost more than they save.
+const PARALLEL_MIN: usize = 1 << 15;
+
+/// gemm below this many multiply-adds runs on one thread: measured on 2 cores, a second
+/// thread breaks even at 128³ and pays from 256³ (gemm has its own, lower, per-block threshold).
+const GEMM_PARALLEL_MIN: usize = 128 * 128 * 128;
+
+pub(crate) fn unary<Op: UnaryOp, T: KernelFloat + Send + Sync>(x: &[T]) -> Vec<T> {
+    if x.len() < PARALLEL_MIN {
+        x.iter().map(|&v| Op::apply(v)).collect()
+    } else {
+        x.par_iter().with_min_len(PARALLEL_MIN / 4).map(|&v| Op::apply(v)).collect()
+    }
+}
+
+/// Outputs from this many bytes on are written with streaming stores (`stream.rs`): they are
+/// past any core's private caches, and are not read back from cache anyway.
+const STREAM_MIN_BYTES: usize = 4 << 20;
+
+/// `y = sqrt(x)` elementwise into an existing buffer.
+pub(crate) fn sqrt_into<T: CpuMath>(x: &[T], y: &mut [T]) {
+    multiversion! {
+        fn sqrt_cached<T: CpuMath>(x: &[T], y: &mut [T]) {
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = x.sqrt();
+            }
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    let stream = size_of_val(y) >= STREAM_MIN_BYTES && simd::has_avx2_fma();
+    let chunk = |x: &[T], y: &mut [T]| {
+        #[cfg(target_arch = "x86_64")]
+        if stream {
+            // SAFETY: AVX2 implies AVX.
+            return unsafe { T::sqrt_stream(x, y) };
+        }
+        sqrt_cached(x, y)
+    };
+    // Memory-bound: below 2^18 elements one core takes tens of microseconds, about what a
+    // rayon round trip costs; above, big chunks, each streaming its own range.
+    if x.len() < PARALLEL_MIN * 8 {
+        chunk(x, y);
+    } else {
+        let n = x.len().div_ceil(4 * rayon::current_num_threads()).max(PARALLEL_MIN);
+        y.par_chunks_mut(n).zip(x.par_chunks(n)).for_each(|(y, x)| chunk(x, y));
+    }
+}
+
+// Row softmax with the kernel's semantics (see `softmax.rs` in kernels-gpu): maxNum for the row
+// maximum, NaN reaching the whole row through the sum. Every pass is a plain loop that
+// vectorizes.
+
+/// Folds `r` with `f` into 64 partial results, then those into one: independent chains, so
+/// the loop runs at the adds' throughput rather than their latency.
+#[inline(always)]
+fn reduce<T: CpuMath>(r: &[T], init: T, f: impl Fn(T, T) -> T) -> T {
+    let mut acc = [init; 64];
+    let (chunks, rest) = r.as_chunks::<64>();
+    for c in chunks {
+        for j in 0..64 {
+            acc[j] = f(acc[j], c[j]);
+        }
+    }
+    let (chunks, rest) = rest.as_chunks::<16>();
+    for c in chunks {
+        for j in 0..16 {
+            acc[j] = f(acc[j], c[j]);
+        }
+    }
+    acc.iter().chain(rest).fold(init, |a, &v| f(a, v))
+}
+
+/// maxNum of a row, as a plain compare (`maxps`): NaN never enters the maximum.
+#[inline(always)]
+fn row_max<T: CpuMath>(r: &[T]) -> T {
+    reduce(r, T::NEG_INFINITY, |m, v| if v > m { v } else { m })
+}
+
+/// Divides a row of `e^(x - max)` by its sum.
+#[inline(always)]
+fn normalize<T: CpuMath>(r: &mut [T]) {
+    let inv = T::ONE / reduce(r, T::ZERO, |s, v| s + v);
+    for v in r.iter_mut() {
+        *v = *v * inv;
+    }
+}
+
+multiversion! {
+    /// Row softmax of whole `cols`-wide rows, in place.
+    fn softmax_in_place_rows<T: CpuMath>(x: &mut [T], cols: usize) {
+        for r in x.chunks_exact_mut(cols) {
+            let m = row_max(r);
+            for v in r.iter_mut() {
+                *v = (*v - m).exp_v();
+            }
+            normalize(r);
+        }
+    }
+}
+
+multiversion! {
+    /// Row softmax of `x` into uninitialised `y` (memory is read once and written once).
+    fn softmax_rows_into<T: CpuMath>(x: &[T], y: &mut [MaybeUninit<T>], cols: usize) {
+        for (x, y) in x.chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
+            let m = row_max(x);
+            for (y, &x) in y.iter_mut().zip(x) {
+                y.write((x - m).exp_v());
+            }
+            // SAFETY: the loop above wrote the whole row.
+            normalize(unsafe { y.assume_init_mut() });
+        }
+    }
+}
+
+/// Rows per rayon task: at least `PARALLEL_MIN` elements, or `None` if one thread is best.
+fn rows_per_task(len: usize, cols: usize) -> Option<usize> {
+    (len >= PARALLEL_MIN && cols > 0).then(|| (PARALLEL_MIN / cols).max(1))
+}
+
+/// Row softmax of a `rows × cols` array.
+pub(crate) fn softmax<T: CpuMath>(x: &[T], cols: usize) -> Vec<T> {
+    if cols == 0 {
+        return x.to_vec();
+    }
+    let mut y = Vec::with_capacity(x.len());
+    let out = &mut y.spare_capacity_mut()[..x.len()];
+    match rows_per_task(x.len(), cols) {
+        None => softmax_rows_into(x, out, cols),
+        Some(rows) => {
+            let n = rows * cols;
+            out.par_chunks_mut(n).zip(x.par_chunks(n)).for_each(|(y, x)| softmax_rows_into(x, y, cols));
+        }
+    }
+    // SAFETY: the calls above wrote every element: `x.len()` is a multiple of `cols`.
+    unsafe { y.set_len(x.len()) };
+    y
+}
+
+/// Row softmax of a `rows × cols` array, in place.
+pub(crate) fn softmax_in_place<T: CpuMath>(x: &mut [T], cols: usize) {
+    match rows_per_task(x.len(), cols) {
+        _ if cols == 0 => {}
+        None => softmax_in_place_rows(x, cols),
+        Some(rows) => x.par_chunks_mut(rows * cols).for_each(|x| softmax_in_place_rows(x, cols)),
+    }
+}
+
+/// `C[m×n] = op(A) · op(B)`, row-major, `op(A)` `m×k`, `op(B)` `k×n`; `ta`/`tb` mean the operand
+/// is stored transposed (`k×m`, `n×k`).
+pub(crate) fn matmul<T: Element>(a: &[T], b: &[T], dims: (usize, usize, usize), t: (bool, bool)) -> Vec<T> {
+    let len = dims.0 * dims.2;
+    if dims.1 == 0 {
+        return vec![T::default(); len]; // the empty sum
+    }
+    check(len, a, b, dims);
+    // Not zero-filled first (a pass over the result): gemm writes every element of C without
+    // reading it when not accumulating.
+    let mut c = Vec::with_capacity(len);
+    // SAFETY: `c` has room for m·n elements and the operands were checked.
+    unsafe {
+        gemm_raw(c.as_mut_ptr(), a, b, dims, t, false);
+        c.set_len(len);
+    }
+    c
+}
+
+fn check<T>(c: usize, a: &[T], b: &[T], (m, k, n): (usize, usize, usize)) {
+    assert!(c >= m * n && a.len() >= m * k && b.len() >= k * n, "gemm: buffers smaller than the shapes");
+}
+
+/// `C = op(A) · op(B)` into `c` (`m×n`, row-major), or `C += op(A) · op(B)` if `accumulate`.
+pub(crate) fn gemm_into<T: Element>(
+    c: &mut [T],
+    a: &[T],
+    b: &[T],
+    dims: (usize, usize, usize),
+    t: (bool, bool),
+    accumulate: bool,
+) {
+    check(c.len(), a, b, dims);
+    // SAFETY: the lengths were checked.
+    unsafe { gemm_raw(c.as_mut_ptr(), a, b, dims, t, accumulate) }
+}
+
+/// # Safety
+/// `c` is valid for `m·n` writes (and reads if `accumulate`), `a` and `b` hold `m·k` and `k·n`
+/// elements.
+unsafe fn gemm_raw<T: Element>(
+    c: *mut T,
+    a: &[T],
+    b: &[T],
+    (m, k, n): (usize, usize, usize),
+    (ta, tb): (bool, bool),
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            // SAFETY: the caller's contract.
+            unsafe { std::slice::from_raw_parts_mut(c, m * n).fill(T::default()) }; // the empty sum
+        }
+        return;
+    }
+    let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
+    let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
+    let par = if m * n * k >= GEMM_PARALLEL_MIN { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let one = T::from_f64(1.0);
+    // SAFETY: the strides describe `a` (m·k), `b` (k·n) and `c` (m·n), as the caller promises;
+    // gemm supports the f32 and f64 callers use, and reads C only if `accumulate`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c,
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            one,
+            one,
+            false,
+            false,
+            false,
+            par,
+        )
+    };
+}
+
+/// Conversion through f64: exact for every source type, then one rounding (or, for integer
+/// targets, truncation toward zero with saturation, as Rust's `as` does).
+pub(crate) fn cast<S: Element, D: Element>(x: &[S]) -> Vec<D> {
+    x.iter().map(|&v| D::from_f64(v.to_f64())).collect()
+}

@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""NumPy (CPU), PyTorch and CuPy (GPU) on the shapes of ferrite's benchmark, in one table.
+
+Run ferrite's benchmark first and this script right after it, on the same machine, so that
+both see the same conditions:
+
+    cargo run --release --bin bench -- --device cpu --json /tmp/ferrite.json
+    python3 scripts/bench_baselines.py /tmp/ferrite.json
+
+It needs only Python 3 and NumPy. Without a system NumPy:
+
+    python3 -m pip install --target /tmp/pynp numpy
+    PYTHONPATH=/tmp/pynp python3 scripts/bench_baselines.py /tmp/ferrite.json
+
+On a GPU machine, PyTorch and CuPy are imported when present (each is skipped, with a note,
+when it is not) and timed with CUDA events on ferrite's GPU rows, or on the default GPU shapes
+if the JSON has none. `--quick` takes fewer runs. Every time is the median of many runs after
+a warm-up; the table gives each library's time and ferrite's speedup against it (above 1:
+ferrite is faster).
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+
+# The CPU rows of `bench` (host/src/bin/bench/cpu.rs and train.rs) and the GPU shapes: softmax
+# over rows of 1k..32k values (2^26 values in all), matmul at 4096, sqrt over 2^26 values, and
+# the training step. Shapes are `MxKxN` (matmul), `ROWSxCOLS` (softmax) and `N` (sqrt).
+CPU_ROWS = [("matmul", f"{n}x{n}x{n}", "f32") for n in (512, 1024, 2048)] + [
+    ("softmax", "4096x1000", "f32"),
+    ("sqrt_into", "10000000", "f32"),
+    ("train step", "100-64-10, batch 32", "f32"),
+]
+GPU_ROWS = (
+    [("softmax", f"{(1 << 26) // c}x{c}", "f32") for c in (1024, 2048, 4096, 8192, 16384, 32768)]
+    + [("matmul", "4096x4096x4096", d) for d in ("f32", "tf32", "bf16")]
+    + [("sqrt_into", str(1 << 26), "f32"), ("train step", "100-64-10, batch 32", "f32")]
+)
+
+
+def median_time(fn, runs, warmup=None):
+    """Median wall-clock seconds of `fn()` over `runs` calls, after a warm-up."""
+    for _ in range(warmup if warmup is not None else max(1, runs // 5)):
+        fn()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def dims(shape):
+    return [int(d) for d in shape.split("x")]
+
+
+# NumPy, written the usual way.
+
+
+def np_matmul(shape, runs):
+    m, k, n = dims(shape)
+    rng = np.random.default_rng(1)
+    a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
+    b = rng.uniform(-1, 1, (k, n)).astype(np.float32)
+    return median_time(lambda: a @ b, runs)
+
+
+def np_softmax(shape, runs):
+    x = np.random.default_rng(3).normal(0, 3, dims(shape)).astype(np.float32)
+
+    def softmax():
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    return median_time(softmax, runs)
+
+
+def np_sqrt_into(shape, runs):
+    x = np.random.default_rng(4).uniform(0, 100, int(shape)).astype(np.float32)
+    y = np.empty_like(x)
+    return median_time(lambda: np.sqrt(x, out=y), runs)
+
+
+def np_train_step(_shape, runs):
+    """The seed model's step by hand, as ferrite's `fit` runs it: a shuffled epoch of 500
+    batches of 32; each step gathers its rows, runs 100 -> 64 relu -> 10, takes the softmax
+    cross-entropy per sample and whether it was right, backpropagates and applies plain SGD.
+    Seconds per step: the median over epochs after a warm-up epoch."""
+    batch, steps, (d, h, c) = 32, 500, (100, 64, 10)
+    rng = np.random.default_rng(0)
+    n = batch * steps
+    x = rng.random((n, d), dtype=np.float32)
+    y = np.eye(c, dtype=np.float32)[rng.integers(0, c, n)]
+    w1 = rng.uniform(-0.2, 0.2, (d, h)).astype(np.float32)
+    w2 = rng.uniform(-0.2, 0.2, (h, c)).astype(np.float32)
+    b1, b2 = np.zeros(h, np.float32), np.zeros(c, np.float32)
+    loss, right = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    lr = np.float32(0.01)
+
+    def epoch():
+        nonlocal w1, b1, w2, b2
+        order = rng.permutation(n)
+        for s in range(0, n, batch):
+            idx = order[s : s + batch]
+            xb, yb = x[idx], y[idx]
+            a1 = np.maximum(xb @ w1 + b1, 0)
+            z = a1 @ w2 + b2
+            m = z.max(axis=1, keepdims=True)
+            e = np.exp(z - m)
+            se = e.sum(axis=1, keepdims=True)
+            loss[s : s + batch] = (yb * (m + np.log(se) - z)).sum(axis=1)
+            right[s : s + batch] = z.argmax(axis=1) == yb.argmax(axis=1)
+            dz = (e / se - yb) / batch
+            dw2, db2 = a1.T @ dz, dz.sum(axis=0)
+            da1 = (dz @ w2.T) * (a1 > 0)
+            dw1, db1 = xb.T @ da1, da1.sum(axis=0)
+            w1 -= lr * dw1
+            b1 -= lr * db1
+            w2 -= lr * dw2
+            b2 -= lr * db2
+
+    return median_time(epoch, max(3, runs // 10), warmup=1) / steps
+
+
+NUMPY = {"matmul": np_matmul, "softmax": np_softmax, "sqrt_into": np_sqrt_into, "train step": np_train_step}
+
+# PyTorch and CuPy on the GPU, timed with CUDA events.
+
+
+def cuda_median(fn, runs, event, elapsed_ms):
+    """Median seconds of `fn()` between two CUDA events on its stream, after a warm-up."""
+    for _ in range(max(2, runs // 5)):
+        fn()
+
+    def once():
+        start, end = event(), event()
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        return elapsed_ms(start, end) / 1e3
+
+    return statistics.median(once() for _ in range(runs))
+
+
+def torch_train_step(torch, runs):
+    """The same step in PyTorch eager on the GPU (`nn.Linear` layers, cross-entropy against
+    one-hot rows, `optim.SGD`): seconds per step over shuffled epochs of 500 steps, as above."""
+    nn, dev = torch.nn, torch.device("cuda")
+    batch, steps = 32, 500
+    n = batch * steps
+    x = torch.rand(n, 100, device=dev)
+    y = nn.functional.one_hot(torch.randint(0, 10, (n,), device=dev), 10).float()
+    model = nn.Sequential(nn.Linear(100, 64), nn.ReLU(), nn.Linear(64, 10)).to(dev)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def epoch():
+        order = torch.randperm(n, device=dev)
+        for s in range(0, n, batch):
+            idx = order[s : s + batch]
+            z, yb = model(x[idx]), y[idx]
+            loss = nn.functional.cross_entropy(z, yb, reduction="none")
+            right = z.argmax(dim=1) == yb.argmax(dim=1)  # noqa: F841 (ferrite computes it too)
+            opt.zero_grad(set_to_none=True)
+            loss.mean().backward()
+            opt.step()
+        torch.cuda.synchronize()
+
+    return median_time(epoch, max(3, runs // 10), warmup=1) / steps
+
+
+def torch_op(torch, op, shape, dtype, runs):
+    dev = torch.device("cuda")
+    if op == "train step":
+        return torch_train_step(torch, runs) if dtype == "f32" else None
+    if op == "matmul":
+        m, k, n = dims(shape)
+        t = torch.bfloat16 if dtype == "bf16" else torch.float16 if dtype == "f16" else torch.float32
+        torch.backends.cuda.matmul.allow_tf32 = dtype == "tf32"
+        a, b = torch.rand(m, k, device=dev, dtype=t), torch.rand(k, n, device=dev, dtype=t)
+        fn = lambda: a @ b  # noqa: E731
+    elif op == "softmax":
+        x = torch.randn(*dims(shape), device=dev)
+        fn = lambda: torch.softmax(x, dim=-1)  # noqa: E731
+    elif op in ("sqrt", "sqrt_into"):
+        x = torch.rand(int(shape), device=dev)
+        y = torch.empty_like(x)
+        fn = (lambda: torch.sqrt(x, out=y)) if op == "sqrt_into" else (lambda: torch.sqrt(x))
+    else:
+        return None
+    return cuda_median(fn, runs, lambda: torch.cuda.Event(enable_timing=True), lambda s, e: s.elapsed_time(e))
+
+
+def cupy_op(cp, op, shape, dtype, runs):
+    if dtype != "f32":
+        return None  # CuPy has no bf16, and tf32 is a process-wide setting (CUPY_TF32)
+    if op == "matmul":
+        m, k, n = dims(shape)
+        a, b = cp.random.rand(m, k, dtype=cp.float32), cp.random.rand(k, n, dtype=cp.float32)
+        fn = lambda: a @ b  # noqa: E731
+    elif op == "softmax":
+        x = cp.random.standard_normal(dims(shape), dtype=cp.float32)
+
+        def fn():
+            e = cp.exp(x - x.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=-1, keepdims=True)
+    elif op in ("sqrt", "sqrt_into"):
+        x = cp.random.rand(int(shape), dtype=cp.float32)
+        y = cp.empty_like(x)
+        fn = (lambda: cp.sqrt(x, out=y)) if op == "sqrt_into" else (lambda: cp.sqrt(x))
+    else:
+        return None
+    return cuda_median(fn, runs, cp.cuda.Event, cp.cuda.get_elapsed_time)
+
+
+def gpu_libraries():
+    """The importable GPU libraries with a working device, and notes on the others."""
+    libs, notes = [], []
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            libs.append(("torch", lambda *a: torch_op(torch, *a)))
+        else:
+            notes.append("torch: no CUDA device")
+    except ImportError:
+        notes.append("torch: not installed")
+    try:
+        import cupy
+
+        cupy.cuda.runtime.getDeviceCount()
+        libs.append(("cupy", lambda *a: cupy_op(cupy, *a)))
+    except ImportError:
+        notes.append("cupy: not installed")
+    except Exception as e:  # no driver or no device
+        notes.append(f"cupy: {e}")
+    return libs, notes
+
+
+def fmt_time(s):
+    return f"{s * 1e3:.3f} ms" if s >= 1e-3 else f"{s * 1e6:.1f} us"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("ferrite_json", help="the file `bench --json` wrote")
+    p.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
+    args = p.parse_args()
+    with open(args.ferrite_json) as f:
+        rows = json.load(f)["rows"]
+    runs = 5 if args.quick else 50
+
+    # (device kind, op, shape, dtype) -> ferrite's row. Measured: ferrite's rows, then the
+    # default shapes of each kind present (GPU ones when a GPU library is), without repeats.
+    ferrite = {("cpu" if r["device"] == "cpu" else "gpu", r["op"], r["shape"], r["dtype"]): r for r in rows}
+    libs, notes = gpu_libraries()
+    wanted = list(ferrite)
+    if not rows or any(k[0] == "cpu" for k in ferrite):
+        wanted += [("cpu",) + k for k in CPU_ROWS]
+    if libs:
+        wanted += [("gpu",) + k for k in GPU_ROWS]
+    wanted = list(dict.fromkeys(wanted))
+
+    print(f"NumPy {np.__version__}; " + ("; ".join(notes) if notes else "GPU libraries found"), file=sys.stderr)
+    results = {}  # key -> [(library, seconds)]
+    for key in wanted:
+        kind, op, shape, dtype = key
+        got = []
+        try:
+            if kind == "cpu" and op in NUMPY and dtype == "f32":
+                got.append(("numpy", NUMPY[op](shape, runs)))
+            elif kind == "gpu":
+                for name, measure in libs:
+                    t = measure(op, shape, dtype, runs)
+                    if t is not None:
+                        got.append((name, t))
+        except (ValueError, RuntimeError) as e:  # a shape this script cannot read, or OOM
+            print(f"  skipped {op} {shape} {dtype}: {e}", file=sys.stderr)
+        for name, t in got:
+            print(f"  {name} {op} {shape} {dtype}: {fmt_time(t)}", file=sys.stderr)
+        results[key] = got
+
+    print("| device | op | shape | dtype | ferrite | in-process baseline | numpy/torch/cupy time | ferrite speedup |")
+    print("|---|---|---|---|---|---|---|---|")
+    for key in wanted:
+        r, got = ferrite.get(key), results[key]
+        mine = r["seconds"] if r else None
+        base = f"{r['baseline']}: {fmt_time(r['baseline_seconds'])}" if r and r.get("baseline") else "-"
+        if r and r.get("achieved") is not None:
+            base += f" ({r['achieved']:.1f} / {r['limit']:.1f} {r['unit']})"
+        theirs = "; ".join(f"{n} {fmt_time(t)}" for n, t in got) or "-"
+        speedup = "; ".join(f"{t / mine:.2f}x vs {n}" for n, t in got) if mine and got else "-"
+        device = r["device"] if r else key[0]
+        print(
+            f"| {device} | {key[1]} | {key[2]} | {key[3]} | {fmt_time(mine) if mine else '-'} | {base} "
+            f"| {theirs} | {speedup} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
