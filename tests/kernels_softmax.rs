@@ -25,15 +25,23 @@ trait SoftmaxKernel: Elem {
 impl SoftmaxKernel for f32 {
     const SOFTMAX: Kernel<SoftmaxArgs<f32>> = softmax::softmax_f32;
     fn regs(v: usize) -> Kernel<SoftmaxArgs<f32>> {
-        [softmax::softmax_regs_f32_v1, softmax::softmax_regs_f32_v2, softmax::softmax_regs_f32_v4, softmax::softmax_regs_f32_v8]
-            [v.trailing_zeros() as usize]
+        [
+            softmax::softmax_regs_f32_v1,
+            softmax::softmax_regs_f32_v2,
+            softmax::softmax_regs_f32_v4,
+            softmax::softmax_regs_f32_v8,
+        ][v.trailing_zeros() as usize]
     }
 }
 impl SoftmaxKernel for f64 {
     const SOFTMAX: Kernel<SoftmaxArgs<f64>> = softmax::softmax_f64;
     fn regs(v: usize) -> Kernel<SoftmaxArgs<f64>> {
-        [softmax::softmax_regs_f64_v1, softmax::softmax_regs_f64_v2, softmax::softmax_regs_f64_v4, softmax::softmax_regs_f64_v8]
-            [v.trailing_zeros() as usize]
+        [
+            softmax::softmax_regs_f64_v1,
+            softmax::softmax_regs_f64_v2,
+            softmax::softmax_regs_f64_v4,
+            softmax::softmax_regs_f64_v8,
+        ][v.trailing_zeros() as usize]
     }
 }
 
@@ -101,14 +109,18 @@ fn softmax_f64_matches_f64_reference(
 /// lengths one 16-byte group past a block's capacity, and f64.
 #[rstest]
 fn one_pass_softmax_matches_f64_reference(
-    #[values((1, 4), (3, 8), (2, 1000), (5, 1024), (3, 2052), (2, 4100), (2, 8196), (2, 12292), (1, 32768))]
-    shape: (usize, usize),
+    #[values((1, 4), (3, 8), (2, 1000), (5, 1024), (3, 2052), (2, 4100), (2, 8196), (2, 12292), (1, 32768))] shape: (
+        usize,
+        usize,
+    ),
 ) {
     random_rows::<f32>(shape.0, shape.1, None);
 }
 
 #[rstest]
-fn one_pass_softmax_f64_matches_f64_reference(#[values((1, 2), (3, 998), (2, 4098), (1, 16384))] shape: (usize, usize)) {
+fn one_pass_softmax_f64_matches_f64_reference(
+    #[values((1, 2), (3, 998), (2, 4098), (1, 16384))] shape: (usize, usize),
+) {
     random_rows::<f64>(shape.0, shape.1, None);
 }
 
@@ -147,12 +159,15 @@ fn special_rows<T: SoftmaxKernel>(cols: usize, max_shared: Option<u32>) {
 }
 
 #[rstest]
-fn softmax_special_values_follow_ieee(#[values(1, 2, 33, 2000)] cols: usize, #[values(Some(48 * 1024), Some(0), None)] max_shared: Option<u32>) {
+fn softmax_special_values_follow_ieee(
+    #[values(1, 2, 33, 2000)] cols: usize,
+    #[values(Some(48 * 1024), Some(0), None)] max_shared: Option<u32>,
+) {
     // The one-pass kernel takes rows of whole 16-byte groups only.
-    if max_shared.is_some() || cols % 4 == 0 {
+    if max_shared.is_some() || cols.is_multiple_of(4) {
         special_rows::<f32>(cols, max_shared);
     }
-    if max_shared.is_some() || cols % 2 == 0 {
+    if max_shared.is_some() || cols.is_multiple_of(2) {
         special_rows::<f64>(cols, max_shared);
     }
 }

@@ -5,8 +5,8 @@
 use super::driver::{Captured, Driver, Launch};
 use crate::error::{Error, Result};
 use crate::ptx::PtxVariant;
-use kernels_gpu::emu::{self, EmuError, Limits};
 use kernels_gpu::LaunchConfig;
+use kernels_gpu::emu::{self, EmuError, Limits};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
@@ -47,7 +47,12 @@ impl Captured for EmulatedGraph {
 
 impl EmulatedDriver {
     pub(crate) fn new(cc: (u32, u32)) -> Self {
-        EmulatedDriver { name: "ferrite CPU grid emulator".into(), cc, variant: OnceLock::new(), capture: Mutex::new(HashMap::new()) }
+        EmulatedDriver {
+            name: "ferrite CPU grid emulator".into(),
+            cc,
+            variant: OnceLock::new(),
+            capture: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -122,14 +127,14 @@ impl Driver for EmulatedDriver {
         }
         let limits = Limits { max_shared_bytes: self.max_shared_bytes(), ..Limits::default() };
         let launch = Recorded { kernel: l.kernel, cfg: l.cfg, limits, emulate: l.emulate.clone() };
-        match self.capture.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&std::thread::current().id()) {
-            Some(recording) => {
-                // Refused configurations fail at capture time, as with cudaStreamBeginCapture.
-                emu::validate(&l.cfg, &limits).map_err(|e| launch_error(l.kernel, "CUDA_ERROR_INVALID_VALUE", e.to_string()))?;
-                recording.push(launch);
-                return Ok(());
-            }
-            None => {}
+        if let Some(recording) =
+            self.capture.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&std::thread::current().id())
+        {
+            // Refused configurations fail at capture time, as with cudaStreamBeginCapture.
+            emu::validate(&l.cfg, &limits)
+                .map_err(|e| launch_error(l.kernel, "CUDA_ERROR_INVALID_VALUE", e.to_string()))?;
+            recording.push(launch);
+            return Ok(());
         }
         launch.run()
     }

@@ -140,7 +140,12 @@ impl CudaDevice {
     /// # Safety
     /// Pointer arguments address live buffers of this device that are large enough for what
     /// the kernel reads and writes with the other arguments (the kernel module documents it).
-    pub(crate) unsafe fn launch<A: KernelArgs + 'static>(&self, kernel: &Kernel<A>, cfg: LaunchConfig, args: A) -> Result<()> {
+    pub(crate) unsafe fn launch<A: KernelArgs + 'static>(
+        &self,
+        kernel: &Kernel<A>,
+        cfg: LaunchConfig,
+        args: A,
+    ) -> Result<()> {
         self.0.launches.fetch_add(1, Ordering::Relaxed);
         let params = args.param_ptrs();
         let shared = SyncArgs(args);

@@ -7,6 +7,8 @@ use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use kernels_gpu::{Kernel, cast, elementwise, matmul, softmax, tensor_core};
 
+type MatmulKernel<T> = Kernel<(*const T, *const T, *mut T, u32, u32, u32)>;
+
 /// The element types with native kernels (16-bit floats are converted to f32 around them).
 pub trait NativeKernels: Element + kernels_gpu::prelude::Float {
     const SQRT: Kernel<(*const Self, *mut Self, u64)>;
@@ -14,19 +16,19 @@ pub trait NativeKernels: Element + kernels_gpu::prelude::Float {
     /// The one-pass softmax holding 1, 2, 4 or 8 16-byte groups per thread.
     const SOFTMAX_REGS: [Kernel<(*const Self, *mut Self, u32, u32)>; 4];
     /// `C = op(A) · op(B)` for (transpose A, transpose B); `(true, true)` has no kernel.
-    fn matmul_kernel(ta: bool, tb: bool) -> Kernel<(*const Self, *const Self, *mut Self, u32, u32, u32)>;
+    fn matmul_kernel(ta: bool, tb: bool) -> MatmulKernel<Self>;
     /// The 128×128-tile kernel for large untransposed products, where there is one.
-    const LARGE_MATMUL: Option<Kernel<(*const Self, *const Self, *mut Self, u32, u32, u32)>>;
+    const LARGE_MATMUL: Option<MatmulKernel<Self>>;
 }
 
 macro_rules! native {
     ($t:ty, $sqrt:ident, $softmax:ident, [$($regs:ident),*], $nn:ident, $tn:ident, $nt:ident, $large:expr) => {
         impl NativeKernels for $t {
-            const LARGE_MATMUL: Option<Kernel<(*const $t, *const $t, *mut $t, u32, u32, u32)>> = $large;
+            const LARGE_MATMUL: Option<MatmulKernel<$t>> = $large;
             const SQRT: Kernel<(*const $t, *mut $t, u64)> = elementwise::$sqrt;
             const SOFTMAX: Kernel<(*const $t, *mut $t, u32, u32)> = softmax::$softmax;
             const SOFTMAX_REGS: [Kernel<(*const $t, *mut $t, u32, u32)>; 4] = [$(softmax::$regs),*];
-            fn matmul_kernel(ta: bool, tb: bool) -> Kernel<(*const $t, *const $t, *mut $t, u32, u32, u32)> {
+            fn matmul_kernel(ta: bool, tb: bool) -> MatmulKernel<$t> {
                 match (ta, tb) {
                     (false, false) => matmul::$nn,
                     (true, false) => matmul::$tn,

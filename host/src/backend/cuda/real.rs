@@ -235,7 +235,14 @@ impl Driver for RealDriver {
         let mut params = l.params.to_vec();
         *self.last_kernel.lock().unwrap_or_else(|p| p.into_inner()) = Some(l.kernel);
         unsafe {
-            result::launch_kernel(f, (g.x, g.y, g.z), (b.x, b.y, b.z), l.cfg.shared_bytes, self.launch_stream(), &mut params)
+            result::launch_kernel(
+                f,
+                (g.x, g.y, g.z),
+                (b.x, b.y, b.z),
+                l.cfg.shared_bytes,
+                self.launch_stream(),
+                &mut params,
+            )
         }
         .map_err(cuda_err("cuLaunchKernel", Some(l.kernel)))?;
         if self.sync_each_launch { self.synchronize() } else { Ok(()) }
@@ -275,11 +282,13 @@ impl Driver for RealDriver {
     fn begin_capture(&self) -> Result<()> {
         self.bind()?;
         let stream = CaptureStream(
-            result::stream::create(result::stream::StreamKind::NonBlocking).map_err(cuda_err("cuStreamCreate", None))?,
+            result::stream::create(result::stream::StreamKind::NonBlocking)
+                .map_err(cuda_err("cuStreamCreate", None))?,
         );
         let mode = sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL;
         unsafe { result::stream::begin_capture(stream.0, mode) }.map_err(cuda_err("cuStreamBeginCapture", None))?;
-        let previous = self.captures.lock().unwrap_or_else(|p| p.into_inner()).insert(std::thread::current().id(), stream);
+        let previous =
+            self.captures.lock().unwrap_or_else(|p| p.into_inner()).insert(std::thread::current().id(), stream);
         assert!(previous.is_none(), "this thread already has a capture open");
         Ok(())
     }
