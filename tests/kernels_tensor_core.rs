@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use kernels_gpu::emu::{launch, launch_kernel, DeviceBuffer, LaunchConfig};
+use kernels_gpu::emu::{DeviceBuffer, LaunchConfig, launch, launch_kernel};
 use kernels_gpu::prelude::*;
 use kernels_gpu::tensor_core::{self, config};
 use rstest::rstest;
@@ -31,7 +31,10 @@ fn warp_mma(kind: MmaKind, a: &[f32], b: &[f32]) -> Vec<f32> {
         let (fa, fb): ([u32; 4], [u32; 2]) = match kind {
             MmaKind::Tf32M16N8K8 => {
                 // a0: (g, t), a1: (g + 8, t), a2: (g, t + 4), a3: (g + 8, t + 4); b0: (t, g), b1: (t + 4, g)
-                ([tf32(at(g, t)), tf32(at(g + 8, t)), tf32(at(g, t + 4)), tf32(at(g + 8, t + 4))], [tf32(bt(t, g)), tf32(bt(t + 4, g))])
+                (
+                    [tf32(at(g, t)), tf32(at(g + 8, t)), tf32(at(g, t + 4)), tf32(at(g + 8, t + 4))],
+                    [tf32(bt(t, g)), tf32(bt(t + 4, g))],
+                )
             }
             _ => {
                 // a_i: row g for i in {0,1,4,5}, else g + 8; col 2t + (i & 1), + 8 for i >= 4;
@@ -43,7 +46,10 @@ fn warp_mma(kind: MmaKind, a: &[f32], b: &[f32]) -> Vec<f32> {
                 };
                 // b_i: row 2t + (i & 1), + 8 for i >= 2; col g.
                 let bi = |i: usize| h(bt(2 * t + (i & 1) + if i >= 2 { 8 } else { 0 }, g));
-                (core::array::from_fn(|r| pack2(ai(2 * r), ai(2 * r + 1))), core::array::from_fn(|r| pack2(bi(2 * r), bi(2 * r + 1))))
+                (
+                    core::array::from_fn(|r| pack2(ai(2 * r), ai(2 * r + 1))),
+                    core::array::from_fn(|r| pack2(bi(2 * r), bi(2 * r + 1))),
+                )
             }
         };
         let out = match kind {
@@ -61,7 +67,9 @@ fn warp_mma(kind: MmaKind, a: &[f32], b: &[f32]) -> Vec<f32> {
 }
 
 #[rstest]
-fn mma_fragment_layouts_follow_the_ptx_isa(#[values(MmaKind::Tf32M16N8K8, MmaKind::Bf16M16N8K16, MmaKind::F16M16N8K16)] kind: MmaKind) {
+fn mma_fragment_layouts_follow_the_ptx_isa(
+    #[values(MmaKind::Tf32M16N8K8, MmaKind::Bf16M16N8K16, MmaKind::F16M16N8K16)] kind: MmaKind,
+) {
     let k = if kind == MmaKind::Tf32M16N8K8 { 8 } else { 16 };
     // Small integers: exact in every input type and in f32 sums, so D must equal A·B exactly;
     // any misplaced element changes some entry.
@@ -79,7 +87,12 @@ fn mma_fragment_layouts_follow_the_ptx_isa(#[values(MmaKind::Tf32M16N8K8, MmaKin
 #[test]
 fn tf32_rounds_to_nearest_ties_away() {
     // 1 + 2^-11 is halfway between tf32 neighbours 1 and 1 + 2^-10: away from zero is up.
-    let d = DeviceBuffer::from_slice(&[1.0f32 + 2f32.powi(-11), -(1.0 + 2f32.powi(-11)), 1.0 + 3.0 * 2f32.powi(-12), f32::INFINITY]);
+    let d = DeviceBuffer::from_slice(&[
+        1.0f32 + 2f32.powi(-11),
+        -(1.0 + 2f32.powi(-11)),
+        1.0 + 3.0 * 2f32.powi(-12),
+        f32::INFINITY,
+    ]);
     let mut out = DeviceBuffer::<u32>::poisoned(4);
     let (pi, po) = (d.as_ptr() as usize, out.as_mut_ptr() as usize);
     launch(&LaunchConfig { grid: Dim3::x(1), block: Dim3::x(32), shared_bytes: 0 }, &move || {
@@ -106,7 +119,14 @@ enum Input {
 /// per product); every kind then accumulates K products in f32 (≤ K·2^-24·S); bf16 and f16
 /// outputs round once more (2^-8, 2^-11 of the result).
 fn check(input: Input, m: usize, n: usize, k: usize) {
-    let case = format!("tensor core {} {m}x{k}·{k}x{n}", match input { Input::Tf32 => "tf32", Input::Bf16 => "bf16", Input::F16 => "f16" });
+    let case = format!(
+        "tensor core {} {m}x{k}·{k}x{n}",
+        match input {
+            Input::Tf32 => "tf32",
+            Input::Bf16 => "bf16",
+            Input::F16 => "f16",
+        }
+    );
     let mut r = rng(&case);
     let a64 = uniform(&mut r, m * k, -1.0, 1.0);
     let b64 = uniform(&mut r, k * n, -1.0, 1.0);
@@ -122,7 +142,9 @@ fn check(input: Input, m: usize, n: usize, k: usize) {
         }
         Input::Bf16 | Input::F16 => {
             let bf = matches!(input, Input::Bf16);
-            let enc = |v: &[f64]| -> Vec<u16> { v.iter().map(|&x| if bf { BF16::from_f64(x).0 } else { F16::from_f64(x).0 }).collect() };
+            let enc = |v: &[f64]| -> Vec<u16> {
+                v.iter().map(|&x| if bf { BF16::from_f64(x).0 } else { F16::from_f64(x).0 }).collect()
+            };
             let dec = |h: u16| -> f64 { if bf { BF16(h).to_f32() as f64 } else { F16(h).to_f32() as f64 } };
             let (a, b) = (enc(&a64), enc(&b64));
             let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));
@@ -130,9 +152,17 @@ fn check(input: Input, m: usize, n: usize, k: usize) {
             let args = (da.as_ptr(), db.as_ptr(), dc.as_mut_ptr(), m as u32, n as u32, k as u32);
             unsafe {
                 if bf {
-                    launch_kernel(&tensor_core::mma_matmul_bf16, &cfg, (args.0.cast(), args.1.cast(), args.2.cast(), args.3, args.4, args.5))
+                    launch_kernel(
+                        &tensor_core::mma_matmul_bf16,
+                        &cfg,
+                        (args.0.cast(), args.1.cast(), args.2.cast(), args.3, args.4, args.5),
+                    )
                 } else {
-                    launch_kernel(&tensor_core::mma_matmul_f16, &cfg, (args.0.cast(), args.1.cast(), args.2.cast(), args.3, args.4, args.5))
+                    launch_kernel(
+                        &tensor_core::mma_matmul_f16,
+                        &cfg,
+                        (args.0.cast(), args.1.cast(), args.2.cast(), args.3, args.4, args.5),
+                    )
                 }
             }
             .unwrap();

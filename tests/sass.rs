@@ -38,8 +38,14 @@ fn sass(arch: &str, target: &str) -> BTreeMap<String, String> {
 }
 
 /// Instructions counted per kernel: (column, opcode prefix).
-const COUNTED: [(&str, &str); 6] =
-    [("HMMA", "HMMA"), ("FFMA", "FFMA"), ("LDG.E.128", "LDG.E.128"), ("STG.E.128", "STG.E.128"), ("LDS.128", "LDS.128"), ("LDL/STL", "L")];
+const COUNTED: [(&str, &str); 6] = [
+    ("HMMA", "HMMA"),
+    ("FFMA", "FFMA"),
+    ("LDG.E.128", "LDG.E.128"),
+    ("STG.E.128", "STG.E.128"),
+    ("LDS.128", "LDS.128"),
+    ("LDL/STL", "L"),
+];
 
 /// The opcodes of a SASS listing: the first word after the `/*address*/` and any predicate.
 fn opcodes(body: &str) -> impl Iterator<Item = &str> {
@@ -76,9 +82,19 @@ fn kernels_compile_to_the_instructions_they_were_written_for() {
                 assert!(c("LDG.E.128") >= 1 && c("STG.E.128") >= 1, "{name} on {target}: no 128-bit global access");
             }
             if name == "sgemm_f32" {
-                assert!(c("LDS.128") >= 32 && c("FFMA") >= 512, "{name} on {target}: {} LDS.128, {} FFMA", c("LDS.128"), c("FFMA"));
+                assert!(
+                    c("LDS.128") >= 32 && c("FFMA") >= 512,
+                    "{name} on {target}: {} LDS.128, {} FFMA",
+                    c("LDS.128"),
+                    c("FFMA")
+                );
             }
-            let interesting = name.starts_with("mma_") || name.starts_with("sgemm") || name.starts_with("sqrt_") || name.starts_with("softmax") || name.starts_with("matmul_f32") || name.starts_with("dense_forward_f32");
+            let interesting = name.starts_with("mma_")
+                || name.starts_with("sgemm")
+                || name.starts_with("sqrt_")
+                || name.starts_with("softmax")
+                || name.starts_with("matmul_f32")
+                || name.starts_with("dense_forward_f32");
             if interesting {
                 let cells: Vec<String> = counts.iter().map(|n| n.to_string()).collect();
                 table += &format!("| `{name}` | {target} | {} |\n", cells.join(" | "));
@@ -99,6 +115,9 @@ fn kernels_compile_to_the_instructions_they_were_written_for() {
         std::fs::write(&path, &doc).unwrap();
     } else {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(committed == doc, "docs/sass.md is stale; regenerate it with FERRITE_UPDATE_DOCS=1 cargo test --test sass\n\n{doc}");
+        assert!(
+            committed == doc,
+            "docs/sass.md is stale; regenerate it with FERRITE_UPDATE_DOCS=1 cargo test --test sass\n\n{doc}"
+        );
     }
 }

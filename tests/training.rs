@@ -290,10 +290,16 @@ fn cuda_training_replays_captured_graphs(d: &Device) -> CaseResult {
     let (graphs, launches) = (c.graph_launches(), c.launches());
     m.fit_data(&train, &FitOptions { epochs: 2, verbose: 0, ..Default::default() })?;
     let replays = c.graph_launches() - graphs;
-    ensure!(if cuda.is_emulated() { replays == 6 } else { replays >= 6 }, "{replays} graph launches for 2 epochs of 3 chunks");
+    ensure!(
+        if cuda.is_emulated() { replays == 6 } else { replays >= 6 },
+        "{replays} graph launches for 2 epochs of 3 chunks"
+    );
     // Captured launches are counted once, when captured: 43 steps × 7 kernels, plus metrics.
     let direct = c.launches() - launches;
-    ensure!(!cuda.is_emulated() || direct < 43 * 7 + 10, "{direct} launches: the second epoch should replay, not relaunch");
+    ensure!(
+        !cuda.is_emulated() || direct < 43 * 7 + 10,
+        "{direct} launches: the second epoch should replay, not relaunch"
+    );
     m.compile(Loss::CategoricalCrossentropy, Optimizer::adam(), &[Metric::Accuracy])?;
     let graphs = c.graph_launches();
     m.fit_data(&train, &FitOptions { epochs: 1, verbose: 0, ..Default::default() })?;

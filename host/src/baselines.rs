@@ -30,8 +30,12 @@ impl Cublas {
         if !unsafe { sys::is_culib_present() } {
             return Err(unsupported("libcublas could not be loaded (add its directory to LD_LIBRARY_PATH)"));
         }
-        unsafe { cudarc::driver::result::ctx::set_current(ctx as cu::CUcontext) }
-            .map_err(|e| Error::Cuda { call: "cuCtxSetCurrent", code: format!("{:?}", e.0), message: String::new(), kernel: None })?;
+        unsafe { cudarc::driver::result::ctx::set_current(ctx as cu::CUcontext) }.map_err(|e| Error::Cuda {
+            call: "cuCtxSetCurrent",
+            code: format!("{:?}", e.0),
+            message: String::new(),
+            kernel: None,
+        })?;
         let handle = blas::create_handle().map_err(blas_err("cublasCreate"))?;
         unsafe { blas::set_stream(handle, stream as sys::cudaStream_t) }.map_err(blas_err("cublasSetStream"))?;
         Ok(Cublas { handle, device: device.clone() })
@@ -46,15 +50,23 @@ impl Cublas {
         }
         let ptr = |x: &Array<T>| match x.storage() {
             Storage::Cuda(buf) if x.device() == self.device => Ok(buf.ptr::<c_void>()),
-            _ => Err(Error::DeviceMismatch { op: "cublas matmul", lhs: self.device.to_string(), rhs: x.device().to_string() }),
+            _ => Err(Error::DeviceMismatch {
+                op: "cublas matmul",
+                lhs: self.device.to_string(),
+                rhs: x.device().to_string(),
+            }),
         };
         let (pa, pb, pc) = (ptr(a)?, ptr(b)?, ptr(c)?.cast_mut());
         let (dtype, compute) = match (T::DTYPE, tf32) {
             (DType::F32, false) => (sys::cudaDataType::CUDA_R_32F, sys::cublasComputeType_t::CUBLAS_COMPUTE_32F),
-            (DType::F32, true) => (sys::cudaDataType::CUDA_R_32F, sys::cublasComputeType_t::CUBLAS_COMPUTE_32F_FAST_TF32),
+            (DType::F32, true) => {
+                (sys::cudaDataType::CUDA_R_32F, sys::cublasComputeType_t::CUBLAS_COMPUTE_32F_FAST_TF32)
+            }
             (DType::BF16, _) => (sys::cudaDataType::CUDA_R_16BF, sys::cublasComputeType_t::CUBLAS_COMPUTE_32F),
             (DType::F16, _) => (sys::cudaDataType::CUDA_R_16F, sys::cublasComputeType_t::CUBLAS_COMPUTE_32F),
-            (d, _) => return Err(Error::Unsupported { op: "cublas matmul", dtype: d, device: self.device.to_string() }),
+            (d, _) => {
+                return Err(Error::Unsupported { op: "cublas matmul", dtype: d, device: self.device.to_string() });
+            }
         };
         let (alpha, beta) = (1.0f32, 0.0f32);
         let no = sys::cublasOperation_t::CUBLAS_OP_N;

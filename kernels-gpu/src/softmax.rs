@@ -94,7 +94,10 @@ pub fn regs_config<T: Float>(rows: usize, cols: usize) -> Option<(usize, LaunchC
         let threads = groups.div_ceil(v).next_multiple_of(WARP_SIZE as usize).max(WARP_SIZE as usize);
         if threads <= 512 || (v == 8 && threads <= 1024) {
             let shared = (SCRATCH * size_of::<T>()) as u32;
-            return Some((v, LaunchConfig { grid: Dim3::x(rows as u32), block: Dim3::x(threads as u32), shared_bytes: shared }));
+            return Some((
+                v,
+                LaunchConfig { grid: Dim3::x(rows as u32), block: Dim3::x(threads as u32), shared_bytes: shared },
+            ));
         }
     }
     None

@@ -140,8 +140,9 @@ pub unsafe fn matmul<T: TensorInput>(a: *const T, b: *const T, c: *mut T, m: u32
         sync_threads();
         for step in 0..WORDS / 8 {
             let w0 = 8 * step + q4;
-            let af: [[u32; 4]; 4] =
-                core::array::from_fn(|i| core::array::from_fn(|r| a_s.load((wm + 16 * i + g + 8 * (r & 1)) * STRIDE + w0 + 4 * (r >> 1))));
+            let af: [[u32; 4]; 4] = core::array::from_fn(|i| {
+                core::array::from_fn(|r| a_s.load((wm + 16 * i + g + 8 * (r & 1)) * STRIDE + w0 + 4 * (r >> 1)))
+            });
             let bf: [[u32; 2]; 4] =
                 core::array::from_fn(|j| core::array::from_fn(|r| b_s.load((wn + 8 * j + g) * STRIDE + w0 + 4 * r)));
             for (i, row) in acc.iter_mut().enumerate() {

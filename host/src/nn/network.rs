@@ -12,8 +12,8 @@
 //! layer by layer (parameter gradients, and the previous layer's delta), then the update.
 
 use super::backend::{Dims, Head, Input, NnBackend, Scores, Targets, Update};
-use crate::backend::cuda::CudaGraph;
 use super::config::{Activation, Optimizer};
+use crate::backend::cuda::CudaGraph;
 use crate::dtype::Element;
 use crate::error::Result;
 
@@ -203,7 +203,8 @@ impl<B: NnBackend> Network<B> {
             data.graphs.resize_with(chunk + 1, || None);
         }
         if data.graphs[chunk].is_none() {
-            let graph = device.capture(|| batches.iter().try_for_each(|&(start, len)| self.train_batch(data, start, len)))?;
+            let graph =
+                device.capture(|| batches.iter().try_for_each(|&(start, len)| self.train_batch(data, start, len)))?;
             // The capture counted its steps without running them; the replay below runs them.
             self.steps -= batches.len() as u64;
             data.graphs[chunk] = Some(graph);

@@ -11,7 +11,7 @@
 //! with f32 FMAs. The hardware's accumulation order and rounding inside the tensor core are not
 //! specified by PTX, so tests compare against f64 references with tolerances, never bit patterns.
 
-use crate::prelude::{MmaKind, BF16, F16};
+use crate::prelude::{BF16, F16, MmaKind};
 
 pub(crate) type Frag = ([u32; 4], [u32; 2], [u32; 4]);
 

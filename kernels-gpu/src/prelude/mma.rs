@@ -27,7 +27,9 @@ pub fn tf32(x: f32) -> u32 {
     #[cfg(target_arch = "nvptx64")]
     {
         let r: u32;
-        unsafe { core::arch::asm!("cvt.rna.tf32.f32 {r}, {x};", r = out(reg32) r, x = in(reg32) x, options(pure, nomem, nostack)) };
+        unsafe {
+            core::arch::asm!("cvt.rna.tf32.f32 {r}, {x};", r = out(reg32) r, x = in(reg32) x, options(pure, nomem, nostack))
+        };
         r
     }
     #[cfg(not(target_arch = "nvptx64"))]
@@ -41,7 +43,9 @@ pub fn bf16_rn(x: f32) -> u16 {
     #[cfg(target_arch = "nvptx64")]
     {
         let r: u16;
-        unsafe { core::arch::asm!("cvt.rn.bf16.f32 {r}, {x};", r = out(reg16) r, x = in(reg32) x, options(pure, nomem, nostack)) };
+        unsafe {
+            core::arch::asm!("cvt.rn.bf16.f32 {r}, {x};", r = out(reg16) r, x = in(reg32) x, options(pure, nomem, nostack))
+        };
         r
     }
     #[cfg(not(target_arch = "nvptx64"))]
@@ -54,7 +58,9 @@ pub fn f16_rn(x: f32) -> u16 {
     #[cfg(target_arch = "nvptx64")]
     {
         let r: u16;
-        unsafe { core::arch::asm!("cvt.rn.f16.f32 {r}, {x};", r = out(reg16) r, x = in(reg32) x, options(pure, nomem, nostack)) };
+        unsafe {
+            core::arch::asm!("cvt.rn.f16.f32 {r}, {x};", r = out(reg16) r, x = in(reg32) x, options(pure, nomem, nostack))
+        };
         r
     }
     #[cfg(not(target_arch = "nvptx64"))]

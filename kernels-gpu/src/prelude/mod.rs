@@ -25,7 +25,7 @@ pub use crate::launch::Dim3;
 pub use float::Float;
 pub use half::{BF16, F16};
 pub use memory::{Align16, Global, GlobalMut, Shared};
-pub use mma::{bf16_rn, f16_rn, mma_m16n8k16_bf16, mma_m16n8k16_f16, mma_m16n8k8_tf32, pack2, tf32, MmaKind};
+pub use mma::{MmaKind, bf16_rn, f16_rn, mma_m16n8k8_tf32, mma_m16n8k16_bf16, mma_m16n8k16_f16, pack2, tf32};
 pub use reduce::{Shuffle, block_max, block_reduce, block_sum, shfl_xor, warp_max, warp_reduce, warp_sum};
 pub use target::{block_dim, block_idx, dynamic_shared_bytes, grid_dim, sync_threads, thread_idx, trap};
 
