@@ -12,17 +12,20 @@
 use core::f32::math as m32;
 use core::f64::math as m64;
 
+/// Written without branches (the range checks are selects), so it costs the same in every
+/// GPU thread and vectorizes in the CPU backend's loops, which call it too.
+/// `round(x · log2 e)` is taken by adding `1.5 · 2^23`: floats in `[2^23, 2^24)` are integers,
+/// so the sum rounds to nearest even and its low bits hold the integer (valid while
+/// `|x · log2 e| < 2^22`; outside `[-104, 88.72]` the final selects replace the result, and the
+/// integer arithmetic wraps so that no input overflows).
+#[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = core::f32::consts::LOG2_E;
     const LN2_HI: f32 = core::f32::consts::LN_2; // ln 2 rounded to f32
     const LN2_LO: f32 = -1.904_654_3e-9; // ln 2 - LN2_HI
-    if x > 88.722_84 {
-        return f32::INFINITY;
-    }
-    if x < -104.0 {
-        return 0.0;
-    }
-    let n = m32::round_ties_even(x * LOG2E);
+    const SHIFT: f32 = 12_582_912.0; // 1.5 · 2^23
+    let t = x * LOG2E + SHIFT;
+    let n = t - SHIFT;
     let r = m32::mul_add(-n, LN2_HI, x);
     let r = m32::mul_add(-n, LN2_LO, r);
     // 1/k! for k = 7 down to 0: 8 terms leave r^8/8! < 6e-9 relative error.
@@ -31,14 +34,23 @@ pub fn exp_f32(x: f32) -> f32 {
     for &c in &C[1..] {
         p = m32::mul_add(p, r, c);
     }
-    let n = n as i32; // NaN becomes 0 here, and p is already NaN
-    let half = n >> 1;
-    p * pow2_f32(half) * pow2_f32(n - half)
+    let k = (t.to_bits() as i32).wrapping_sub(SHIFT.to_bits() as i32);
+    let half = k >> 1;
+    let y = p * pow2_f32(half) * pow2_f32(k.wrapping_sub(half));
+    // NaN fails both tests and keeps y, which is NaN.
+    if x > 88.722_84 {
+        f32::INFINITY
+    } else if x < -104.0 {
+        0.0
+    } else {
+        y
+    }
 }
 
 /// e^x - 1 without the cancellation near 0: the Taylor series of `e^x - 1` itself where
 /// `|x| < ln2 / 2`, else `exp(x) - 1` (which has no cancellation there).
 #[allow(clippy::neg_cmp_op_on_partial_ord)] // written so that NaN takes the first branch
+#[inline(always)]
 pub fn expm1_f32(x: f32) -> f32 {
     if !(x.abs() < 0.346_573_6) {
         return exp_f32(x) - 1.0; // also NaN and ±inf
@@ -52,12 +64,13 @@ pub fn expm1_f32(x: f32) -> f32 {
     x * q
 }
 
-/// 2^k for k in [-126, 127], from its bits.
+/// 2^k for k in [-126, 127], from its bits (other k give garbage, which callers discard).
 #[inline(always)]
 fn pow2_f32(k: i32) -> f32 {
-    f32::from_bits(((k + 127) as u32) << 23)
+    f32::from_bits((k.wrapping_add(127) as u32) << 23)
 }
 
+#[inline(always)]
 pub fn exp_f64(x: f64) -> f64 {
     const LOG2E: f64 = core::f64::consts::LOG2_E;
     const LN2_HI: f64 = core::f64::consts::LN_2;
@@ -84,6 +97,7 @@ pub fn exp_f64(x: f64) -> f64 {
 
 /// e^x - 1 in f64; see [`expm1_f32`].
 #[allow(clippy::neg_cmp_op_on_partial_ord)] // written so that NaN takes the first branch
+#[inline(always)]
 pub fn expm1_f64(x: f64) -> f64 {
     if !(x.abs() < 0.346_573_590_279_972_6) {
         return exp_f64(x) - 1.0;
@@ -117,6 +131,7 @@ fn pow2_f64(k: i32) -> f64 {
 }
 
 #[allow(clippy::neg_cmp_op_on_partial_ord)] // written so that NaN takes the first branch
+#[inline(always)]
 pub fn ln_f32(x: f32) -> f32 {
     if !(x > 0.0) || x == f32::INFINITY {
         // NaN, negatives -> NaN; 0 -> -inf; +inf -> +inf
@@ -152,6 +167,7 @@ pub fn ln_f32(x: f32) -> f32 {
 }
 
 #[allow(clippy::neg_cmp_op_on_partial_ord)] // written so that NaN takes the first branch
+#[inline(always)]
 pub fn ln_f64(x: f64) -> f64 {
     if !(x > 0.0) || x == f64::INFINITY {
         return if x == 0.0 {

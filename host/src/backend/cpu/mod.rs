@@ -108,7 +108,7 @@ multiversion! {
         for r in x.chunks_exact_mut(cols) {
             let m = row_max(r);
             for v in r.iter_mut() {
-                *v = (*v - m).exp_v();
+                *v = (*v - m).exp();
             }
             normalize(r);
         }
@@ -121,7 +121,7 @@ multiversion! {
         for (x, y) in x.chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
             let m = row_max(x);
             for (y, &x) in y.iter_mut().zip(x) {
-                y.write((x - m).exp_v());
+                y.write((x - m).exp());
             }
             // SAFETY: the loop above wrote the whole row.
             normalize(unsafe { y.assume_init_mut() });

@@ -35,11 +35,11 @@ multiversion! {
             let m = max(z);
             e.iter_mut().zip(z).for_each(|(e, &z)| *e = z - m);
         }
-        e.iter_mut().for_each(|v| *v = v.exp_v());
+        e.iter_mut().for_each(|v| *v = v.exp());
         let rows = z.chunks_exact(cols).zip(t.chunks_exact(cols)).zip(e.chunks_exact(cols));
         for (r, ((z, t), e)) in rows.enumerate() {
             let s = e.iter().fold(T::ZERO, |a, &v| a + v);
-            let lse = max(z) + s.ln_v();
+            let lse = max(z) + s.ln();
             let sum_y = t.iter().fold(T::ZERO, |a, &b| a + b);
             loss[r] = z.iter().zip(t).fold(T::ZERO, |l, (&z, &t)| if t != T::ZERO { t.mul_add(lse - z, l) } else { l });
             right[r] = if argmax(z) == argmax(t) { T::ONE } else { T::ZERO };
