@@ -28,6 +28,7 @@ fn main() {
         ("display_reads_like_numpy", display_reads_like_numpy),
         ("from_vec_rejects_wrong_lengths", from_vec_rejects_wrong_lengths),
         ("results_agree_with_the_cpu", results_agree_with_the_cpu),
+        ("copy_from_copies_within_and_across_devices", copy_from_copies_within_and_across_devices),
         ("sqrt_into_writes_out_and_rejects_bad_outputs", sqrt_into_writes_out_and_rejects_bad_outputs),
     ];
     run(cases)
@@ -430,6 +431,28 @@ fn sqrt_into_writes_out_and_rejects_bad_outputs(d: &Device) -> CaseResult {
             ensure!(msg.contains(&d.to_string()) && msg.contains(&other.to_string()), "names both devices: {msg}");
         }
         other => return Err(format!("sqrt_into across devices gave {other:?}").into()),
+    }
+    Ok(())
+}
+
+fn copy_from_copies_within_and_across_devices(d: &Device) -> CaseResult {
+    let data: Vec<f32> = random("copy_from", 1031, -3.0, 3.0);
+    let src = on(d, data.clone(), &[1031])?;
+    let mut here = on(d, vec![0.0f32; 1031], &[1031])?;
+    here.copy_from(&src)?;
+    ensure!(here.to_vec()? == data && here.device() == *d, "same device");
+    let mut host = Array::from_vec(vec![0.0f32; 1031], &[1031])?;
+    host.copy_from(&src)?;
+    ensure!(host.to_vec()? == data, "to the CPU");
+    let mut back = on(d, vec![0.0f32; 1031], &[1031])?;
+    back.copy_from(&host)?;
+    ensure!(back.to_vec()? == data, "from the CPU");
+    let mut wrong = on(d, vec![0.0f32; 1030], &[1030])?;
+    match wrong.copy_from(&src) {
+        Err(Error::ShapeMismatch { op: "copy_from", lhs, rhs, .. }) => {
+            ensure!(lhs == [1030] && rhs == [1031], "names both shapes")
+        }
+        other => return Err(format!("copying 1031 elements into 1030 gave {other:?}").into()),
     }
     Ok(())
 }

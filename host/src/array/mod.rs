@@ -147,6 +147,26 @@ impl<T: Element> Array<T> {
         self.to_device(&self.device())
     }
 
+    /// Copies `src`'s elements into this array (PyTorch's `copy_`), across devices if they
+    /// differ; the shapes must match. On one CUDA device this is a device-to-device copy,
+    /// the benchmark's bandwidth ceiling.
+    pub fn copy_from(&mut self, src: &Array<T>) -> Result<()> {
+        if self.shape != src.shape {
+            return Err(Error::shape_mismatch("copy_from", &self.shape, &src.shape, "the shapes differ"));
+        }
+        match (&mut self.storage, &src.storage) {
+            (Storage::Cpu(d), Storage::Cpu(s)) => d.copy_from_slice(s),
+            (Storage::Cuda(d), Storage::Cuda(s)) if d.device().same_device(s.device()) => {
+                let dev = d.device().clone();
+                dev.copy(s, d)?
+            }
+            (Storage::Cuda(d), Storage::Cpu(s)) => d.write(s)?,
+            (Storage::Cpu(d), Storage::Cuda(s)) => d.copy_from_slice(&s.to_vec()?),
+            (Storage::Cuda(d), Storage::Cuda(s)) => d.write(&s.to_vec()?)?,
+        }
+        Ok(())
+    }
+
     /// The same elements in a new shape of the same size (a copy).
     pub fn reshape(&self, shape: &[usize]) -> Result<Self> {
         if volume(shape) != Some(self.len()) {

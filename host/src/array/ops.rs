@@ -119,7 +119,7 @@ impl<T: Native> Array<T> {
     fn sqrt_into_native(&self, out: &mut Array<T>) -> Result<()> {
         match (self.storage(), out.storage_mut()) {
             (Storage::Cpu(x), Storage::Cpu(y)) => cpu::sqrt_into(x, y),
-            (Storage::Cuda(x), y @ Storage::Cuda(_)) => *y = Storage::Cuda(cuda::ops::sqrt(x)?),
+            (Storage::Cuda(x), Storage::Cuda(y)) => cuda::ops::sqrt_into(x, y)?,
             _ => unreachable!("devices checked by the caller"),
         }
         Ok(())

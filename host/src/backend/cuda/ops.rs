@@ -66,15 +66,22 @@ fn dim32(op: &'static str, what: &str, n: usize) -> Result<u32> {
 }
 
 pub(crate) fn sqrt<T: NativeKernels>(x: &DeviceBuffer<T>) -> Result<DeviceBuffer<T>> {
+    let mut y = x.device().alloc::<T>(x.len())?;
+    sqrt_into(x, &mut y)?;
+    Ok(y)
+}
+
+/// `y = sqrt(x)` into an existing buffer of the same length (it may be `x` itself).
+pub(crate) fn sqrt_into<T: NativeKernels>(x: &DeviceBuffer<T>, y: &mut DeviceBuffer<T>) -> Result<()> {
     let dev = x.device();
     let n = x.len();
-    let mut y = dev.alloc::<T>(n)?;
+    assert_eq!(n, y.len(), "sqrt_into: callers check the shapes");
     if n > 0 {
         let cfg = elementwise::config::<T>(n, dev.grid_stride_blocks());
         // SAFETY: both buffers hold `n` elements.
         unsafe { dev.launch(&T::SQRT, cfg, (x.ptr(), y.ptr_mut(), n as u64))? };
     }
-    Ok(y)
+    Ok(())
 }
 
 /// `rows × cols` row softmax.
