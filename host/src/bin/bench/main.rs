@@ -4,6 +4,7 @@
 //! `--json`). `scripts/bench_baselines.py` adds NumPy, PyTorch and CuPy to the same table.
 
 mod cpu;
+mod gpu;
 mod measure;
 mod table;
 mod train;
@@ -42,8 +43,12 @@ fn main() -> ferrite::Result<()> {
     for d in &devices {
         eprintln!("measuring on {}", d.describe());
         let steps = if args.quick || matches!(d, Device::Cuda(c) if c.is_emulated()) { 20 } else { 500 };
-        if matches!(d, Device::Cpu) {
-            cpu::run(args.quick, &mut table)?;
+        match d {
+            Device::Cpu => cpu::run(args.quick, &mut table)?,
+            // Timing the emulator would measure the emulator: on it, only `--quick` runs the
+            // GPU section, as a smoke test of its code.
+            Device::Cuda(c) if !c.is_emulated() || args.quick => gpu::run(d, args.quick, &mut table)?,
+            Device::Cuda(_) => {}
         }
         train::run(d, steps, &mut table)?;
     }

@@ -1,0 +1,123 @@
+//! GPU operations at sizes that fill an H100, each next to a baseline timed in the same run
+//! with CUDA events: a device-to-device copy of the same bytes (the bandwidth ceiling) for
+//! sqrt and softmax, cuBLAS `GemmEx` for matmul. `scripts/bench_baselines.py` adds PyTorch
+//! and CuPy on the same shapes.
+
+use super::measure::Runs;
+use super::table::{Row, Table};
+use ferrite::baselines::Cublas;
+use ferrite::{Array, CudaDevice, Device, MatmulPrecision, bf16, f16, set_float32_matmul_precision};
+
+/// Median device seconds of `f` and of `baseline`, called alternately so that both see the
+/// same clocks and temperature.
+fn pair(
+    gpu: &CudaDevice,
+    runs: Runs,
+    mut f: impl FnMut() -> ferrite::Result<()>,
+    mut baseline: impl FnMut() -> ferrite::Result<()>,
+) -> ferrite::Result<(f64, f64)> {
+    for _ in 0..runs.warmup {
+        f()?;
+        baseline()?;
+    }
+    let (mut a, mut b) = (Vec::with_capacity(runs.timed), Vec::with_capacity(runs.timed));
+    for _ in 0..runs.timed {
+        a.push(gpu.time(&mut f)?);
+        b.push(gpu.time(&mut baseline)?);
+    }
+    let median = |mut t: Vec<f64>| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    Ok((median(a), median(b)))
+}
+
+pub fn run(device: &Device, quick: bool, table: &mut Table) -> ferrite::Result<()> {
+    let Device::Cuda(gpu) = device else { return Ok(()) };
+    // 2^26 f32 (256 MiB) per array: far beyond the 50 MiB L2, so every pass goes to HBM.
+    let n = if quick { 1 << 16 } else { 1 << 26 };
+    sqrt_into(device, gpu, n, Runs::new(50, quick), table)?;
+    for cols in [1024, 2048, 4096, 8192, 16384, 32768] {
+        softmax(device, gpu, n / cols, cols, Runs::new(50, quick), table)?;
+    }
+    let size = if quick { 256 } else { 4096 };
+    let blas = Cublas::new(device).inspect_err(|e| eprintln!("matmul without a baseline: {e}")).ok();
+    let blas = blas.as_ref();
+    matmul::<f32>(device, gpu, blas, size, "f32", Runs::new(20, quick), table)?;
+    set_float32_matmul_precision(MatmulPrecision::High);
+    let tf32 = matmul::<f32>(device, gpu, blas, size, "tf32", Runs::new(20, quick), table);
+    set_float32_matmul_precision(MatmulPrecision::Highest);
+    tf32?;
+    matmul::<bf16>(device, gpu, blas, size, "bf16", Runs::new(20, quick), table)?;
+    matmul::<f16>(device, gpu, blas, size, "f16", Runs::new(20, quick), table)
+}
+
+/// A row for a memory-bound operation moving `bytes` in all, against a copy of as many bytes.
+fn bandwidth_row(device: &Device, op: &str, shape: String, (t, base): (f64, f64), bytes: f64) -> Row {
+    let mut row = Row::new(op, &shape, "f32", device, t);
+    row.baseline = Some(("device-to-device copy of the same bytes".into(), base));
+    row.achieved = Some((bytes / t / 1e9, bytes / base / 1e9, "GB/s"));
+    row
+}
+
+fn sqrt_into(device: &Device, gpu: &CudaDevice, n: usize, runs: Runs, table: &mut Table) -> ferrite::Result<()> {
+    let x = Array::<f32>::rand_uniform(&[n], 0.0, 100.0, 4)?.to_device(device)?;
+    let (mut y, mut copy) = (x.try_clone()?, x.try_clone()?);
+    let times = pair(gpu, runs, || x.sqrt_into(&mut y), || copy.copy_from(&x))?;
+    table.push(bandwidth_row(device, "sqrt_into", n.to_string(), times, 8.0 * n as f64));
+    Ok(())
+}
+
+fn softmax(
+    device: &Device,
+    gpu: &CudaDevice,
+    rows: usize,
+    cols: usize,
+    runs: Runs,
+    table: &mut Table,
+) -> ferrite::Result<()> {
+    let x = Array::<f32>::rand_normal(&[rows, cols], 0.0, 3.0, 3)?.to_device(device)?;
+    let mut copy = x.try_clone()?;
+    let times = pair(gpu, runs, || x.softmax().map(drop), || copy.copy_from(&x))?;
+    let mut row = bandwidth_row(device, "softmax", format!("{rows}x{cols}"), times, 8.0 * (rows * cols) as f64);
+    row.note = "last axis, allocates its result (stream-ordered pool)".into();
+    table.push(row);
+    Ok(())
+}
+
+/// `size³` matmul of `T` (`label` says which path: f32, tf32, bf16, f16) against cuBLAS with
+/// the same inputs, output type and compute type.
+fn matmul<T: ferrite::Float>(
+    device: &Device,
+    gpu: &CudaDevice,
+    blas: Option<&Cublas>,
+    size: usize,
+    label: &str,
+    runs: Runs,
+    table: &mut Table,
+) -> ferrite::Result<()> {
+    let on = |seed| Array::<f32>::rand_uniform(&[size, size], -1.0, 1.0, seed)?.to_device(device)?.cast::<T>();
+    let (a, b) = (on(1)?, on(2)?);
+    let mut c = Array::<T>::zeros(&[size, size])?.to_device(device)?;
+    let tf32 = label == "tf32";
+    let baseline = || blas.map_or(Ok(()), |blas| blas.matmul(&a, &b, &mut c, tf32));
+    let (t, base) = pair(gpu, runs, || a.matmul(&b).map(drop), baseline)?;
+    let flop = 2.0 * (size * size * size) as f64;
+    let mut row = Row::new("matmul", &format!("{size}x{size}x{size}"), label, device, t);
+    if blas.is_some() {
+        row.baseline = Some((format!("cuBLAS GemmEx ({label})"), base));
+        row.achieved = Some((flop / t / 1e12, flop / base / 1e12, "TFLOP/s"));
+        // A fast wrong kernel must not pass for a fast one: compare the two results.
+        let (ours, theirs) = (a.matmul(&b)?.cast::<f32>()?.to_vec()?, c.cast::<f32>()?.to_vec()?);
+        let scale = theirs.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        // NaN-propagating maximum: `f32::max` would drop a NaN.
+        let diff = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, |m, d| if d > m || d.is_nan() { d } else { m });
+        row.note = format!("limit: cuBLAS in this run; max |ferrite - cuBLAS| / max |cuBLAS| = {:.1e}", diff / scale);
+    }
+    table.push(row);
+    Ok(())
+}
