@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """NumPy (CPU), PyTorch and CuPy (GPU) on the shapes of ferrite's benchmark, in one table.
 
-Run ferrite's benchmark first and this script right after it, on the same machine, so that
-both see the same conditions:
+Best, NumPy takes turns with ferrite inside the benchmark (this script's `--serve` mode),
+and this script then adds PyTorch and CuPy:
 
-    cargo run --release --bin bench -- --device cpu --json /tmp/ferrite.json
+    cargo run --release --bin bench -- --numpy --json /tmp/ferrite.json
     python3 scripts/bench_baselines.py /tmp/ferrite.json
+
+Given a JSON without NumPy's times, it measures NumPy itself, after the benchmark: a noisy
+machine then moves the ratio.
 
 It needs only Python 3 and NumPy. Without a system NumPy:
 
@@ -61,35 +64,38 @@ def dims(shape):
 # NumPy, written the usual way.
 
 
-def np_matmul(shape, runs):
+# Each `np_*` prepares its data and returns (one call, steps per call).
+
+
+def np_matmul(shape):
     m, k, n = dims(shape)
     rng = np.random.default_rng(1)
     a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
     b = rng.uniform(-1, 1, (k, n)).astype(np.float32)
-    return median_time(lambda: a @ b, runs)
+    return (lambda: a @ b), 1
 
 
-def np_softmax(shape, runs):
+def np_softmax(shape):
     x = np.random.default_rng(3).normal(0, 3, dims(shape)).astype(np.float32)
 
     def softmax():
         e = np.exp(x - x.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
 
-    return median_time(softmax, runs)
+    return softmax, 1
 
 
-def np_sqrt_into(shape, runs):
+def np_sqrt_into(shape):
     x = np.random.default_rng(4).uniform(0, 100, int(shape)).astype(np.float32)
     y = np.empty_like(x)
-    return median_time(lambda: np.sqrt(x, out=y), runs)
+    return (lambda: np.sqrt(x, out=y)), 1
 
 
-def np_train_step(_shape, runs):
+def np_train_step(_shape):
     """The seed model's step by hand, as ferrite's `fit` runs it: a shuffled epoch of 500
     batches of 32; each step gathers its rows, runs 100 -> 64 relu -> 10, takes the softmax
     cross-entropy per sample and whether it was right, backpropagates and applies plain SGD.
-    Seconds per step: the median over epochs after a warm-up epoch."""
+    One call is one epoch."""
     batch, steps, (d, h, c) = 32, 500, (100, 64, 10)
     rng = np.random.default_rng(0)
     n = batch * steps
@@ -123,7 +129,38 @@ def np_train_step(_shape, runs):
             w2 -= lr * dw2
             b2 -= lr * db2
 
-    return median_time(epoch, max(3, runs // 10), warmup=1) / steps
+    return epoch, steps
+
+
+def numpy_time(op, shape, runs):
+    """Median seconds per step of NumPy's `op` (epochs of the training step count as fewer runs)."""
+    fn, steps = NUMPY[op](shape)
+    if steps > 1:
+        return median_time(fn, max(3, runs // 10), warmup=1) / steps
+    return median_time(fn, runs)
+
+
+def serve():
+    """`--serve`: for `bench --numpy`, which interleaves NumPy with its own measurements so that
+    both see the same machine. Each input line `op<TAB>shape<TAB>calls` is answered with the
+    seconds per step of each of `calls` back-to-back calls, on one line (the first request for
+    a shape prepares it and warms up once)."""
+    prepared = {}
+    for line in sys.stdin:
+        op, shape, calls = line.rstrip("\n").split("\t")
+        try:
+            if (op, shape) not in prepared:
+                prepared[(op, shape)] = NUMPY[op](shape)
+                prepared[(op, shape)][0]()
+            fn, steps = prepared[(op, shape)]
+            times = []
+            for _ in range(int(calls)):
+                t = time.perf_counter()
+                fn()
+                times.append((time.perf_counter() - t) / steps)
+            print(" ".join(map(str, times)), flush=True)
+        except (KeyError, ValueError) as e:
+            print(f"error {op} {shape}: {e!r}", flush=True)
 
 
 NUMPY = {"matmul": np_matmul, "softmax": np_softmax, "sqrt_into": np_sqrt_into, "train step": np_train_step}
@@ -247,9 +284,14 @@ def fmt_time(s):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("ferrite_json", help="the file `bench --json` wrote")
+    p.add_argument("ferrite_json", nargs="?", help="the file `bench --json` wrote")
     p.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
+    p.add_argument("--serve", action="store_true", help="answer timing requests from `bench --numpy`")
     args = p.parse_args()
+    if args.serve:
+        return serve()
+    if not args.ferrite_json:
+        p.error("the ferrite JSON file is required (or --serve)")
     with open(args.ferrite_json) as f:
         rows = json.load(f)["rows"]
     runs = 5 if args.quick else 50
@@ -271,8 +313,10 @@ def main():
         kind, op, shape, dtype = key
         got = []
         try:
-            if kind == "cpu" and op in NUMPY and dtype == "f32":
-                got.append(("numpy", NUMPY[op](shape, runs)))
+            if kind == "cpu" and key in ferrite and ferrite[key].get("numpy_seconds"):
+                got.append(("numpy (interleaved)", ferrite[key]["numpy_seconds"]))
+            elif kind == "cpu" and op in NUMPY and dtype == "f32":
+                got.append(("numpy", numpy_time(op, shape, runs)))
             elif kind == "gpu":
                 for name, measure in libs:
                     t = measure(op, shape, dtype, runs)

@@ -73,7 +73,8 @@ for d in /usr/local/cuda/lib64 $(python3 -c 'import nvidia.cublas, os; print(os.
 done
 if [ -x "$kit/bin/bench" ]; then
   section "benchmark"
-  timeout 900 "$kit/bin/bench" --json "$out/bench.json" >>"$full" 2>&1
+  numpy=(); python3 -c 'import numpy' 2>/dev/null && numpy=(--numpy "$kit/bench_baselines.py")
+  timeout 900 "$kit/bin/bench" "${numpy[@]}" --json "$out/bench.json" >>"$full" 2>&1
   rc=$?
   [ "$rc" -ne 0 ] && failures=$((failures + 1))
   say "| benchmark | | | | $rc |"

@@ -1,11 +1,13 @@
 //! `cargo run --release --bin bench`: ferrite's benchmark. For every device present it times
 //! each operation (warm-up, then the median of many runs; CUDA events on a GPU) next to a
 //! baseline measured in the same run, and prints one table (also written as JSON with
-//! `--json`). `scripts/bench_baselines.py` adds NumPy, PyTorch and CuPy to the same table.
+//! `--json`). `--numpy` times NumPy in the same rounds as the CPU measurements;
+//! `scripts/bench_baselines.py` adds PyTorch and CuPy (and NumPy, if not already there).
 
 mod cpu;
 mod gpu;
 mod measure;
+mod numpy;
 mod table;
 mod train;
 
@@ -25,6 +27,10 @@ struct Args {
     /// Fewer repetitions and smaller sizes (a smoke test, not a measurement).
     #[arg(long)]
     quick: bool,
+    /// Time NumPy in the same rounds as ferrite on the CPU, through this script's `--serve`
+    /// mode (python3 with NumPy needed).
+    #[arg(long, value_name = "SCRIPT", num_args = 0..=1, default_missing_value = "scripts/bench_baselines.py")]
+    numpy: Option<std::path::PathBuf>,
 }
 
 fn main() -> ferrite::Result<()> {
@@ -39,18 +45,24 @@ fn main() -> ferrite::Result<()> {
     } else {
         args.device.iter().map(|s| Device::new(s)).collect::<ferrite::Result<_>>()?
     };
+    let mut numpy = args
+        .numpy
+        .as_deref()
+        .and_then(|script| numpy::Numpy::start(script).inspect_err(|e| eprintln!("no NumPy in the rounds: {e}")).ok());
     let mut table = Table::default();
     for d in &devices {
         eprintln!("measuring on {}", d.describe());
         let steps = if args.quick || matches!(d, Device::Cuda(c) if c.is_emulated()) { 20 } else { 500 };
         match d {
-            Device::Cpu => cpu::run(args.quick, &mut table)?,
+            Device::Cpu => cpu::run(args.quick, &mut numpy, &mut table)?,
             // Timing the emulator would measure the emulator: on it, only `--quick` runs the
             // GPU section, as a smoke test of its code.
             Device::Cuda(c) if !c.is_emulated() || args.quick => gpu::run(d, args.quick, &mut table)?,
             Device::Cuda(_) => {}
         }
-        train::run(d, steps, &mut table)?;
+        let numpy_turn =
+            (d == &Device::Cpu && numpy.is_some()).then(|| cpu::numpy_turn(&mut numpy, "train step", train::SHAPE));
+        train::run(d, steps, numpy_turn, &mut table)?;
     }
     table.print();
     if let Some(path) = &args.json {

@@ -3,6 +3,9 @@
 
 use std::time::Instant;
 
+/// How long another library's threads are given to go idle after its turn.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// Warm-up calls and timed calls per measurement.
 #[derive(Clone, Copy)]
 pub struct Runs {
@@ -18,27 +21,45 @@ impl Runs {
     }
 }
 
-fn seconds(f: &mut impl FnMut()) -> f64 {
+fn seconds(f: &mut dyn FnMut()) -> f64 {
     let t = Instant::now();
     f();
     t.elapsed().as_secs_f64()
 }
 
-fn median(mut t: Vec<f64>) -> f64 {
+pub fn median(mut t: Vec<f64>) -> f64 {
     t.sort_by(f64::total_cmp);
     t[t.len() / 2]
 }
 
-/// Median seconds per call of `f` and of `baseline`, called alternately.
-pub fn pair(runs: Runs, mut f: impl FnMut(), mut baseline: impl FnMut()) -> (f64, f64) {
+/// Median seconds per call of `f`, of `baseline` and of `other` (calls timed elsewhere, such
+/// as NumPy's: `other(n)` makes `n` calls and gives their times, or `None`). They take turns
+/// in a few rounds of back-to-back calls; the first call of each turn is not counted (it
+/// wakes its library's threads). After `other`'s turn the machine gets time to settle:
+/// OpenBLAS's threads keep spinning about 2^28 cycles (~0.1 s) after a call, and would take
+/// the cores from whatever runs next.
+pub fn rounds(
+    runs: Runs,
+    mut f: impl FnMut(),
+    mut baseline: impl FnMut(),
+    mut other: impl FnMut(usize) -> Option<Vec<f64>>,
+) -> (f64, f64, Option<f64>) {
     for _ in 0..runs.warmup {
         f();
         baseline();
     }
-    let (mut a, mut b) = (Vec::with_capacity(runs.timed), Vec::with_capacity(runs.timed));
-    for _ in 0..runs.timed {
-        a.push(seconds(&mut f));
-        b.push(seconds(&mut baseline));
+    let rounds = runs.timed.clamp(1, 5);
+    let burst = runs.timed.div_ceil(rounds);
+    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        for (g, times) in [(&mut f as &mut dyn FnMut(), &mut a), (&mut baseline, &mut b)] {
+            g();
+            times.extend((0..burst).map(|_| seconds(g)));
+        }
+        if let Some(t) = other(burst + 1) {
+            c.extend(t.into_iter().skip(1));
+            std::thread::sleep(SETTLE);
+        }
     }
-    (median(a), median(b))
+    (median(a), median(b), (!c.is_empty()).then(|| median(c)))
 }

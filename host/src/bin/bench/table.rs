@@ -14,6 +14,8 @@ pub struct Row {
     pub baseline: Option<(String, f64)>,
     /// What ferrite achieved and the limit measured in the same run, in `unit` (GB/s, TFLOP/s).
     pub achieved: Option<(f64, f64, &'static str)>,
+    /// NumPy's median seconds, timed in the same rounds (`--numpy`).
+    pub numpy: Option<f64>,
     pub note: String,
 }
 
@@ -27,6 +29,7 @@ impl Row {
             seconds,
             baseline: None,
             achieved: None,
+            numpy: None,
             note: String::new(),
         }
     }
@@ -54,16 +57,17 @@ impl Table {
 
     pub fn print(&self) {
         println!(
-            "| device | op | shape | dtype | ferrite | baseline | baseline time | speedup | achieved / limit | note |\n\
-             |---|---|---|---|---|---|---|---|---|---|"
+            "| device | op | shape | dtype | ferrite | baseline | baseline time | speedup | achieved / limit | NumPy | vs NumPy | note |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|"
         );
         for r in &self.rows {
             let (bn, bt) = r.baseline.as_ref().map_or(("-".into(), "-".into()), |(n, t)| (n.clone(), time(*t)));
             let speedup = r.speedup().map_or("-".into(), |s| format!("{s:.2}x"));
             let achieved =
                 r.achieved.map_or("-".into(), |(a, l, u)| format!("{a:.1} / {l:.1} {u} ({:.0}%)", 100.0 * a / l));
+            let (numpy, vs) = r.numpy.map_or(("-".into(), "-".into()), |t| (time(t), format!("{:.2}x", t / r.seconds)));
             println!(
-                "| {} | {} | {} | {} | {} | {bn} | {bt} | {speedup} | {achieved} | {} |",
+                "| {} | {} | {} | {} | {} | {bn} | {bt} | {speedup} | {achieved} | {numpy} | {vs} | {} |",
                 r.device,
                 r.op,
                 r.shape,
@@ -86,6 +90,7 @@ impl Table {
                     "baseline_seconds": r.baseline.as_ref().map(|(_, t)| t),
                     "speedup": r.speedup(),
                     "achieved": r.achieved.map(|a| a.0), "limit": r.achieved.map(|a| a.1), "unit": r.achieved.map(|a| a.2),
+                    "numpy_seconds": r.numpy,
                     "note": r.note,
                 })
             })
