@@ -8,7 +8,7 @@ use std::process::Command;
 fn quick_bench_on_the_emulated_device_measures_every_gpu_row_and_writes_json() {
     let json = std::env::temp_dir().join(format!("ferrite-bench-{}.json", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["--quick", "--device", "emulated:sm_80", "--json"])
+        .args(["--quick", "--device", "emulated:sm_80", "--numpy", "no/such/script.py", "--json"])
         .arg(&json)
         .output()
         .unwrap();
@@ -31,4 +31,6 @@ fn quick_bench_on_the_emulated_device_measures_every_gpu_row_and_writes_json() {
     assert_eq!(count("train step"), 1, "{rows:?}");
     assert!(stdout.lines().filter(|l| l.starts_with("| emulated:sm_80 |")).count() == rows.len(), "{stdout}");
     assert!(stderr.contains("the emulator has no cuBLAS"), "says why matmul has no baseline:\n{stderr}");
+    // Without NumPy or its script, `--numpy` says so and the benchmark goes on.
+    assert!(stderr.contains("no NumPy in the rounds: "), "{stderr}");
 }

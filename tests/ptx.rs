@@ -8,11 +8,11 @@
 
 mod common;
 
-use common::tools::ptxas;
+use common::tools::{check_generated_doc, ptxas};
 use ferrite::ptx::{PtxVariant, VARIANTS};
 use kernels_gpu::{ALL_KERNELS, KernelInfo, PtxParam};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// Order of the PTX variants from oldest to newest.
@@ -108,10 +108,6 @@ fn claimed_targets(v: &PtxVariant) -> Vec<&'static str> {
             })
             .collect(),
     }
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 #[derive(Debug, Default)]
@@ -221,14 +217,5 @@ fn ptxas_assembles_every_variant_for_every_claimed_gpu_without_spills() {
          `config` function at launch, so ptxas reports none.\n\n\
          | kernel | PTX | registers | spill bytes | barriers |\n|---|---|---|---|---|\n{table}"
     );
-    let path = root().join("docs/ptxas.md");
-    if std::env::var_os("FERRITE_UPDATE_DOCS").is_some() {
-        std::fs::write(&path, &doc).unwrap();
-    } else {
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == doc,
-            "docs/ptxas.md is stale; regenerate it with FERRITE_UPDATE_DOCS=1 cargo test --test ptx\n\n{doc}"
-        );
-    }
+    check_generated_doc("docs/ptxas.md", "ptx", &doc);
 }

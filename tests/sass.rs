@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::tools::{cuobjdump, ptxas};
+use common::tools::{check_generated_doc, cuobjdump, ptxas};
 use ferrite::ptx::VARIANTS;
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -110,14 +110,5 @@ fn kernels_compile_to_the_instructions_they_were_written_for() {
         header.join(" | "),
         "---|".repeat(header.len())
     );
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/sass.md");
-    if std::env::var_os("FERRITE_UPDATE_DOCS").is_some() {
-        std::fs::write(&path, &doc).unwrap();
-    } else {
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == doc,
-            "docs/sass.md is stale; regenerate it with FERRITE_UPDATE_DOCS=1 cargo test --test sass\n\n{doc}"
-        );
-    }
+    check_generated_doc("docs/sass.md", "sass", &doc);
 }

@@ -24,3 +24,18 @@ pub fn ptxas() -> PathBuf {
 pub fn cuobjdump() -> PathBuf {
     find("cuobjdump", "FERRITE_CUOBJDUMP", ".tools/cuda13/nvidia/cu13/bin/cuobjdump")
 }
+
+/// Checks that the committed `doc` (a path under the repository root) equals `generated`, or
+/// rewrites it when `FERRITE_UPDATE_DOCS` is set; `suite` names the test that regenerates it.
+pub fn check_generated_doc(doc: &str, suite: &str, generated: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(doc);
+    if std::env::var_os("FERRITE_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, generated).unwrap();
+    } else {
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{doc} is stale; regenerate it with FERRITE_UPDATE_DOCS=1 cargo test --test {suite}\n\n{generated}"
+        );
+    }
+}
