@@ -8,6 +8,7 @@ use common::*;
 use kernels_gpu::emu::{DeviceBuffer, LaunchConfig, launch, launch_kernel};
 use kernels_gpu::prelude::*;
 use kernels_gpu::tensor_core::{self, config};
+use kernels_gpu::wgmma_matmul;
 use rstest::rstest;
 
 /// Runs one warp that builds its fragments from A (16×K) and B (K×8) with the PTX ISA's
@@ -108,31 +109,35 @@ fn tf32_rounds_to_nearest_ties_away() {
     assert_eq!(got, [up, -up, up, f32::INFINITY]);
 }
 
+#[derive(Clone, Copy, Debug)]
 enum Input {
     Tf32,
     Bf16,
     F16,
 }
 
+/// Which tensor-core instruction the kernel under test uses.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Unit {
+    /// `mma.sync` (`tensor_core.rs`, sm_80+).
+    Mma,
+    /// `wgmma` (`wgmma_matmul.rs`, sm_90a; bf16 and f16 only).
+    Wgmma,
+}
+
 /// The tensor-core product against an f64 reference. Per output, with `S = Σ|a||b|`:
 /// tf32 rounds each input to 11 significant bits (relative error ≤ 2^-11 each, so ≤ 2^-10
 /// per product); every kind then accumulates K products in f32 (≤ K·2^-24·S); bf16 and f16
 /// outputs round once more (2^-8, 2^-11 of the result).
-fn check(input: Input, m: usize, n: usize, k: usize) {
-    let case = format!(
-        "tensor core {} {m}x{k}·{k}x{n}",
-        match input {
-            Input::Tf32 => "tf32",
-            Input::Bf16 => "bf16",
-            Input::F16 => "f16",
-        }
-    );
+fn check(input: Input, unit: Unit, m: usize, n: usize, k: usize) {
+    let case = format!("tensor core {unit:?} {input:?} {m}x{k}·{k}x{n}");
     let mut r = rng(&case);
     let a64 = uniform(&mut r, m * k, -1.0, 1.0);
     let b64 = uniform(&mut r, k * n, -1.0, 1.0);
-    let cfg = config(m, n);
+    let cfg = if unit == Unit::Mma { config(m, n) } else { wgmma_matmul::config(m, n) };
     let (a, b, got, in_rel, out_rel): (Vec<f64>, Vec<f64>, Vec<f64>, f64, f64) = match input {
         Input::Tf32 => {
+            assert_eq!(unit, Unit::Mma, "wgmma_matmul has no tf32 kernel");
             let (a, b): (Vec<f32>, Vec<f32>) = (cast(&a64), cast(&b64));
             let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));
             let mut dc = DeviceBuffer::<f32>::poisoned(m * n);
@@ -150,19 +155,17 @@ fn check(input: Input, m: usize, n: usize, k: usize) {
             let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));
             let mut dc = DeviceBuffer::<u16>::poisoned(m * n);
             let args = (da.as_ptr(), db.as_ptr(), dc.as_mut_ptr(), m as u32, n as u32, k as u32);
+            macro_rules! cast_args {
+                () => {
+                    (args.0.cast(), args.1.cast(), args.2.cast(), args.3, args.4, args.5)
+                };
+            }
             unsafe {
-                if bf {
-                    launch_kernel(
-                        &tensor_core::mma_matmul_bf16,
-                        &cfg,
-                        (args.0.cast(), args.1.cast(), args.2.cast(), args.3, args.4, args.5),
-                    )
-                } else {
-                    launch_kernel(
-                        &tensor_core::mma_matmul_f16,
-                        &cfg,
-                        (args.0.cast(), args.1.cast(), args.2.cast(), args.3, args.4, args.5),
-                    )
+                match (unit, bf) {
+                    (Unit::Mma, true) => launch_kernel(&tensor_core::mma_matmul_bf16, &cfg, cast_args!()),
+                    (Unit::Mma, false) => launch_kernel(&tensor_core::mma_matmul_f16, &cfg, cast_args!()),
+                    (Unit::Wgmma, true) => launch_kernel(&wgmma_matmul::wgmma_matmul_bf16, &cfg, cast_args!()),
+                    (Unit::Wgmma, false) => launch_kernel(&wgmma_matmul::wgmma_matmul_f16, &cfg, cast_args!()),
                 }
             }
             .unwrap();
@@ -197,7 +200,22 @@ fn check(input: Input, m: usize, n: usize, k: usize) {
 #[case(200, 67, 257)]
 #[case(31, 300, 64)]
 fn tensor_core_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize) {
-    check(Input::Tf32, m, n, k);
-    check(Input::Bf16, m, n, k);
-    check(Input::F16, m, n, k);
+    check(Input::Tf32, Unit::Mma, m, n, k);
+    check(Input::Bf16, Unit::Mma, m, n, k);
+    check(Input::F16, Unit::Mma, m, n, k);
+}
+
+/// The `wgmma` kernel's shapes: its tile is 128×128 with 64 K per stage, and it takes 16-byte
+/// loads of A only when K is a multiple of 8 and 8-byte loads of B only when N is a multiple
+/// of 4, so both the vector and the element-by-element staging paths are covered.
+#[rstest]
+#[case(1, 1, 1)]
+#[case(17, 9, 5)]
+#[case(128, 128, 64)]
+#[case(129, 132, 72)]
+#[case(131, 257, 67)]
+#[case(64, 136, 200)]
+fn wgmma_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize) {
+    check(Input::Bf16, Unit::Wgmma, m, n, k);
+    check(Input::F16, Unit::Wgmma, m, n, k);
 }

@@ -3,7 +3,8 @@
 //! relies on. Kept as a table in `docs/sass.md`; regenerate it with
 //! `FERRITE_UPDATE_DOCS=1 cargo test --test sass`.
 //!
-//! - Tensor-core matmuls issue `HMMA` (the tensor-core instruction) and no FFMA in their loop.
+//! - Tensor-core matmuls issue `HMMA` (the tensor-core instruction) and no FFMA in their loop;
+//!   the sm_90a `wgmma` kernels issue Hopper's `HGMMA` instead.
 //! - Elementwise and one-pass softmax kernels move data with 128-bit `LDG.E.128`/`STG.E.128`.
 //! - The FP32 SGEMM reads shared memory with 128-bit `LDS.128`.
 //! - No kernel touches local memory (`LDL`/`STL`): every register array stays in registers.
@@ -38,8 +39,9 @@ fn sass(arch: &str, target: &str) -> BTreeMap<String, String> {
 }
 
 /// Instructions counted per kernel: (column, opcode prefix).
-const COUNTED: [(&str, &str); 6] = [
+const COUNTED: [(&str, &str); 7] = [
     ("HMMA", "HMMA"),
+    ("HGMMA", "HGMMA"),
     ("FFMA", "FFMA"),
     ("LDG.E.128", "LDG.E.128"),
     ("STG.E.128", "STG.E.128"),
@@ -78,6 +80,16 @@ fn kernels_compile_to_the_instructions_they_were_written_for() {
                 assert!(c("HMMA") >= 32, "{name} on {target}: {} HMMA", c("HMMA"));
                 assert_eq!(c("FFMA"), 0, "{name} on {target} does its products in FFMA");
             }
+            if name.starts_with("wgmma_matmul") {
+                // 4 per stage (64 K) for each of the tile's K steps of 16, none of the older kind.
+                assert!(
+                    c("HGMMA") >= 4 && c("HMMA") == 0,
+                    "{name} on {target}: {} HGMMA, {} HMMA",
+                    c("HGMMA"),
+                    c("HMMA")
+                );
+                assert_eq!(c("FFMA"), 0, "{name} on {target} does its products in FFMA");
+            }
             if name.starts_with("sqrt_") || name.starts_with("softmax_regs") {
                 assert!(c("LDG.E.128") >= 1 && c("STG.E.128") >= 1, "{name} on {target}: no 128-bit global access");
             }
@@ -90,6 +102,7 @@ fn kernels_compile_to_the_instructions_they_were_written_for() {
                 );
             }
             let interesting = name.starts_with("mma_")
+                || name.starts_with("wgmma_")
                 || name.starts_with("sgemm")
                 || name.starts_with("sqrt_")
                 || name.starts_with("softmax")

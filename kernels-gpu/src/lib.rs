@@ -43,6 +43,7 @@ pub mod nn;
 pub mod sgemm;
 pub mod softmax;
 pub mod tensor_core;
+pub mod wgmma_matmul;
 
 pub use launch::{Dim3, KernelInfo, LaunchConfig, PtxParam};
 #[cfg(not(target_arch = "nvptx64"))]
@@ -61,4 +62,5 @@ pub const ALL_KERNELS: &[&[KernelInfo]] = &[
     sgemm::KERNELS,
     softmax::KERNELS,
     tensor_core::KERNELS,
+    wgmma_matmul::KERNELS,
 ];

@@ -96,6 +96,8 @@ impl BlockRunner {
                 thread_idx: unlinear(t as u64, cfg.block),
                 block: &bctx,
                 yielder: Cell::new(ptr::null()),
+                wgmma: Cell::new(Default::default()),
+                wgmma_acc: Cell::new([0; 64]),
             })
             .collect();
         let mut threads: Vec<ThreadCoroutine> = Vec::with_capacity(n);
@@ -164,9 +166,16 @@ impl Scheduler {
                     Err(payload) => {
                         return Err(EmuError::KernelPanic { block, thread, message: panic_message(payload) });
                     }
-                    Ok(CoroutineResult::Return(())) => self.state[t] = State::Done,
+                    Ok(CoroutineResult::Return(())) => {
+                        if let Some(message) = ctxs[t].wgmma.get().exit_error() {
+                            return Err(EmuError::KernelPanic { block, thread, message });
+                        }
+                        self.state[t] = State::Done;
+                    }
                     Ok(CoroutineResult::Yield(Suspend::Barrier)) => self.state[t] = State::AtBarrier,
-                    Ok(CoroutineResult::Yield(Suspend::Warp(req))) => self.arrive_at_warp(t, req, n, block, thread)?,
+                    Ok(CoroutineResult::Yield(Suspend::Warp(req))) => {
+                        self.arrive_at_warp(t, req, ctxs, block, thread)?
+                    }
                 }
             }
             let count = |s: State| self.state.iter().filter(|&&x| x == s).count();
@@ -194,10 +203,11 @@ impl Scheduler {
         &mut self,
         t: usize,
         req: WarpRequest,
-        n: usize,
+        ctxs: &[ThreadCtx],
         block: Dim3,
         thread: Dim3,
     ) -> Result<(), EmuError> {
+        let n = ctxs.len();
         let w = t / WARP;
         let lanes = (n - w * WARP).min(WARP);
         if lanes < WARP {
@@ -218,7 +228,7 @@ impl Scheduler {
         self.arrived[w] = 0;
         let base = w * WARP;
         let reqs: [WarpRequest; WARP] = core::array::from_fn(|l| self.requests[base + l].take().unwrap());
-        let answers = warp::evaluate(&reqs)
+        let answers = warp::evaluate(&reqs, &ctxs[base..base + WARP])
             .map_err(|m| EmuError::Divergence { block, message: format!("warp {w} disagrees at a collective: {m}") })?;
         for (l, a) in answers.into_iter().enumerate() {
             self.state[base + l] = State::Ready(a);

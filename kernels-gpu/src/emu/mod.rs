@@ -16,6 +16,7 @@ mod memory;
 mod mma;
 pub(crate) mod thread;
 pub(crate) mod warp;
+mod wgmma;
 
 pub use crate::launch::{Dim3, LaunchConfig};
 use crate::launch::{Kernel, KernelArgs};

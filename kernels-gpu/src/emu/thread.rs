@@ -6,11 +6,13 @@
 
 use super::memory;
 use super::warp::{WarpRequest, WarpResponse};
+use super::wgmma::AccBits;
 use crate::launch::Dim3;
-use crate::prelude::{MmaKind, Shfl};
+use crate::prelude::{MmaKind, Shfl, WgmmaAcc, WgmmaKind};
 use core::cell::Cell;
 use core::ptr;
 use corosensei::Yielder;
+use std::string::String;
 
 /// Why a thread gave control back to the block scheduler.
 pub(crate) enum Suspend {
@@ -33,6 +35,53 @@ pub(crate) struct ThreadCtx {
     pub thread_idx: Dim3,
     pub block: *const BlockCtx,
     pub yielder: Cell<*const ThreadYielder>,
+    pub wgmma: Cell<WgmmaState>,
+    /// This thread's `wgmma` accumulators while its warp's collective is evaluated.
+    pub wgmma_acc: Cell<AccBits>,
+}
+
+impl ThreadCtx {
+    pub(crate) fn block_ctx(&self) -> &BlockCtx {
+        // SAFETY: the block context outlives its threads' contexts.
+        unsafe { &*self.block }
+    }
+}
+
+impl BlockCtx {
+    /// The block's shared memory as bytes; only for the scheduler, between resumes, when no
+    /// emulated thread is running.
+    pub(crate) fn shared_slice(&self) -> &[u8] {
+        if self.shared.is_null() {
+            &[]
+        } else {
+            // SAFETY: `shared` points at `shared_bytes` bytes owned by the block runner.
+            unsafe { std::slice::from_raw_parts(self.shared, self.shared_bytes as usize) }
+        }
+    }
+}
+
+/// Where a thread stands in the `wgmma` protocol (`prelude/wgmma.rs`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct WgmmaState {
+    /// A `wgmma.fence` since the accumulators were last handed back by a wait.
+    pub fenced: bool,
+    /// `wgmma`s issued since the last commit.
+    pub uncommitted: u32,
+    /// Committed groups not yet waited for.
+    pub in_flight: u32,
+}
+
+impl WgmmaState {
+    /// Why a thread may not exit in this state, if it may not.
+    pub fn exit_error(self) -> Option<String> {
+        (self.uncommitted > 0 || self.in_flight > 0).then(|| {
+            std::format!(
+                "thread exited with {} uncommitted wgmma and {} wgmma groups not waited for",
+                self.uncommitted,
+                self.in_flight
+            )
+        })
+    }
 }
 
 std::thread_local! {
@@ -89,6 +138,14 @@ pub fn dynamic_shared_bytes() -> u32 {
     block().shared_bytes
 }
 
+/// Offset of `p` from the start of the block's shared memory: the emulator's shared window.
+pub fn shared_window_addr(p: *const u8) -> u32 {
+    let (base, bytes) = (block().shared as usize, block().shared_bytes as usize);
+    let off = (p as usize).wrapping_sub(base);
+    assert!(off < bytes, "address {p:?} is not in the block's {bytes} bytes of shared memory");
+    off as u32
+}
+
 /// `c` as PTX's `shfl.sync` has it for a full 32-lane segment (see `prelude/nvptx.rs`).
 pub fn shfl_u32(mode: Shfl, v: u32, b: u32) -> u32 {
     let c = if mode == Shfl::Up { 0 } else { 31 };
@@ -105,6 +162,47 @@ pub fn mma(kind: MmaKind, a: [u32; 4], b: [u32; 2], c: [f32; 4]) -> [f32; 4] {
         WarpResponse::Frag(d) => d.map(f32::from_bits),
         other => unreachable!("mma answered with {other:?}"),
     }
+}
+
+fn update_wgmma(f: impl FnOnce(&mut WgmmaState)) {
+    let cell = &current().wgmma;
+    let mut st = cell.get();
+    f(&mut st);
+    cell.set(st);
+}
+
+pub fn wgmma_fence() {
+    update_wgmma(|s| s.fenced = true);
+}
+
+pub fn wgmma_commit_group() {
+    update_wgmma(|s| {
+        s.in_flight += 1;
+        s.uncommitted = 0;
+    });
+}
+
+pub fn wgmma_wait_group_0() {
+    update_wgmma(|s| {
+        assert!(s.uncommitted == 0, "wgmma.wait_group with {} wgmma not committed to a group", s.uncommitted);
+        *s = WgmmaState::default();
+    });
+}
+
+/// `wgmma.mma_async` m64n128k16: a collective of the thread's warp (see `emu/wgmma.rs`).
+pub fn wgmma(kind: WgmmaKind, a: u64, b: u64, d: &mut WgmmaAcc) {
+    assert!(current().wgmma.get().fenced, "wgmma.mma_async without a wgmma.fence since the last wgmma.wait_group");
+    let n = block().block_dim.volume();
+    assert!(n.is_multiple_of(128), "wgmma needs whole warpgroups, but the block has {n} threads");
+    let (t, dim) = (current().thread_idx, block().block_dim);
+    let rank = (t.z * dim.y + t.y) * dim.x + t.x;
+    current().wgmma_acc.set(d.map(f32::to_bits));
+    let req = WarpRequest::Wgmma { kind, descs: (a, b), group_warp: (rank / 32 % 4) as u8 };
+    match suspend(Suspend::Warp(req)) {
+        WarpResponse::AccWritten => *d = current().wgmma_acc.get().map(f32::from_bits),
+        other => unreachable!("wgmma answered with {other:?}"),
+    }
+    update_wgmma(|s| s.uncommitted += 1);
 }
 
 /// `cvt.rna.tf32.f32`: round to the 10-bit tf32 mantissa, ties away from zero; the result

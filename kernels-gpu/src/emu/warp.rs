@@ -2,7 +2,9 @@
 //! the scheduler computes every lane's answer at once, following the PTX ISA.
 
 use super::mma::{self, Frag};
-use crate::prelude::{MmaKind, Shfl};
+use super::thread::ThreadCtx;
+use super::wgmma;
+use crate::prelude::{MmaKind, Shfl, WgmmaKind};
 use std::format;
 use std::string::String;
 
@@ -12,6 +14,10 @@ pub(crate) enum WarpRequest {
     Shfl { mode: Shfl, value: u32, b: u32, c: u32 },
     /// `mma.sync.aligned.<shape>.row.col.f32.<type>.<type>.f32 d, a, b, c`
     Mma { kind: MmaKind, a: [u32; 4], b: [u32; 2], c: [u32; 4] },
+    /// `wgmma.mma_async.sync.aligned.m64n128k16.f32.<type>.<type> d, a-desc, b-desc, 1, 1, 1, 0, 0`
+    /// from one warp (`group_warp` of its warpgroup). The 64 accumulators per lane travel in
+    /// the lanes' `ThreadCtx::wgmma_acc`, which keeps every request and response small.
+    Wgmma { kind: WgmmaKind, descs: (u64, u64), group_warp: u8 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,12 +27,15 @@ pub(crate) enum WarpResponse {
     Word(u32),
     /// A lane's fragment of `mma`'s D.
     Frag([u32; 4]),
+    /// `wgmma` wrote the lane's accumulators back to its `ThreadCtx::wgmma_acc`.
+    AccWritten,
 }
 
 pub(crate) const WARP: usize = 32;
-
-/// Answers one collective of a full warp; `Err` names the disagreement between lanes.
-pub(crate) fn evaluate(reqs: &[WarpRequest; WARP]) -> Result<[WarpResponse; WARP], String> {
+/// Answers one collective of a full warp (`lanes`: the warp's threads, whose block's shared
+/// memory and accumulators `wgmma` reads); `Err` names the disagreement between lanes or the
+/// bad operand.
+pub(crate) fn evaluate(reqs: &[WarpRequest; WARP], lanes: &[ThreadCtx]) -> Result<[WarpResponse; WARP], String> {
     let mut out = [WarpResponse::Go; WARP];
     match reqs[0] {
         WarpRequest::Shfl { mode, .. } => {
@@ -53,6 +62,20 @@ pub(crate) fn evaluate(reqs: &[WarpRequest; WARP]) -> Result<[WarpResponse; WARP
             }
             for (lane, d) in mma::evaluate(kind, &frags).into_iter().enumerate() {
                 out[lane] = WarpResponse::Frag(d);
+            }
+        }
+        WarpRequest::Wgmma { kind, descs, group_warp } => {
+            if let Some((lane, other)) = reqs.iter().enumerate().find(|(_, r)| **r != reqs[0]) {
+                return Err(format!(
+                    "lane 0 is at wgmma {kind:?} with descriptors {descs:#x?} as warp {group_warp} of its warpgroup, \
+                     but lane {lane} at {other:?}"
+                ));
+            }
+            let accs: [_; WARP] = core::array::from_fn(|l| lanes[l].wgmma_acc.get());
+            let shared = lanes[0].block_ctx().shared_slice();
+            for (lane, d) in wgmma::evaluate(kind, descs, group_warp as usize, &accs, shared)?.into_iter().enumerate() {
+                lanes[lane].wgmma_acc.set(d);
+                out[lane] = WarpResponse::AccWritten;
             }
         }
     }

@@ -74,6 +74,55 @@ impl<T: Copy> Global<T> {
     }
 }
 
+impl<T: Copy> Global<T> {
+    /// The 16 bytes starting at element `i`, as four words: one `ld.global.v4` on the GPU.
+    /// Their address must be 16-byte aligned and inside the view (both checked on the emulator).
+    #[inline(always)]
+    pub fn load_v4(&self, i: usize) -> [u32; 4] {
+        check_words::<T>(self.ptr, i, 16, self.len);
+        let p = unsafe { self.ptr.add(i) }.cast::<[u32; 4]>();
+        #[cfg(target_arch = "nvptx64")]
+        unsafe {
+            target::ld_global_v4(p)
+        }
+        #[cfg(not(target_arch = "nvptx64"))]
+        unsafe {
+            p.read()
+        }
+    }
+
+    /// The 8 bytes starting at element `i`, as two words: one `ld.global.v2` on the GPU.
+    /// Their address must be 8-byte aligned and inside the view.
+    #[inline(always)]
+    pub fn load_v2(&self, i: usize) -> [u32; 2] {
+        check_words::<T>(self.ptr, i, 8, self.len);
+        let p = unsafe { self.ptr.add(i) }.cast::<[u32; 2]>();
+        #[cfg(target_arch = "nvptx64")]
+        unsafe {
+            target::ld_global_v2(p)
+        }
+        #[cfg(not(target_arch = "nvptx64"))]
+        unsafe {
+            p.read()
+        }
+    }
+}
+
+/// Emulator checks for a `bytes`-wide vector access at element `i` of a view at `base`: inside
+/// the view, and aligned to its width as `ld/st.v2/v4` require.
+#[inline(always)]
+fn check_words<T>(base: *const T, i: usize, bytes: usize, len: usize) {
+    #[cfg(not(target_arch = "nvptx64"))]
+    {
+        assert!(bytes.is_multiple_of(size_of::<T>()), "a {bytes}-byte access splits an element");
+        check_index(i + bytes / size_of::<T>() - 1, len);
+        let addr = base as usize + i * size_of::<T>();
+        assert!(addr.is_multiple_of(bytes), "{bytes}-byte vector access at address {addr:#x} is misaligned");
+    }
+    #[cfg(target_arch = "nvptx64")]
+    let _ = (base, i, bytes, len);
+}
+
 /// A 16-byte group from a 16-byte aligned address (one `ld.global.v4` on the GPU).
 #[inline(always)]
 unsafe fn load16_at<T: Float>(p: *const T::Lanes16) -> T::Lanes16 {
@@ -205,6 +254,29 @@ impl<T: Copy> Shared<T> {
     pub fn store(&self, i: usize, v: T) {
         check_index(i, self.len);
         unsafe { self.ptr.add(i).write(v) }
+    }
+
+    /// Writes 16 bytes starting at element `i` (one `st.shared.v4` on the GPU); the address
+    /// must be 16-byte aligned (checked on the emulator).
+    #[inline(always)]
+    pub fn store_v4(&self, i: usize, v: [u32; 4]) {
+        check_words::<T>(self.ptr, i, 16, self.len);
+        let p = unsafe { self.ptr.add(i) }.cast::<[u32; 4]>();
+        #[cfg(target_arch = "nvptx64")]
+        unsafe {
+            target::st_shared_v4(p, v)
+        }
+        #[cfg(not(target_arch = "nvptx64"))]
+        unsafe {
+            p.write(v)
+        }
+    }
+
+    /// The shared-window address of element `i`, as `wgmma`'s matrix descriptors take it.
+    #[inline(always)]
+    pub fn window_addr(&self, i: usize) -> u32 {
+        check_index(i, self.len);
+        target::shared_window_addr(unsafe { self.ptr.add(i) }.cast())
     }
 
     /// The `p`-th 16-byte group of the view (one `ld.shared.v4` on the GPU). The view's start

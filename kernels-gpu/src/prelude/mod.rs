@@ -12,6 +12,7 @@ mod math;
 mod memory;
 mod mma;
 mod reduce;
+mod wgmma;
 
 #[cfg(target_arch = "nvptx64")]
 mod nvptx;
@@ -28,6 +29,10 @@ pub use memory::{Align16, Global, GlobalMut, Shared};
 pub use mma::{MmaKind, bf16_rn, f16_rn, mma_m16n8k8_tf32, mma_m16n8k16_bf16, mma_m16n8k16_f16, pack2, tf32};
 pub use reduce::{Shuffle, block_max, block_reduce, block_sum, shfl_xor, warp_max, warp_reduce, warp_sum};
 pub use target::{block_dim, block_idx, dynamic_shared_bytes, grid_dim, sync_threads, thread_idx, trap};
+pub use wgmma::{
+    WGMMA_N, WgmmaAcc, WgmmaKind, fence_proxy_async_shared, smem_desc, wgmma_commit_group, wgmma_fence,
+    wgmma_m64n128k16_bf16, wgmma_m64n128k16_f16, wgmma_wait_group_0,
+};
 
 /// Threads per warp on every NVIDIA GPU.
 pub const WARP_SIZE: u32 = 32;

@@ -114,6 +114,45 @@ pub unsafe fn ld_shared_v4(p: *const [u32; 4]) -> [u32; 4] {
     [a, b, c, d]
 }
 
+/// One 64-bit global load (`ld.global.v2.b32`).
+///
+/// # Safety
+/// `p` is an 8-byte aligned global address of 8 readable bytes.
+#[inline(always)]
+pub unsafe fn ld_global_v2(p: *const [u32; 2]) -> [u32; 2] {
+    let (a, b): (u32, u32);
+    unsafe {
+        asm!("ld.global.v2.b32 {{{a}, {b}}}, [{p}];", a = out(reg32) a, b = out(reg32) b, p = in(reg64) p,
+             options(readonly, nostack, preserves_flags));
+    }
+    [a, b]
+}
+
+/// One 128-bit shared-memory store (`st.shared.v4.b32`), through the shared window.
+///
+/// # Safety
+/// `p` is a 16-byte aligned address of 16 writable bytes of shared memory.
+#[inline(always)]
+pub unsafe fn st_shared_v4(p: *mut [u32; 4], v: [u32; 4]) {
+    unsafe {
+        asm!("{{ .reg .u64 s; cvta.to.shared.u64 s, {p}; st.shared.v4.b32 [s], {{{a}, {b}, {c}, {d}}}; }}",
+             p = in(reg64) p, a = in(reg32) v[0], b = in(reg32) v[1], c = in(reg32) v[2], d = in(reg32) v[3],
+             options(nostack, preserves_flags));
+    }
+}
+
+/// The shared-window address of a generic pointer into shared memory (what `wgmma`'s
+/// matrix descriptors hold).
+#[inline(always)]
+pub fn shared_window_addr(p: *const u8) -> u32 {
+    let a: u32;
+    unsafe {
+        asm!("{{ .reg .u64 s; cvta.to.shared.u64 s, {p}; cvt.u32.u64 {a}, s; }}", a = out(reg32) a, p = in(reg64) p,
+             options(pure, nomem, nostack));
+    }
+    a
+}
+
 /// Global-memory views are not checked on the GPU (compute-sanitizer does that);
 /// the emulator checks them against its allocations.
 #[inline(always)]

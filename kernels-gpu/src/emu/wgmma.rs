@@ -1,0 +1,100 @@
+//! `wgmma.mma_async` on the emulator, one warp at a time: each warp of a warpgroup owns 16 rows
+//! of D, so its 32 lanes' accumulators are computed from A's rows `16·w ..+16` and all of B,
+//! read from shared memory through the descriptors (PTX ISA, "Matrix Descriptor Format" and
+//! the K-major canonical layouts; see `prelude/wgmma.rs` for the fragment layout).
+//!
+//! The emulator runs the instruction when the warp issues it, not asynchronously. What it
+//! checks of the protocol: every lane agrees on the operands; a thread fenced before its first
+//! `wgmma` since it last waited; it waits with nothing uncommitted; it exits with nothing in
+//! flight (`emu/thread.rs`). What it cannot see: a kernel overwriting the operands' shared
+//! memory, or reading the accumulators, before `wgmma.wait_group`. Those rules are kept by
+//! reading the kernel.
+//!
+//! Only the unswizzled layout is emulated; a descriptor asking for a swizzle, a base offset or
+//! with reserved bits set is an error rather than a guess.
+
+use crate::prelude::{BF16, F16, WGMMA_N, WgmmaKind};
+use std::format;
+use std::string::String;
+
+/// Accumulators of one lane, as f32 bits.
+pub(crate) type AccBits = [u32; WGMMA_N / 2];
+
+/// A decoded K-major, unswizzled descriptor: byte addresses in the shared window.
+#[derive(Debug)]
+struct Desc {
+    start: usize,
+    lbo: usize,
+    sbo: usize,
+}
+
+fn decode(d: u64, which: &str) -> Result<Desc, String> {
+    let swizzle = d >> 62;
+    let base_offset = (d >> 49) & 7;
+    // Bits 14-15, 30-31, 46-48 and 52-61 are reserved.
+    let reserved = d & 0x3ff1_c000_c000_c000;
+    if swizzle != 0 || base_offset != 0 || reserved != 0 {
+        return Err(format!(
+            "{which} descriptor {d:#018x}: swizzle mode {swizzle}, base offset {base_offset}, reserved bits \
+             {reserved:#x}; the emulator implements only the unswizzled layout (all three 0)"
+        ));
+    }
+    let field = |shift: u32| (((d >> shift) & 0x3fff) << 4) as usize;
+    Ok(Desc { start: field(0), lbo: field(16), sbo: field(32) })
+}
+
+/// Element (`row`, `k`) of a K-major operand: core matrix (`row / 8`, `k / 8`), its row
+/// `row % 8`, element `k % 8` of that 16-byte row.
+fn element(shared: &[u8], kind: WgmmaKind, d: &Desc, which: &str, row: usize, k: usize) -> Result<f32, String> {
+    let at = d.start + (row / 8) * d.sbo + (k / 8) * d.lbo + (row % 8) * 16 + (k % 8) * 2;
+    let Some(bytes) = shared.get(at..at + 2) else {
+        return Err(format!(
+            "{which}[{row}][{k}] is at shared byte {at}, outside the launch's {} bytes ({d:?})",
+            shared.len()
+        ));
+    };
+    let bits = u16::from_le_bytes([bytes[0], bytes[1]]);
+    Ok(match kind {
+        WgmmaKind::Bf16 => BF16(bits).to_f32(),
+        WgmmaKind::F16 => F16(bits).to_f32(),
+    })
+}
+
+/// `D += A·B` for the 16 rows warp `group_warp` (0..4) of its warpgroup owns; `accs` are
+/// the lanes' accumulators. Products accumulate in K order with f32 FMAs (PTX leaves the
+/// tensor core's order unspecified, so tests use tolerances).
+pub(crate) fn evaluate(
+    kind: WgmmaKind,
+    (a_desc, b_desc): (u64, u64),
+    group_warp: usize,
+    accs: &[AccBits; 32],
+    shared: &[u8],
+) -> Result<[AccBits; 32], String> {
+    const K: usize = 16;
+    let (da, db) = (decode(a_desc, "A")?, decode(b_desc, "B")?);
+    let mut a = [[0f32; K]; 16];
+    for (r, row) in a.iter_mut().enumerate() {
+        for (k, v) in row.iter_mut().enumerate() {
+            *v = element(shared, kind, &da, "A", 16 * group_warp + r, k)?;
+        }
+    }
+    let mut b = [[0f32; K]; WGMMA_N];
+    for (n, col) in b.iter_mut().enumerate() {
+        for (k, v) in col.iter_mut().enumerate() {
+            *v = element(shared, kind, &db, "B", n, k)?;
+        }
+    }
+    let mut out = *accs;
+    for (lane, acc) in out.iter_mut().enumerate() {
+        for (i, bits) in acc.iter_mut().enumerate() {
+            let row = lane / 4 + 8 * ((i % 4) / 2);
+            let col = 8 * (i / 4) + 2 * (lane % 4) + i % 2;
+            let mut d = f32::from_bits(*bits);
+            for k in 0..K {
+                d = a[row][k].mul_add(b[col][k], d);
+            }
+            *bits = d.to_bits();
+        }
+    }
+    Ok(out)
+}
