@@ -5,8 +5,8 @@
 
 mod common;
 
+use common::arrays::{matmul_check, on, random};
 use common::devices::{Case, CaseResult, run};
-use common::*;
 use ferrite::{Array, DType, Device, Element, Error, Float, bf16, f16, with_device};
 
 fn main() {
@@ -32,14 +32,6 @@ fn main() {
         ("sqrt_into_writes_out_and_rejects_bad_outputs", sqrt_into_writes_out_and_rejects_bad_outputs),
     ];
     run(cases)
-}
-
-fn on<T: Element>(d: &Device, data: Vec<T>, shape: &[usize]) -> ferrite::Result<Array<T>> {
-    Array::from_vec_on(data, shape, d)
-}
-
-fn random<T: Element>(case: &str, n: usize, lo: f64, hi: f64) -> Vec<T> {
-    uniform(&mut rng(case), n, lo, hi).into_iter().map(T::from_f64).collect()
 }
 
 fn roundtrip_every_dtype(d: &Device) -> CaseResult {
@@ -155,41 +147,6 @@ fn sqrt_is_correctly_rounded_for_every_float_dtype(d: &Device) -> CaseResult {
     check::<f64>(d)?;
     check::<f16>(d)?;
     check::<bf16>(d)
-}
-
-/// Error bound of a k-term dot product in T (see tests/kernels_matmul.rs), plus the final
-/// rounding to T for 16-bit types.
-fn matmul_check<T: Float>(d: &Device, a_shape: &[usize], b_shape: &[usize], out_shape: &[usize]) -> CaseResult {
-    let case = format!("matmul {} {a_shape:?} {b_shape:?}", T::DTYPE);
-    let (na, nb): (usize, usize) = (a_shape.iter().product(), b_shape.iter().product());
-    let a: Vec<T> = random(&format!("{case} a"), na, -1.0, 1.0);
-    let b: Vec<T> = random(&format!("{case} b"), nb, -1.0, 1.0);
-    let k = *a_shape.last().unwrap();
-    let n = if b_shape.len() == 2 { b_shape[1] } else { 1 };
-    let m = na / k;
-    let c = on(d, a.clone(), a_shape)?.matmul(&on(d, b.clone(), b_shape)?)?;
-    ensure!(c.shape() == out_shape, "{case}: result shape {:?}, want {out_shape:?}", c.shape());
-    let got = c.to_vec()?;
-    let u = if T::DTYPE == DType::F64 { f64::EPSILON / 2.0 } else { f32::EPSILON as f64 / 2.0 };
-    let out_u = match T::DTYPE {
-        DType::F16 => 2f64.powi(-11),
-        DType::BF16 => 2f64.powi(-8),
-        _ => 0.0,
-    };
-    for i in 0..m {
-        for j in 0..n {
-            let (mut want, mut mag) = (0.0, 0.0);
-            for p in 0..k {
-                let t = a[i * k + p].to_f64() * b[p * n + j].to_f64();
-                want += t;
-                mag += t.abs();
-            }
-            let g = got[i * n + j].to_f64();
-            let tol = 2.0 * k as f64 * u * mag + out_u * want.abs() + 1e-300;
-            ensure!((g - want).abs() <= tol, "{case}: C[{i}][{j}] = {g}, want {want} ± {tol}");
-        }
-    }
-    Ok(())
 }
 
 fn matmul_matches_f64_reference(d: &Device) -> CaseResult {

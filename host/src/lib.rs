@@ -26,7 +26,8 @@ pub mod nn;
 pub mod ptx;
 
 pub use array::{
-    Array, MatmulPrecision, float32_matmul_precision, matmul, set_float32_matmul_precision, softmax, sqrt,
+    Array, MatmulPrecision, experimental_wgmma, float32_matmul_precision, matmul, set_experimental_wgmma,
+    set_float32_matmul_precision, softmax, sqrt,
 };
 pub use backend::cuda::CudaDevice;
 pub use data::{Dataset, Labels};

@@ -1,6 +1,7 @@
 //! Helpers shared by the test suites: fresh random inputs, f64 references, tolerant compare.
 #![allow(dead_code)]
 
+pub mod arrays;
 pub mod devices;
 pub mod tools;
 

@@ -17,7 +17,9 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
 pub use ops::{matmul, softmax, sqrt};
-pub use precision::{MatmulPrecision, float32_matmul_precision, set_float32_matmul_precision};
+pub use precision::{
+    MatmulPrecision, experimental_wgmma, float32_matmul_precision, set_experimental_wgmma, set_float32_matmul_precision,
+};
 
 pub struct Array<T: Element> {
     shape: Vec<usize>,

@@ -91,7 +91,7 @@ impl<T: Float> Array<T> {
         let dims = matmul_shapes(self.shape(), other.shape())?;
         same_device("matmul", self, other)?;
         if let (Storage::Cuda(a), Storage::Cuda(b)) = (self.storage(), other.storage())
-            && let Some(c) = cuda::ops::matmul_tensor_core(a, b, (dims.0, dims.1, dims.2))?
+            && let Some(c) = cuda::tensor_core::matmul(a, b, (dims.0, dims.1, dims.2))?
         {
             return Ok(Array::from_storage(dims.3, Storage::Cuda(c)));
         }

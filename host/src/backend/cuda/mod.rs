@@ -8,6 +8,7 @@ mod driver;
 mod emulated;
 pub(crate) mod ops;
 mod real;
+pub(crate) mod tensor_core;
 
 use crate::error::{Error, Result};
 use crate::ptx::{self, PtxVariant};
@@ -106,6 +107,12 @@ impl CudaDevice {
     /// Waits for all work queued on the device.
     pub fn synchronize(&self) -> Result<()> {
         self.0.driver.synchronize()
+    }
+
+    /// The tensor-core kernel (PTX entry name) a matmul of `dtype` launches on this device under
+    /// the current settings, if any: `None` means the CUDA-core kernels.
+    pub fn tensor_core_matmul_kernel(&self, dtype: crate::DType) -> Option<&'static str> {
+        tensor_core::kernel_name(self, dtype)
     }
 
     /// Whether the loaded PTX variant has this entry point (tensor-core kernels need sm_80).

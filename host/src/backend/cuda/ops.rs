@@ -2,10 +2,9 @@
 //! arguments are typed by the kernel's descriptor, so this file only picks kernels and sizes.
 
 use super::{CudaDevice, DeviceBuffer};
-use crate::array::{MatmulPrecision, float32_matmul_precision};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
-use kernels_gpu::{Kernel, cast, elementwise, matmul, softmax, tensor_core};
+use kernels_gpu::{Kernel, cast, elementwise, matmul, softmax};
 
 type MatmulKernel<T> = Kernel<(*const T, *const T, *mut T, u32, u32, u32)>;
 
@@ -61,7 +60,7 @@ native!(
 );
 
 /// Kernel sizes are 32-bit: larger dimensions are refused rather than truncated.
-fn dim32(op: &'static str, what: &str, n: usize) -> Result<u32> {
+pub(super) fn dim32(op: &'static str, what: &str, n: usize) -> Result<u32> {
     u32::try_from(n).map_err(|_| Error::Config(format!("{op}: {what} = {n} exceeds the kernels' 32-bit sizes")))
 }
 
@@ -131,40 +130,6 @@ pub(crate) fn matmul<T: NativeKernels>(
         }
     }
     Ok(c)
-}
-
-/// `C = A · B` on tensor cores when the device has them and the dtype allows: bf16 and f16
-/// always, f32 when [`MatmulPrecision::High`] permits tf32. `None` means "use the FP32 path".
-pub(crate) fn matmul_tensor_core<T: Element>(
-    a: &DeviceBuffer<T>,
-    b: &DeviceBuffer<T>,
-    (m, k, n): (usize, usize, usize),
-) -> Result<Option<DeviceBuffer<T>>> {
-    let dev = a.device();
-    let name = match T::DTYPE {
-        DType::F32 if float32_matmul_precision() == MatmulPrecision::High => tensor_core::mma_matmul_tf32.name(),
-        DType::BF16 => tensor_core::mma_matmul_bf16.name(),
-        DType::F16 => tensor_core::mma_matmul_f16.name(),
-        _ => return Ok(None),
-    };
-    if !dev.has_kernel(name) || m == 0 || n == 0 || m.div_ceil(tensor_core::TILE) > 65535 {
-        return Ok(None);
-    }
-    let (m32, k32, n32) = (dim32("matmul", "M", m)?, dim32("matmul", "K", k)?, dim32("matmul", "N", n)?);
-    let mut c = dev.alloc::<T>(m * n)?;
-    let cfg = tensor_core::config(m, n);
-    macro_rules! go {
-        ($k:expr) => {
-            // SAFETY: `a`, `b`, `c` hold m·k, k·n and m·n elements of the kernel's type.
-            unsafe { dev.launch(&$k, cfg, (a.ptr(), b.ptr(), c.ptr_mut(), m32, n32, k32)) }
-        };
-    }
-    match T::DTYPE {
-        DType::F32 => go!(tensor_core::mma_matmul_tf32),
-        DType::BF16 => go!(tensor_core::mma_matmul_bf16),
-        _ => go!(tensor_core::mma_matmul_f16),
-    }?;
-    Ok(Some(c))
 }
 
 /// Converts between float types on the device (rounding to nearest even).
