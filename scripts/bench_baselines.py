@@ -216,6 +216,7 @@ def torch_op(torch, op, shape, dtype, runs):
         return torch_train_step(torch, runs) if dtype == "f32" else None
     if op == "matmul":
         m, k, n = dims(shape)
+        dtype = dtype.split()[0]  # "bf16 wgmma" is ferrite's kernel choice; torch sees bf16
         t = torch.bfloat16 if dtype == "bf16" else torch.float16 if dtype == "f16" else torch.float32
         torch.backends.cuda.matmul.allow_tf32 = dtype == "tf32"
         a, b = torch.rand(m, k, device=dev, dtype=t), torch.rand(k, n, device=dev, dtype=t)

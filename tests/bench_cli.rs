@@ -8,7 +8,7 @@ use std::process::Command;
 fn quick_bench_on_the_emulated_device_measures_every_gpu_row_and_writes_json() {
     let json = std::env::temp_dir().join(format!("ferrite-bench-{}.json", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["--quick", "--device", "emulated:sm_80", "--numpy", "no/such/script.py", "--json"])
+        .args(["--quick", "--device", "emulated:sm_90", "--numpy", "no/such/script.py", "--json"])
         .arg(&json)
         .output()
         .unwrap();
@@ -25,11 +25,12 @@ fn quick_bench_on_the_emulated_device_measures_every_gpu_row_and_writes_json() {
     let count = |op: &str| rows.iter().filter(|(o, _)| o == op).count();
     assert_eq!(count("sqrt_into"), 1, "{rows:?}");
     assert_eq!(count("softmax"), 6, "row lengths 1k to 32k: {rows:?}");
-    for dtype in ["f32", "tf32", "bf16", "f16"] {
+    // The Hopper PTX adds the experimental wgmma kernel's rows.
+    for dtype in ["f32", "tf32", "bf16", "f16", "bf16 wgmma", "f16 wgmma"] {
         assert!(rows.contains(&("matmul".into(), dtype.into())), "matmul {dtype}: {rows:?}");
     }
     assert_eq!(count("train step"), 1, "{rows:?}");
-    assert!(stdout.lines().filter(|l| l.starts_with("| emulated:sm_80 |")).count() == rows.len(), "{stdout}");
+    assert!(stdout.lines().filter(|l| l.starts_with("| emulated:sm_90a |")).count() == rows.len(), "{stdout}");
     assert!(stderr.contains("the emulator has no cuBLAS"), "says why matmul has no baseline:\n{stderr}");
     // Without NumPy or its script, `--numpy` says so and the benchmark goes on.
     assert!(stderr.contains("no NumPy in the rounds: "), "{stderr}");

@@ -6,7 +6,10 @@
 use super::measure::Runs;
 use super::table::{Row, Table};
 use ferrite::baselines::Cublas;
-use ferrite::{Array, CudaDevice, Device, MatmulPrecision, bf16, f16, set_float32_matmul_precision};
+use ferrite::{
+    Array, CudaDevice, DType, Device, MatmulPrecision, bf16, f16, set_experimental_wgmma, set_float32_matmul_precision,
+};
+use kernels_gpu::wgmma_matmul;
 
 /// Median device seconds of `f` and of `baseline`, called alternately so that both see the
 /// same clocks and temperature.
@@ -49,7 +52,19 @@ pub fn run(device: &Device, quick: bool, table: &mut Table) -> ferrite::Result<(
     set_float32_matmul_precision(MatmulPrecision::Highest);
     tf32?;
     matmul::<bf16>(device, gpu, blas, size, "bf16", Runs::new(20, quick), table)?;
-    matmul::<f16>(device, gpu, blas, size, "f16", Runs::new(20, quick), table)
+    matmul::<f16>(device, gpu, blas, size, "f16", Runs::new(20, quick), table)?;
+    // The experimental Hopper kernel, measured and checked against cuBLAS like the others;
+    // devices without `wgmma` get no such rows.
+    set_experimental_wgmma(true);
+    let hopper = gpu.tensor_core_matmul_kernel(DType::BF16) == Some(wgmma_matmul::wgmma_matmul_bf16.name());
+    let rows = if hopper {
+        matmul::<bf16>(device, gpu, blas, size, "bf16 wgmma", Runs::new(20, quick), table)
+            .and_then(|()| matmul::<f16>(device, gpu, blas, size, "f16 wgmma", Runs::new(20, quick), table))
+    } else {
+        Ok(())
+    };
+    set_experimental_wgmma(false);
+    rows
 }
 
 /// A row for a memory-bound operation moving `bytes` in all, against a copy of as many bytes.
