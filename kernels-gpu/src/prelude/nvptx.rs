@@ -1,5 +1,5 @@
 //! The prelude's primitives on the GPU: special registers, `bar.sync`, dynamic shared memory
-//! and `shfl.sync`, each one or two PTX instructions. `emulated.rs` has the same functions
+//! and `shfl.sync`, each one or two PTX instructions. `emu/thread.rs` has the same functions
 //! for the CPU grid emulator; keep the two signatures identical.
 
 use super::Shfl;
