@@ -56,7 +56,7 @@ fn entries(ptx: &str) -> BTreeMap<String, Vec<PtxParam>> {
 #[test]
 fn every_descriptor_matches_its_entry_in_each_variant() {
     let all = descriptors();
-    for v in VARIANTS {
+    for v in &VARIANTS {
         let found = entries(v.ptx);
         for k in &all {
             let expected = rank(k.min_arch) <= rank(v.arch);
@@ -87,7 +87,7 @@ fn every_descriptor_matches_its_entry_in_each_variant() {
 
 #[test]
 fn ptx_targets_its_arch_and_leaves_nothing_unresolved() {
-    for v in VARIANTS {
+    for v in &VARIANTS {
         assert!(v.ptx.lines().any(|l| l.trim() == format!(".target {}", v.arch)), "{}: wrong .target", v.arch);
         assert!(!v.ptx.contains(".extern .func"), "{}: unresolved function (a panic path or libm call)", v.arch);
     }

@@ -1,5 +1,8 @@
 //! The embedded PTX, one module per GPU generation, and the choice between them.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 /// One PTX build of `kernels-gpu`.
 #[derive(Debug)]
 pub struct PtxVariant {
@@ -10,6 +13,10 @@ pub struct PtxVariant {
     /// Loads only on exactly `min_cc`'s major version (the `sm_90a` features are Hopper-only).
     pub exact_major: bool,
     pub ptx: &'static str,
+    /// The entry names, collected on first use: `has_entry` runs on every tensor-core matmul
+    /// and every emulated launch, and scanning the PTX text (over 1 MB) each time would cost
+    /// about a millisecond.
+    entry_set: OnceLock<HashSet<&'static str>>,
 }
 
 macro_rules! variant {
@@ -19,13 +26,14 @@ macro_rules! variant {
             min_cc: $cc,
             exact_major: $exact,
             ptx: include_str!(concat!(env!("OUT_DIR"), "/kernels-", $arch, ".ptx")),
+            entry_set: OnceLock::new(),
         }
     };
 }
 
 /// Newest first. Keep in step with `VARIANTS` in the top-level `build.rs`.
-pub static VARIANTS: &[PtxVariant] =
-    &[variant!("sm_90a", (9, 0), true), variant!("sm_80", (8, 0), false), variant!("sm_70", (7, 0), false)];
+pub static VARIANTS: [PtxVariant; 3] =
+    [variant!("sm_90a", (9, 0), true), variant!("sm_80", (8, 0), false), variant!("sm_70", (7, 0), false)];
 
 impl PtxVariant {
     pub fn loads_on(&self, cc: (u32, u32)) -> bool {
@@ -41,7 +49,7 @@ impl PtxVariant {
     }
 
     pub fn has_entry(&self, name: &str) -> bool {
-        self.entries().any(|e| e == name)
+        self.entry_set.get_or_init(|| self.entries().collect()).contains(name)
     }
 }
 
