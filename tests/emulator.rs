@@ -196,13 +196,32 @@ fn misaligned_or_overrunning_vector_accesses_are_caught() {
     let b = DeviceBuffer::<u16>::poisoned(64);
     let p = b.as_ptr() as usize;
     let one = |f: fn(usize)| launch(&cfg(Dim3::x(1), Dim3::x(32), 64), &move || f(p)).map_err(|e| e.to_string());
-    assert_eq!(one(|p| drop(view(p).load_v4(8))), Ok(()));
-    assert_eq!(one(|p| drop(view(p).load_v2(4))), Ok(()));
-    let misaligned = one(|p| drop(view(p).load_v4(4))).unwrap_err();
+    assert_eq!(
+        one(|p| {
+            let _ = view(p).load_v4(8);
+        }),
+        Ok(())
+    );
+    assert_eq!(
+        one(|p| {
+            let _ = view(p).load_v2(4);
+        }),
+        Ok(())
+    );
+    let misaligned = one(|p| {
+        let _ = view(p).load_v4(4);
+    })
+    .unwrap_err();
     assert!(misaligned.contains("16-byte vector access") && misaligned.contains("misaligned"), "{misaligned}");
-    let misaligned = one(|p| drop(view(p).load_v2(2))).unwrap_err();
+    let misaligned = one(|p| {
+        let _ = view(p).load_v2(2);
+    })
+    .unwrap_err();
     assert!(misaligned.contains("8-byte vector access"), "{misaligned}");
-    let overrun = one(|p| drop(view(p).load_v4(56 + 8))).unwrap_err();
+    let overrun = one(|p| {
+        let _ = view(p).load_v4(56 + 8);
+    })
+    .unwrap_err();
     assert!(overrun.contains("out of bounds"), "{overrun}");
     let shared = one(|_| Shared::<u32>::new(0, 16).store_v4(2, [0; 4])).unwrap_err();
     assert!(shared.contains("misaligned"), "{shared}");
