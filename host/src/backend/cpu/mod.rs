@@ -1,8 +1,9 @@
 //! The CPU backend. Elementwise and softmax arithmetic is the kernels' own (`UnaryOp`,
 //! `Float::exp`), so CPU and GPU results differ only by summation order; matmul is the
-//! `gemm` crate. Hot loops are also compiled for AVX-512 and AVX2 + FMA and chosen at run
+//! `gemm` crate's kernels (`matmul.rs`). Hot loops are also compiled for AVX-512 and AVX2 + FMA and chosen at run
 //! time (`simd`), and large inputs are split across cores with rayon.
 
+mod matmul;
 pub(crate) mod simd;
 mod stream;
 
@@ -13,14 +14,11 @@ use rayon::prelude::*;
 use simd::multiversion;
 use std::mem::MaybeUninit;
 
+pub(crate) use matmul::{gemm_into, matmul};
 pub(crate) use simd::CpuMath;
 
 /// Below this many elements (or multiply-adds) threads cost more than they save.
 const PARALLEL_MIN: usize = 1 << 15;
-
-/// gemm below this many multiply-adds runs on one thread: measured on 2 cores, a second
-/// thread breaks even at 128³ and pays from 256³ (gemm has its own, lower, per-block threshold).
-const GEMM_PARALLEL_MIN: usize = 128 * 128 * 128;
 
 pub(crate) fn unary<Op: UnaryOp, T: KernelFloat + Send + Sync>(x: &[T]) -> Vec<T> {
     if x.len() < PARALLEL_MIN {
@@ -160,95 +158,6 @@ pub(crate) fn softmax_in_place<T: CpuMath>(x: &mut [T], cols: usize) {
         None => softmax_in_place_rows(x, cols),
         Some(rows) => x.par_chunks_mut(rows * cols).for_each(|x| softmax_in_place_rows(x, cols)),
     }
-}
-
-/// `C[m×n] = op(A) · op(B)`, row-major, `op(A)` `m×k`, `op(B)` `k×n`; `ta`/`tb` mean the operand
-/// is stored transposed (`k×m`, `n×k`).
-pub(crate) fn matmul<T: Element>(a: &[T], b: &[T], dims: (usize, usize, usize), t: (bool, bool)) -> Vec<T> {
-    let len = dims.0 * dims.2;
-    if dims.1 == 0 {
-        return vec![T::default(); len]; // the empty sum
-    }
-    check(len, a, b, dims);
-    // Not zero-filled first (a pass over the result): gemm writes every element of C without
-    // reading it when not accumulating.
-    let mut c = Vec::with_capacity(len);
-    // SAFETY: `c` has room for m·n elements and the operands were checked.
-    unsafe {
-        gemm_raw(c.as_mut_ptr(), a, b, dims, t, false);
-        c.set_len(len);
-    }
-    c
-}
-
-fn check<T>(c: usize, a: &[T], b: &[T], (m, k, n): (usize, usize, usize)) {
-    assert!(c >= m * n && a.len() >= m * k && b.len() >= k * n, "gemm: buffers smaller than the shapes");
-}
-
-/// `C = op(A) · op(B)` into `c` (`m×n`, row-major), or `C += op(A) · op(B)` if `accumulate`.
-pub(crate) fn gemm_into<T: Element>(
-    c: &mut [T],
-    a: &[T],
-    b: &[T],
-    dims: (usize, usize, usize),
-    t: (bool, bool),
-    accumulate: bool,
-) {
-    check(c.len(), a, b, dims);
-    // SAFETY: the lengths were checked.
-    unsafe { gemm_raw(c.as_mut_ptr(), a, b, dims, t, accumulate) }
-}
-
-/// # Safety
-/// `c` is valid for `m·n` writes (and reads if `accumulate`), `a` and `b` hold `m·k` and `k·n`
-/// elements.
-unsafe fn gemm_raw<T: Element>(
-    c: *mut T,
-    a: &[T],
-    b: &[T],
-    (m, k, n): (usize, usize, usize),
-    (ta, tb): (bool, bool),
-    accumulate: bool,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            // SAFETY: the caller's contract.
-            unsafe { std::slice::from_raw_parts_mut(c, m * n).fill(T::default()) }; // the empty sum
-        }
-        return;
-    }
-    let (a_rs, a_cs) = if ta { (1, m as isize) } else { (k as isize, 1) };
-    let (b_rs, b_cs) = if tb { (1, k as isize) } else { (n as isize, 1) };
-    let par = if m * n * k >= GEMM_PARALLEL_MIN { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
-    let one = T::from_f64(1.0);
-    // SAFETY: the strides describe `a` (m·k), `b` (k·n) and `c` (m·n), as the caller promises;
-    // gemm supports the f32 and f64 callers use, and reads C only if `accumulate`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c,
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            one,
-            one,
-            false,
-            false,
-            false,
-            par,
-        )
-    };
 }
 
 /// Conversion through f64: exact for every source type, then one rounding (or, for integer

@@ -61,7 +61,7 @@ pub fn rounds(
 ) -> (f64, f64, Option<f64>) {
     busy(&mut f, runs.warmup);
     busy(&mut baseline, runs.warmup);
-    let rounds = runs.timed.clamp(1, 5);
+    let rounds = runs.timed.clamp(1, 10);
     let burst = runs.timed.div_ceil(rounds);
     let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
