@@ -1,6 +1,7 @@
 //! The embedded PTX: every kernel descriptor has its `.entry` (same name, same parameters) in
 //! exactly the variants it claims, nothing is left unresolved, and ptxas assembles every
-//! variant for every GPU it claims to load on, without register spills or stack frames.
+//! variant for every GPU it claims to load on, without register spills or stack frames, and
+//! without ptxas having to serialize a `wgmma` pipeline.
 //!
 //! The ptxas report (registers, spills, barriers per kernel and variant) is kept in
 //! `docs/ptxas.md`; this test fails when it is stale. Regenerate it with
@@ -127,6 +128,8 @@ fn assemble(ptxas: &Path, ptx_file: &Path, target: &str) -> BTreeMap<String, Usa
     let _ = std::fs::remove_file(&out);
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "ptxas -arch={target} {} failed:\n{log}", ptx_file.display());
+    let hazards = wgmma_hazards(&log);
+    assert!(hazards.is_empty(), "ptxas -arch={target} {}:\n{}", ptx_file.display(), hazards.join("\n"));
     let mut report = BTreeMap::new();
     let mut current = String::new();
     let num = |s: &str, suffix: &str| -> u32 {
@@ -149,6 +152,44 @@ fn assemble(ptxas: &Path, ptx_file: &Path, target: &str) -> BTreeMap<String, Usa
         }
     }
     report
+}
+
+/// ptxas's notes that it made a `wgmma` wait early or serialized the pipeline (C7515..C7520):
+/// it does so when other instructions touch the accumulators while `wgmma`s are in flight.
+/// The result stays correct, but the tensor cores idle at each such point.
+fn wgmma_hazards(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| (l.contains("GMMA") || l.contains("wgmma")) && (l.contains("injected") || l.contains("serialized")))
+        .collect()
+}
+
+/// The check above can fail: a `wgmma` pair with an add on an accumulator between them (the
+/// mistake it guards against) makes ptxas inject a wait, and `wgmma_hazards` reports it.
+#[test]
+fn ptxas_reports_an_accumulator_touched_between_wgmmas() {
+    let d: Vec<String> = (0..64).map(|i| format!("%f{i}")).collect();
+    let mma = format!(
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{{}}}, %rd2, %rd3, p, 1, 1, 0, 0;",
+        d.join(",")
+    );
+    let zero: String = d.iter().map(|r| format!("mov.f32 {r}, 0f00000000;\n")).collect();
+    let ptx = format!(
+        ".version 8.0\n.target sm_90a\n.address_size 64\n\
+         .visible .entry k(.param .u64 out, .param .u64 da, .param .u64 db)\n{{\n\
+         .reg .f32 %f<64>;\n.reg .b64 %rd<4>;\n.reg .pred p;\n\
+         ld.param.u64 %rd1, [out];\nld.param.u64 %rd2, [da];\nld.param.u64 %rd3, [db];\n{zero}\
+         setp.ne.b32 p, 1, 0;\nwgmma.fence.sync.aligned;\n{mma}\nadd.f32 %f0, %f0, 0f3F800000;\n{mma}\n\
+         wgmma.commit_group.sync.aligned;\nwgmma.wait_group.sync.aligned 0;\n\
+         st.global.f32 [%rd1], %f0;\nst.global.f32 [%rd1+4], %f63;\nret;\n}}\n"
+    );
+    let file = std::env::temp_dir().join(format!("ferrite-hazard-{}.ptx", std::process::id()));
+    std::fs::write(&file, ptx).unwrap();
+    let out = file.with_extension("cubin");
+    let o = Command::new(ptxas()).args(["-arch=sm_90a", "-v", "-o"]).arg(&out).arg(&file).output().unwrap();
+    let _ = (std::fs::remove_file(&file), std::fs::remove_file(&out));
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "ptxas failed:\n{log}");
+    assert!(!wgmma_hazards(&log).is_empty(), "no hazard reported in:\n{log}");
 }
 
 #[test]
@@ -214,7 +255,8 @@ fn ptxas_assembles_every_variant_for_every_claimed_gpu_without_spills() {
          `FERRITE_UPDATE_DOCS=1 cargo test --test ptx`.\n\n\
          Every variant also assembles for every newer GPU it claims (`sm_70` and `sm_80` PTX up to \
          `sm_120`), without spills. Shared memory is all dynamic, sized by each kernel module's \
-         `config` function at launch, so ptxas reports none.\n\n\
+         `config` function at launch, so ptxas reports none. ptxas injected no `wgmma` waits \
+         and serialized no `wgmma` pipeline (the test fails if it does).\n\n\
          | kernel | PTX | registers | spill bytes | barriers |\n|---|---|---|---|---|\n{table}"
     );
     check_generated_doc("docs/ptxas.md", "ptx", &doc);
