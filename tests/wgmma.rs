@@ -159,3 +159,57 @@ fn wgmma_protocol_mistakes_are_reported() {
     let cfg = LaunchConfig { grid: Dim3::x(1), block: Dim3::x(128), shared_bytes: 8192 };
     launch(&cfg, &|| one_wgmma(desc(), desc())).unwrap();
 }
+
+/// Writes to shared memory that a `wgmma` in flight reads: before the writer's own wait, and
+/// after it but before the other warps' waits (no barrier between). With `desc()`, every warp
+/// reads B's 16 core-matrix rows of 8 (SBO 256) at 0..4096, the last 16-byte row at 4080.
+#[test]
+fn shared_writes_under_a_wgmma_in_flight_are_reported() {
+    let issue = || {
+        wgmma_fence();
+        wgmma_m64n128k16_bf16(&mut [0.0; 64], desc(), desc());
+        wgmma_commit_group();
+    };
+    let view = || Shared::<u32>::new(0, 2048);
+
+    let before_wait = failure(128, || {
+        issue();
+        if thread_idx().x == 3 {
+            view().store(1, 7); // bytes 4..8: row 0 of A and of B
+        }
+        wgmma_wait_group_0();
+    });
+    assert!(before_wait.contains("thread 3 writes shared bytes [4, 8)"), "{before_wait}");
+    // Warps 1-3 may have waited already (threads run in a random order); warp 0 has not.
+    assert!(before_wait.contains("a wgmma of warp 0"), "{before_wait}");
+
+    // Warp 0 waits for its wgmma and thread 0 writes, but warps 1-3 wait only after the
+    // barrier. (Whether warp 0 is still listed depends on whether its other lanes waited
+    // before thread 0 wrote: they run in a random order.)
+    let other_warps = failure(128, || {
+        issue();
+        sync_threads();
+        if thread_idx().x < 32 {
+            wgmma_wait_group_0();
+            if thread_idx().x == 0 {
+                view().store_v4(1020, [1; 4]); // bytes 4080..4096: B's last row
+            }
+        }
+        sync_threads();
+        if thread_idx().x >= 32 {
+            wgmma_wait_group_0();
+        }
+    });
+    assert!(other_warps.contains("thread 0 writes shared bytes [4080, 4096)"), "{other_warps}");
+    assert!(other_warps.contains("1, 2, 3"), "{other_warps}");
+
+    // Every warp waits, then a barrier, then the writes: accepted.
+    let cfg = LaunchConfig { grid: Dim3::x(1), block: Dim3::x(128), shared_bytes: 8192 };
+    launch(&cfg, &|| {
+        issue();
+        wgmma_wait_group_0();
+        sync_threads();
+        view().store_v4(4 * thread_idx().x as usize, [2; 4]);
+    })
+    .unwrap();
+}

@@ -9,10 +9,11 @@ use super::warp::{WarpRequest, WarpResponse};
 use super::wgmma::AccBits;
 use crate::launch::Dim3;
 use crate::prelude::{MmaKind, Shfl, WgmmaAcc, WgmmaKind};
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
 use core::ptr;
 use corosensei::Yielder;
-use std::string::String;
+use std::string::{String, ToString};
+use std::vec::Vec;
 
 /// Why a thread gave control back to the block scheduler.
 pub(crate) enum Suspend {
@@ -29,6 +30,12 @@ pub(crate) struct BlockCtx {
     pub grid_dim: Dim3,
     pub shared: *mut u8,
     pub shared_bytes: u32,
+    /// Which warps have `wgmma`s in flight that read each 16-byte granule of shared memory:
+    /// bit `w` of entry `g` is warp `w` of the block reading bytes `16·g ..+16`. Empty until the
+    /// block's first `wgmma`.
+    pub wgmma_readers: RefCell<Vec<u32>>,
+    /// Lanes of each warp that have waited since the warp's reads were last retired.
+    pub wgmma_waits: Cell<[u8; 32]>,
 }
 
 pub(crate) struct ThreadCtx {
@@ -48,6 +55,18 @@ impl ThreadCtx {
 }
 
 impl BlockCtx {
+    /// Records that warp `warp` has a `wgmma` in flight reading the 16 bytes at each of
+    /// `rows` (shared-window offsets, multiples of 16, inside the block's shared memory).
+    pub(crate) fn wgmma_reads(&self, warp: u32, rows: impl Iterator<Item = usize>) {
+        let mut readers = self.wgmma_readers.borrow_mut();
+        if readers.is_empty() {
+            readers.resize((self.shared_bytes as usize).div_ceil(16), 0);
+        }
+        for at in rows {
+            readers[at / 16] |= 1 << warp;
+        }
+    }
+
     /// The block's shared memory as bytes; only for the scheduler, between resumes, when no
     /// emulated thread is running.
     pub(crate) fn shared_slice(&self) -> &[u8] {
@@ -187,6 +206,45 @@ pub fn wgmma_wait_group_0() {
         assert!(s.uncommitted == 0, "wgmma.wait_group with {} wgmma not committed to a group", s.uncommitted);
         *s = WgmmaState::default();
     });
+    // On a GPU a warp's lanes wait together (`.aligned`); here they run one at a time, so the
+    // warp's reads end when its last lane has waited, and a lane that writes before its own
+    // wait is caught even if the others waited first.
+    let warp = rank() as usize / 32;
+    let mut waits = block().wgmma_waits.get();
+    waits[warp] += 1;
+    if usize::from(waits[warp]) == 32 {
+        waits[warp] = 0;
+        block().wgmma_readers.borrow_mut().iter_mut().for_each(|r| *r &= !(1 << warp));
+    }
+    block().wgmma_waits.set(waits);
+}
+
+/// Panics if a `wgmma` still in flight reads any of the `bytes` bytes of shared memory at `p`,
+/// which a thread is about to write: on a GPU the tensor core might read the new bytes.
+pub fn shared_written(p: *const u8, bytes: usize) {
+    let readers = block().wgmma_readers.borrow();
+    if readers.is_empty() {
+        return;
+    }
+    let off = p as usize - block().shared as usize;
+    let warps = readers[off / 16..(off + bytes).div_ceil(16)].iter().fold(0, |w, &r| w | r);
+    if warps != 0 {
+        let list: Vec<String> = (0..32).filter(|w| warps >> w & 1 == 1).map(|w| w.to_string()).collect();
+        panic!(
+            "thread {} writes shared bytes [{off}, {}) while a wgmma of warp {} still reads them: the \
+             writer's warp must wgmma.wait_group first, and other warps' waits must be ordered before \
+             the write by a barrier",
+            rank(),
+            off + bytes,
+            list.join(", ")
+        );
+    }
+}
+
+/// The current thread's linear index in its block.
+fn rank() -> u32 {
+    let (t, dim) = (current().thread_idx, block().block_dim);
+    (t.z * dim.y + t.y) * dim.x + t.x
 }
 
 /// `wgmma.mma_async` m64n128k16: a collective of the thread's warp (see `emu/wgmma.rs`).
@@ -194,10 +252,8 @@ pub fn wgmma(kind: WgmmaKind, a: u64, b: u64, d: &mut WgmmaAcc) {
     assert!(current().wgmma.get().fenced, "wgmma.mma_async without a wgmma.fence since the last wgmma.wait_group");
     let n = block().block_dim.volume();
     assert!(n.is_multiple_of(128), "wgmma needs whole warpgroups, but the block has {n} threads");
-    let (t, dim) = (current().thread_idx, block().block_dim);
-    let rank = (t.z * dim.y + t.y) * dim.x + t.x;
     current().wgmma_acc.set(d.map(f32::to_bits));
-    let req = WarpRequest::Wgmma { kind, descs: (a, b), group_warp: (rank / 32 % 4) as u8 };
+    let req = WarpRequest::Wgmma { kind, descs: (a, b), warp: (rank() / 32) as u8 };
     match suspend(Suspend::Warp(req)) {
         WarpResponse::AccWritten => *d = current().wgmma_acc.get().map(f32::from_bits),
         other => unreachable!("wgmma answered with {other:?}"),

@@ -15,9 +15,9 @@ pub(crate) enum WarpRequest {
     /// `mma.sync.aligned.<shape>.row.col.f32.<type>.<type>.f32 d, a, b, c`
     Mma { kind: MmaKind, a: [u32; 4], b: [u32; 2], c: [u32; 4] },
     /// `wgmma.mma_async.sync.aligned.m64n128k16.f32.<type>.<type> d, a-desc, b-desc, 1, 1, 1, 0, 0`
-    /// from one warp (`group_warp` of its warpgroup). The 64 accumulators per lane travel in
+    /// from warp `warp` of the block. The 64 accumulators per lane travel in
     /// the lanes' `ThreadCtx::wgmma_acc`, which keeps every request and response small.
-    Wgmma { kind: WgmmaKind, descs: (u64, u64), group_warp: u8 },
+    Wgmma { kind: WgmmaKind, descs: (u64, u64), warp: u8 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,19 +64,22 @@ pub(crate) fn evaluate(reqs: &[WarpRequest; WARP], lanes: &[ThreadCtx]) -> Resul
                 out[lane] = WarpResponse::Frag(d);
             }
         }
-        WarpRequest::Wgmma { kind, descs, group_warp } => {
+        WarpRequest::Wgmma { kind, descs, warp } => {
             if let Some((lane, other)) = reqs.iter().enumerate().find(|(_, r)| **r != reqs[0]) {
                 return Err(format!(
-                    "lane 0 is at wgmma {kind:?} with descriptors {descs:#x?} as warp {group_warp} of its warpgroup, \
-                     but lane {lane} at {other:?}"
+                    "lane 0 is at wgmma {kind:?} with descriptors {descs:#x?} in warp {warp}, but lane {lane} at {other:?}"
                 ));
             }
             let accs: [_; WARP] = core::array::from_fn(|l| lanes[l].wgmma_acc.get());
-            let shared = lanes[0].block_ctx().shared_slice();
-            for (lane, d) in wgmma::evaluate(kind, descs, group_warp as usize, &accs, shared)?.into_iter().enumerate() {
+            let block = lanes[0].block_ctx();
+            let group_warp = warp as usize % 4;
+            for (lane, d) in
+                wgmma::evaluate(kind, descs, group_warp, &accs, block.shared_slice())?.into_iter().enumerate()
+            {
                 lanes[lane].wgmma_acc.set(d);
                 out[lane] = WarpResponse::AccWritten;
             }
+            block.wgmma_reads(warp.into(), wgmma::operand_rows(descs, group_warp));
         }
     }
     Ok(out)

@@ -6,9 +6,12 @@
 //! The emulator runs the instruction when the warp issues it, not asynchronously. What it
 //! checks of the protocol: every lane agrees on the operands; a thread fenced before its first
 //! `wgmma` since it last waited; it waits with nothing uncommitted; it exits with nothing in
-//! flight (`emu/thread.rs`). What it cannot see: a kernel overwriting the operands' shared
-//! memory, or reading the accumulators, before `wgmma.wait_group`. Those rules are kept by
-//! reading the kernel.
+//! flight (`emu/thread.rs`); and no thread writes shared memory that a `wgmma` still in flight
+//! reads (`BlockCtx::wgmma_readers`): a warp's reads end when it waits, so a write needs the
+//! writer's own wait and, for other warps' reads, a barrier after theirs. Threads resume in a
+//! random order, so a missing barrier shows up as some thread writing early. Reading the
+//! accumulators before the wait is ptxas's to handle: it injects a wait, which
+//! `tests/ptx.rs` rejects.
 //!
 //! Only the unswizzled layout is emulated; a descriptor asking for a swizzle, a base offset or
 //! with reserved bits set is an error rather than a guess.
@@ -43,10 +46,15 @@ fn decode(d: u64, which: &str) -> Result<Desc, String> {
     Ok(Desc { start: field(0), lbo: field(16), sbo: field(32) })
 }
 
-/// Element (`row`, `k`) of a K-major operand: core matrix (`row / 8`, `k / 8`), its row
-/// `row % 8`, element `k % 8` of that 16-byte row.
+/// Where the 16-byte row of core matrix (`row / 8`, `chunk`) holding (`row`, `8·chunk ..+8`)
+/// of a K-major operand starts: that core matrix's row `row % 8`.
+fn row_at(d: &Desc, row: usize, chunk: usize) -> usize {
+    d.start + (row / 8) * d.sbo + chunk * d.lbo + (row % 8) * 16
+}
+
+/// Element (`row`, `k`) of a K-major operand: element `k % 8` of its 16-byte row.
 fn element(shared: &[u8], kind: WgmmaKind, d: &Desc, which: &str, row: usize, k: usize) -> Result<f32, String> {
-    let at = d.start + (row / 8) * d.sbo + (k / 8) * d.lbo + (row % 8) * 16 + (k % 8) * 2;
+    let at = row_at(d, row, k / 8) + (k % 8) * 2;
     let Some(bytes) = shared.get(at..at + 2) else {
         return Err(format!(
             "{which}[{row}][{k}] is at shared byte {at}, outside the launch's {} bytes ({d:?})",
@@ -58,6 +66,14 @@ fn element(shared: &[u8], kind: WgmmaKind, d: &Desc, which: &str, row: usize, k:
         WgmmaKind::Bf16 => BF16(bits).to_f32(),
         WgmmaKind::F16 => F16(bits).to_f32(),
     })
+}
+
+/// The shared-memory offsets of the 16-byte rows that warp `group_warp` (0..4) of a warpgroup
+/// reads for one `m64n128k16` (its 16 rows of A, all of B); `evaluate` has checked them.
+pub(crate) fn operand_rows((a_desc, b_desc): (u64, u64), group_warp: usize) -> impl Iterator<Item = usize> {
+    let (da, db) = (decode(a_desc, "A").expect("checked"), decode(b_desc, "B").expect("checked"));
+    let a = (16 * group_warp..16 * group_warp + 16).flat_map(move |r| [row_at(&da, r, 0), row_at(&da, r, 1)]);
+    a.chain((0..WGMMA_N).flat_map(move |n| [row_at(&db, n, 0), row_at(&db, n, 1)]))
 }
 
 /// `D += A·B` for the 16 rows warp `group_warp` (0..4) of its warpgroup owns; `accs` are

@@ -253,6 +253,8 @@ impl<T: Copy> Shared<T> {
     #[inline(always)]
     pub fn store(&self, i: usize, v: T) {
         check_index(i, self.len);
+        #[cfg(not(target_arch = "nvptx64"))]
+        target::shared_written(unsafe { self.ptr.add(i) }.cast(), size_of::<T>());
         unsafe { self.ptr.add(i).write(v) }
     }
 
@@ -262,6 +264,8 @@ impl<T: Copy> Shared<T> {
     pub fn store_v4(&self, i: usize, v: [u32; 4]) {
         check_words::<T>(self.ptr, i, 16, self.len);
         let p = unsafe { self.ptr.add(i) }.cast::<[u32; 4]>();
+        #[cfg(not(target_arch = "nvptx64"))]
+        target::shared_written(p.cast(), 16);
         #[cfg(target_arch = "nvptx64")]
         unsafe {
             target::st_shared_v4(p, v)
