@@ -125,7 +125,11 @@ impl Device {
                     Some(n) => format!("CUDA device {n}"),
                     None => "the CUDA emulator".to_string(),
                 };
-                format!("{which}: {} (compute capability {major}.{minor}, {} PTX)", c.name(), c.ptx_arch())
+                let fallback = match c.ptx_rejected() {
+                    [] => String::new(),
+                    r => format!("; the driver is too old for the {} PTX", r.join(" and ")),
+                };
+                format!("{which}: {} (compute capability {major}.{minor}, {} PTX{fallback})", c.name(), c.ptx_arch())
             }
         }
     }

@@ -40,6 +40,14 @@ impl PtxVariant {
         if self.exact_major { cc.0 == self.min_cc.0 && cc >= self.min_cc } else { cc >= self.min_cc }
     }
 
+    /// The PTX ISA version the module declares (`.version 8.0` is `(8, 0)`): a driver older
+    /// than it rejects the module.
+    pub fn isa_version(&self) -> (u32, u32) {
+        let v = self.ptx.lines().find_map(|l| l.trim().strip_prefix(".version ")).expect("PTX declares its version");
+        let (major, minor) = v.trim().split_once('.').expect("version is MAJOR.MINOR");
+        (major.parse().expect("numeric PTX version"), minor.parse().expect("numeric PTX version"))
+    }
+
     /// Names of the `.entry` points in this module.
     pub fn entries(&self) -> impl Iterator<Item = &'static str> {
         self.ptx
@@ -55,5 +63,10 @@ impl PtxVariant {
 
 /// The newest variant a device of compute capability `cc` can load, if any.
 pub fn best_for(cc: (u32, u32)) -> Option<&'static PtxVariant> {
-    VARIANTS.iter().find(|v| v.loads_on(cc))
+    loadable_on(cc).next()
+}
+
+/// Every variant a device of compute capability `cc` can load, newest first.
+pub fn loadable_on(cc: (u32, u32)) -> impl Iterator<Item = &'static PtxVariant> {
+    VARIANTS.iter().filter(move |v| v.loads_on(cc))
 }

@@ -15,6 +15,9 @@ pub(crate) struct EmulatedDriver {
     name: String,
     cc: (u32, u32),
     variant: OnceLock<&'static PtxVariant>,
+    /// The newest PTX ISA the emulated driver accepts (`None`: any), to test how a device
+    /// behind an old driver falls back to an older variant.
+    ptx_limit: Option<(u32, u32)>,
     /// Launches recorded by open captures, per capturing thread (other threads' work on the
     /// device runs as usual, as on a real GPU where each capture has its own stream).
     capture: Mutex<HashMap<ThreadId, Vec<Recorded>>>,
@@ -51,8 +54,16 @@ impl EmulatedDriver {
             name: "ferrite CPU grid emulator".into(),
             cc,
             variant: OnceLock::new(),
+            ptx_limit: None,
             capture: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Like a driver that JIT-compiles PTX up to ISA version `limit` only.
+    #[cfg(test)]
+    pub(crate) fn with_ptx_limit(mut self, limit: (u32, u32)) -> Self {
+        self.ptx_limit = Some(limit);
+        self
     }
 }
 
@@ -85,6 +96,14 @@ impl Driver for EmulatedDriver {
     }
 
     fn load(&self, variant: &'static PtxVariant) -> Result<()> {
+        let v = variant.isa_version();
+        if let Some(l) = self.ptx_limit.filter(|&l| v > l) {
+            return Err(Error::PtxJit {
+                arch: variant.arch,
+                code: "CUDA_ERROR_UNSUPPORTED_PTX_VERSION".into(),
+                log: format!("Unsupported .version {}.{}; current version is '{}.{}'", v.0, v.1, l.0, l.1),
+            });
+        }
         let _ = self.variant.set(variant);
         Ok(())
     }

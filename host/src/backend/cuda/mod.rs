@@ -28,6 +28,8 @@ pub struct CudaDevice(Arc<Inner>);
 struct Inner {
     driver: Box<dyn Driver>,
     variant: &'static PtxVariant,
+    /// Newer variants the driver rejected as too new a PTX ISA before `variant` loaded.
+    rejected: Vec<&'static str>,
     /// `Some(n)` for `cuda:n`, `None` for an emulated device.
     ordinal: Option<usize>,
     /// Kernel launches so far (the benchmark counts them per training step).
@@ -58,15 +60,30 @@ impl CudaDevice {
 
     fn with_driver(driver: Box<dyn Driver>, ordinal: Option<usize>) -> Result<Self> {
         let cc = driver.compute_capability();
-        let variant = ptx::best_for(cc).ok_or_else(|| Error::UnsupportedGpu {
-            device: driver.name().to_string(),
-            major: cc.0,
-            minor: cc.1,
-        })?;
-        driver.load(variant)?;
+        let unsupported = || Error::UnsupportedGpu { device: driver.name().to_string(), major: cc.0, minor: cc.1 };
+        let mut candidates = ptx::loadable_on(cc);
+        let mut variant = candidates.next().ok_or_else(unsupported)?;
+        let mut rejected = Vec::new();
+        // A driver older than a variant's PTX ISA (sm_90a's is 8.0, CUDA 12.0) rejects it, but
+        // JIT-compiles an older variant for the same GPU: an H100 behind a CUDA 11.8 driver
+        // runs the sm_80 kernels.
+        loop {
+            match driver.load(variant) {
+                Ok(()) => break,
+                Err(Error::PtxJit { code, log, .. }) if code == "CUDA_ERROR_UNSUPPORTED_PTX_VERSION" => {
+                    rejected.push(variant.arch);
+                    let Some(older) = candidates.next() else {
+                        return Err(Error::PtxJit { arch: variant.arch, code, log });
+                    };
+                    variant = older;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         Ok(CudaDevice(Arc::new(Inner {
             driver,
             variant,
+            rejected,
             ordinal,
             launches: AtomicU64::new(0),
             graph_launches: AtomicU64::new(0),
@@ -84,6 +101,12 @@ impl CudaDevice {
     /// The PTX variant the device runs, e.g. `sm_80`.
     pub fn ptx_arch(&self) -> &'static str {
         self.0.variant.arch
+    }
+
+    /// Newer PTX variants the driver rejected as too new before `ptx_arch()` loaded (an old
+    /// driver); empty normally.
+    pub fn ptx_rejected(&self) -> &[&'static str] {
+        &self.0.rejected
     }
 
     /// `None` for an emulated device.
@@ -287,5 +310,40 @@ impl<T: Copy> DeviceBuffer<T> {
 impl<T> Drop for DeviceBuffer<T> {
     fn drop(&mut self) {
         unsafe { self.device.0.driver.free(self.ptr, self.len * size_of::<T>()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hopper_behind(limit: (u32, u32)) -> Result<CudaDevice> {
+        CudaDevice::with_driver(Box::new(emulated::EmulatedDriver::new((9, 0)).with_ptx_limit(limit)), None)
+    }
+
+    /// A driver too old for a variant's PTX ISA: the device loads the newest older variant
+    /// that the driver takes, says so, and its kernels work; with none left, the driver's error.
+    #[test]
+    fn an_old_driver_gets_an_older_ptx_variant() {
+        let isa = |arch: &str| ptx::VARIANTS.iter().find(|v| v.arch == arch).unwrap().isa_version();
+        let (sm_90a, sm_80) = (isa("sm_90a"), isa("sm_80"));
+        assert!(sm_80 < sm_90a, "the test needs sm_90a's PTX ISA ({sm_90a:?}) newer than sm_80's ({sm_80:?})");
+
+        let d = hopper_behind(sm_80).unwrap();
+        assert_eq!((d.ptx_arch(), d.ptx_rejected()), ("sm_80", &["sm_90a"][..]));
+        let described = crate::Device::Cuda(d.clone()).describe();
+        assert!(described.contains("sm_80 PTX; the driver is too old for the sm_90a PTX"), "{described}");
+        let x = crate::Array::from_vec_on(vec![4.0f32, 9.0], &[2], &crate::Device::Cuda(d)).unwrap();
+        assert_eq!(x.sqrt().unwrap().to_vec().unwrap(), [2.0, 3.0]);
+
+        let d = hopper_behind(sm_90a).unwrap();
+        assert!(d.ptx_arch() == "sm_90a" && d.ptx_rejected().is_empty());
+
+        match hopper_behind((1, 0)) {
+            Err(e @ Error::PtxJit { arch: "sm_70", .. }) => {
+                assert!(e.to_string().contains("Unsupported .version"), "{e}")
+            }
+            other => panic!("a driver that takes no variant gave {:?}", other.map(|d| d.ptx_arch())),
+        }
     }
 }
