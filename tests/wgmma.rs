@@ -75,7 +75,7 @@ fn warpgroup_wgmma(kind: WgmmaKind, a: &[f32], b: &[f32], c: &[f32]) -> Vec<f32>
             WgmmaKind::F16 => wgmma_m64n128k16_f16(&mut acc, desc_a, desc_b),
         }
         wgmma_commit_group();
-        wgmma_wait_group_0();
+        wgmma_wait_group::<0>();
         for (i, &v) in acc.iter().enumerate() {
             d.store(at(i), v);
         }
@@ -118,7 +118,7 @@ fn one_wgmma(a: u64, b: u64) {
     wgmma_fence();
     wgmma_m64n128k16_bf16(&mut [0.0; 64], a, b);
     wgmma_commit_group();
-    wgmma_wait_group_0();
+    wgmma_wait_group::<0>();
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn wgmma_protocol_mistakes_are_reported() {
     let uncommitted = failure(128, || {
         wgmma_fence();
         wgmma_m64n128k16_f16(&mut acc.clone(), desc(), desc());
-        wgmma_wait_group_0();
+        wgmma_wait_group::<0>();
     });
     assert!(uncommitted.contains("not committed"), "{uncommitted}");
 
@@ -177,7 +177,7 @@ fn shared_writes_under_a_wgmma_in_flight_are_reported() {
         if thread_idx().x == 3 {
             view().store(1, 7); // bytes 4..8: row 0 of A and of B
         }
-        wgmma_wait_group_0();
+        wgmma_wait_group::<0>();
     });
     assert!(before_wait.contains("thread 3 writes shared bytes [4, 8)"), "{before_wait}");
     // Warps 1-3 may have waited already (threads run in a random order); warp 0 has not.
@@ -190,14 +190,14 @@ fn shared_writes_under_a_wgmma_in_flight_are_reported() {
         issue();
         sync_threads();
         if thread_idx().x < 32 {
-            wgmma_wait_group_0();
+            wgmma_wait_group::<0>();
             if thread_idx().x == 0 {
                 view().store_v4(1020, [1; 4]); // bytes 4080..4096: B's last row
             }
         }
         sync_threads();
         if thread_idx().x >= 32 {
-            wgmma_wait_group_0();
+            wgmma_wait_group::<0>();
         }
     });
     assert!(other_warps.contains("thread 0 writes shared bytes [4080, 4096)"), "{other_warps}");
@@ -207,9 +207,53 @@ fn shared_writes_under_a_wgmma_in_flight_are_reported() {
     let cfg = LaunchConfig { grid: Dim3::x(1), block: Dim3::x(128), shared_bytes: 8192 };
     launch(&cfg, &|| {
         issue();
-        wgmma_wait_group_0();
+        wgmma_wait_group::<0>();
         sync_threads();
         view().store_v4(4 * thread_idx().x as usize, [2; 4]);
+    })
+    .unwrap();
+}
+
+/// `wgmma.wait_group 1` with two groups in flight: the older group's operands may be
+/// overwritten (after a barrier), the newer one's may not, and exiting with it pending is an
+/// error. Group 0 reads bytes 0..4096, group 1 the same layout at 4096..8192.
+#[test]
+fn wait_group_1_retires_all_but_the_newest_group() {
+    let (x, y) = (desc(), smem_desc(4096, 128, 256));
+    let two_groups = move || {
+        wgmma_fence();
+        wgmma_m64n128k16_bf16(&mut [0.0; 64], x, x);
+        wgmma_commit_group();
+        wgmma_m64n128k16_bf16(&mut [0.0; 64], y, y);
+        wgmma_commit_group();
+        wgmma_wait_group::<1>();
+        sync_threads();
+    };
+    let view = || Shared::<u32>::new(0, 2048);
+    let t = || thread_idx().x as usize;
+
+    let newer = failure(128, || {
+        two_groups();
+        view().store_v4(4 * t(), [3; 4]); // group 0's bytes: accepted
+        sync_threads();
+        if t() == 5 {
+            view().store(1024 + 1, 7); // bytes 4100..4104: group 1's
+        }
+        wgmma_wait_group::<0>();
+    });
+    assert!(newer.contains("thread 5 writes shared bytes [4100, 4104)"), "{newer}");
+    assert!(newer.contains("warp 0, 1, 2, 3"), "{newer}");
+
+    let left_pending = failure(128, two_groups);
+    assert!(left_pending.contains("1 wgmma groups not waited for"), "{left_pending}");
+
+    let cfg = LaunchConfig { grid: Dim3::x(1), block: Dim3::x(128), shared_bytes: 8192 };
+    launch(&cfg, &|| {
+        two_groups();
+        view().store_v4(4 * t(), [3; 4]);
+        wgmma_wait_group::<0>();
+        sync_threads();
+        view().store_v4(1024 + 4 * t(), [4; 4]);
     })
     .unwrap();
 }

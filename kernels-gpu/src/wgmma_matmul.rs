@@ -180,7 +180,7 @@ pub unsafe fn matmul<T: WgmmaInput>(a: *const T, b: *const T, c: *mut T, m: u32,
             T::wgmma(&mut acc, smem_desc(a_base + step, LBO, SBO), smem_desc(b_base + step, LBO, SBO));
         }
         wgmma_commit_group();
-        wgmma_wait_group_0();
+        wgmma_wait_group::<0>();
         sync_threads();
     }
 

@@ -89,7 +89,7 @@ impl BlockRunner {
             grid_dim: cfg.grid,
             shared: if words == 0 { ptr::null_mut() } else { self.shared.as_mut_ptr().cast() },
             shared_bytes: cfg.shared_bytes,
-            wgmma_readers: Default::default(),
+            wgmma_reads: Default::default(),
             wgmma_waits: Default::default(),
         };
         let n = cfg.block.volume() as usize;

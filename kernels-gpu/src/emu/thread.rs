@@ -6,7 +6,7 @@
 
 use super::memory;
 use super::warp::{WarpRequest, WarpResponse};
-use super::wgmma::AccBits;
+use super::wgmma::{AccBits, PendingReads};
 use crate::launch::Dim3;
 use crate::prelude::{MmaKind, Shfl, WgmmaAcc, WgmmaKind};
 use core::cell::{Cell, RefCell};
@@ -30,10 +30,8 @@ pub(crate) struct BlockCtx {
     pub grid_dim: Dim3,
     pub shared: *mut u8,
     pub shared_bytes: u32,
-    /// Which warps have `wgmma`s in flight that read each 16-byte granule of shared memory:
-    /// bit `w` of entry `g` is warp `w` of the block reading bytes `16·g ..+16`. Empty until the
-    /// block's first `wgmma`.
-    pub wgmma_readers: RefCell<Vec<u32>>,
+    /// Shared-memory reads of `wgmma`s not yet waited for.
+    pub wgmma_reads: RefCell<PendingReads>,
     /// Lanes of each warp that have waited since the warp's reads were last retired.
     pub wgmma_waits: Cell<[u8; 32]>,
 }
@@ -55,18 +53,6 @@ impl ThreadCtx {
 }
 
 impl BlockCtx {
-    /// Records that warp `warp` has a `wgmma` in flight reading the 16 bytes at each of
-    /// `rows` (shared-window offsets, multiples of 16, inside the block's shared memory).
-    pub(crate) fn wgmma_reads(&self, warp: u32, rows: impl Iterator<Item = usize>) {
-        let mut readers = self.wgmma_readers.borrow_mut();
-        if readers.is_empty() {
-            readers.resize((self.shared_bytes as usize).div_ceil(16), 0);
-        }
-        for at in rows {
-            readers[at / 16] |= 1 << warp;
-        }
-    }
-
     /// The block's shared memory as bytes; only for the scheduler, between resumes, when no
     /// emulated thread is running.
     pub(crate) fn shared_slice(&self) -> &[u8] {
@@ -88,6 +74,8 @@ pub(crate) struct WgmmaState {
     pub uncommitted: u32,
     /// Committed groups not yet waited for.
     pub in_flight: u32,
+    /// Groups committed since the thread started: the number of the group being formed.
+    pub committed: u32,
 }
 
 impl WgmmaState {
@@ -197,14 +185,19 @@ pub fn wgmma_fence() {
 pub fn wgmma_commit_group() {
     update_wgmma(|s| {
         s.in_flight += 1;
+        s.committed += 1;
         s.uncommitted = 0;
     });
 }
 
-pub fn wgmma_wait_group_0() {
+/// `wgmma.wait_group.sync.aligned n`: all but the `n` newest committed groups are complete.
+pub fn wgmma_wait_group(n: u32) {
+    let mut committed = 0;
     update_wgmma(|s| {
         assert!(s.uncommitted == 0, "wgmma.wait_group with {} wgmma not committed to a group", s.uncommitted);
-        *s = WgmmaState::default();
+        s.in_flight = s.in_flight.min(n);
+        s.fenced = false;
+        committed = s.committed;
     });
     // On a GPU a warp's lanes wait together (`.aligned`); here they run one at a time, so the
     // warp's reads end when its last lane has waited, and a lane that writes before its own
@@ -214,7 +207,7 @@ pub fn wgmma_wait_group_0() {
     waits[warp] += 1;
     if usize::from(waits[warp]) == 32 {
         waits[warp] = 0;
-        block().wgmma_readers.borrow_mut().iter_mut().for_each(|r| *r &= !(1 << warp));
+        block().wgmma_reads.borrow_mut().retire(warp as u32, committed.saturating_sub(n));
     }
     block().wgmma_waits.set(waits);
 }
@@ -222,18 +215,14 @@ pub fn wgmma_wait_group_0() {
 /// Panics if a `wgmma` still in flight reads any of the `bytes` bytes of shared memory at `p`,
 /// which a thread is about to write: on a GPU the tensor core might read the new bytes.
 pub fn shared_written(p: *const u8, bytes: usize) {
-    let readers = block().wgmma_readers.borrow();
-    if readers.is_empty() {
-        return;
-    }
     let off = p as usize - block().shared as usize;
-    let warps = readers[off / 16..(off + bytes).div_ceil(16)].iter().fold(0, |w, &r| w | r);
-    if warps != 0 {
-        let list: Vec<String> = (0..32).filter(|w| warps >> w & 1 == 1).map(|w| w.to_string()).collect();
+    let warps = block().wgmma_reads.borrow().readers(off, bytes);
+    if !warps.is_empty() {
+        let list: Vec<String> = warps.iter().map(|w| w.to_string()).collect();
         panic!(
             "thread {} writes shared bytes [{off}, {}) while a wgmma of warp {} still reads them: the \
-             writer's warp must wgmma.wait_group first, and other warps' waits must be ordered before \
-             the write by a barrier",
+             writer's warp must wgmma.wait_group past it first, and other warps' waits must be ordered \
+             before the write by a barrier",
             rank(),
             off + bytes,
             list.join(", ")

@@ -79,7 +79,9 @@ pub(crate) fn evaluate(reqs: &[WarpRequest; WARP], lanes: &[ThreadCtx]) -> Resul
                 lanes[lane].wgmma_acc.set(d);
                 out[lane] = WarpResponse::AccWritten;
             }
-            block.wgmma_reads(warp.into(), wgmma::operand_rows(descs, group_warp));
+            let group = lanes[0].wgmma.get().committed;
+            let rows = wgmma::operand_rows(descs, group_warp);
+            block.wgmma_reads.borrow_mut().add(block.shared_bytes as usize, warp.into(), group, rows);
         }
     }
     Ok(out)

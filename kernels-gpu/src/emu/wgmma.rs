@@ -7,8 +7,9 @@
 //! checks of the protocol: every lane agrees on the operands; a thread fenced before its first
 //! `wgmma` since it last waited; it waits with nothing uncommitted; it exits with nothing in
 //! flight (`emu/thread.rs`); and no thread writes shared memory that a `wgmma` still in flight
-//! reads (`BlockCtx::wgmma_readers`): a warp's reads end when it waits, so a write needs the
-//! writer's own wait and, for other warps' reads, a barrier after theirs. Threads resume in a
+//! reads (`PendingReads`): a group's reads end when its warp waits past it
+//! (`wgmma.wait_group N` retires all but the N newest groups), so a write needs the writer's
+//! own wait and, for other warps' reads, a barrier after theirs. Threads resume in a
 //! random order, so a missing barrier shows up as some thread writing early. Reading the
 //! accumulators before the wait is ptxas's to handle: it injects a wait, which
 //! `tests/ptx.rs` rejects.
@@ -19,6 +20,7 @@
 use crate::prelude::{BF16, F16, WGMMA_N, WgmmaKind};
 use std::format;
 use std::string::String;
+use std::vec::Vec;
 
 /// Accumulators of one lane, as f32 bits.
 pub(crate) type AccBits = [u32; WGMMA_N / 2];
@@ -113,4 +115,53 @@ pub(crate) fn evaluate(
         }
     }
     Ok(out)
+}
+
+/// The shared-memory reads of a block's `wgmma`s whose groups have not been waited for.
+#[derive(Default)]
+pub(crate) struct PendingReads {
+    /// Per 16-byte granule of shared memory, how many pending reads cover it (empty until the
+    /// block's first `wgmma`): the fast check on every shared store.
+    count: Vec<u16>,
+    /// Each pending read: the warp, its group (how many groups the warp had committed before
+    /// it), and the granule.
+    reads: Vec<(u32, u32, u32)>,
+}
+
+impl PendingReads {
+    /// Records warp `warp`'s reads for its group `group` of the 16-byte rows at `rows`.
+    pub(crate) fn add(&mut self, shared_bytes: usize, warp: u32, group: u32, rows: impl Iterator<Item = usize>) {
+        if self.count.is_empty() {
+            self.count.resize(shared_bytes.div_ceil(16), 0);
+        }
+        for at in rows {
+            self.count[at / 16] += 1;
+            self.reads.push((warp, group, (at / 16) as u32));
+        }
+    }
+
+    /// Ends warp `warp`'s reads for its groups numbered below `before`.
+    pub(crate) fn retire(&mut self, warp: u32, before: u32) {
+        let count = &mut self.count;
+        self.reads.retain(|&(w, group, g)| {
+            let done = w == warp && group < before;
+            if done {
+                count[g as usize] -= 1;
+            }
+            !done
+        });
+    }
+
+    /// The warps (ascending) with reads pending on any of bytes `[off, off + bytes)`.
+    pub(crate) fn readers(&self, off: usize, bytes: usize) -> Vec<u32> {
+        let granules = off / 16..(off + bytes).div_ceil(16);
+        if self.count.get(granules.clone()).is_none_or(|c| c.iter().all(|&c| c == 0)) {
+            return Vec::new();
+        }
+        let mut warps: Vec<u32> =
+            self.reads.iter().filter(|r| granules.contains(&(r.2 as usize))).map(|r| r.0).collect();
+        warps.sort_unstable();
+        warps.dedup();
+        warps
+    }
 }

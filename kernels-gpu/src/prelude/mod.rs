@@ -31,7 +31,7 @@ pub use reduce::{Shuffle, block_max, block_reduce, block_sum, shfl_xor, warp_max
 pub use target::{block_dim, block_idx, dynamic_shared_bytes, grid_dim, sync_threads, thread_idx, trap};
 pub use wgmma::{
     WGMMA_N, WgmmaAcc, WgmmaKind, fence_proxy_async_shared, smem_desc, wgmma_commit_group, wgmma_fence,
-    wgmma_m64n128k16_bf16, wgmma_m64n128k16_f16, wgmma_wait_group_0,
+    wgmma_m64n128k16_bf16, wgmma_m64n128k16_f16, wgmma_wait_group,
 };
 
 /// Threads per warp on every NVIDIA GPU.

@@ -13,7 +13,8 @@
 //! 1. write the operands to shared memory, [`fence_proxy_async_shared`], `sync_threads`;
 //! 2. [`wgmma_fence`] (orders earlier register writes of the accumulators);
 //! 3. any number of `wgmma_m64n128k16_*`, then [`wgmma_commit_group`];
-//! 4. [`wgmma_wait_group_0`] before reading the accumulators or overwriting the operands.
+//! 4. [`wgmma_wait_group`] before reading the accumulators (`N = 0`) or overwriting a group's
+//!    operands (`N` no more than the groups committed after it).
 //!
 //! Operands are described by [`smem_desc`]: K-major, no swizzle. A core matrix is 8 rows of
 //! 16 bytes (8 elements along K), stored as 128 contiguous bytes; `lbo` is the byte distance
@@ -81,16 +82,18 @@ pub fn wgmma_commit_group() {
     target::wgmma_commit_group()
 }
 
-/// `wgmma.wait_group.sync.aligned 0`: waits until every committed group has finished, so the
-/// accumulators hold their results and the operands' shared memory may be reused.
+/// `wgmma.wait_group.sync.aligned N`: waits until at most the `N` most recently committed
+/// groups are pending. With `N = 0` the accumulators hold every result and no operand is read
+/// any more; with `N = 1` the groups before the newest are done, so a pipeline can overwrite
+/// their operands while the newest still runs.
 #[inline(always)]
-pub fn wgmma_wait_group_0() {
+pub fn wgmma_wait_group<const N: u32>() {
     #[cfg(target_arch = "nvptx64")]
     unsafe {
-        core::arch::asm!("wgmma.wait_group.sync.aligned 0;", options(nostack))
+        core::arch::asm!("wgmma.wait_group.sync.aligned {n};", n = const N, options(nostack))
     }
     #[cfg(not(target_arch = "nvptx64"))]
-    target::wgmma_wait_group_0()
+    target::wgmma_wait_group(N)
 }
 
 /// The `asm!` of one `m64n128k16`: 64 accumulators in and out, positional `{0}`..`{63}` in
