@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use kernels_gpu::emu::{DeviceBuffer, LaunchConfig, launch, launch_kernel};
+use kernels_gpu::emu::{DeviceBuffer, LaunchConfig, Limits, launch, launch_kernel, launch_kernel_with};
 use kernels_gpu::prelude::*;
 use kernels_gpu::tensor_core::{self, config};
 use kernels_gpu::wgmma_matmul;
@@ -117,6 +117,14 @@ enum Input {
 }
 
 /// Which tensor-core instruction the kernel under test uses.
+/// Hopper's limits: the `wgmma` kernel opts in to 64 KiB of shared memory (up to 227 KiB).
+const HOPPER: Limits = Limits {
+    max_threads_per_block: 1024,
+    max_block: Dim3::new(1024, 1024, 64),
+    max_grid: Dim3::new(i32::MAX as u32, 65535, 65535),
+    max_shared_bytes: 227 * 1024,
+};
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Unit {
     /// `mma.sync` (`tensor_core.rs`, sm_80+).
@@ -164,8 +172,12 @@ fn check(input: Input, unit: Unit, m: usize, n: usize, k: usize) {
                 match (unit, bf) {
                     (Unit::Mma, true) => launch_kernel(&tensor_core::mma_matmul_bf16, &cfg, cast_args!()),
                     (Unit::Mma, false) => launch_kernel(&tensor_core::mma_matmul_f16, &cfg, cast_args!()),
-                    (Unit::Wgmma, true) => launch_kernel(&wgmma_matmul::wgmma_matmul_bf16, &cfg, cast_args!()),
-                    (Unit::Wgmma, false) => launch_kernel(&wgmma_matmul::wgmma_matmul_f16, &cfg, cast_args!()),
+                    (Unit::Wgmma, true) => {
+                        launch_kernel_with(&wgmma_matmul::wgmma_matmul_bf16, &cfg, &HOPPER, cast_args!())
+                    }
+                    (Unit::Wgmma, false) => {
+                        launch_kernel_with(&wgmma_matmul::wgmma_matmul_f16, &cfg, &HOPPER, cast_args!())
+                    }
                 }
             }
             .unwrap();
@@ -205,9 +217,10 @@ fn tensor_core_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, 
     check(Input::F16, Unit::Mma, m, n, k);
 }
 
-/// The `wgmma` kernel's shapes: its tile is 128×128 with 64 K per stage, and it takes 16-byte
-/// loads of A only when K is a multiple of 8 and 8-byte loads of B only when N is a multiple
-/// of 4, so both the vector and the element-by-element staging paths are covered.
+/// The `wgmma` kernel's shapes: its tile is 128×128 with 64 K per stage in two alternating
+/// buffers (1 to 6 stages here, odd and even counts), and it takes 16-byte loads of A only
+/// when K is a multiple of 8 and 8-byte loads of B only when N is a multiple of 4, so both the
+/// vector and the element-by-element staging paths are covered.
 #[rstest]
 #[case(1, 1, 1)]
 #[case(17, 9, 5)]
@@ -215,6 +228,8 @@ fn tensor_core_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, 
 #[case(129, 132, 72)]
 #[case(131, 257, 67)]
 #[case(64, 136, 200)]
+#[case(64, 128, 192)]
+#[case(130, 129, 321)]
 fn wgmma_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize) {
     check(Input::Bf16, Unit::Wgmma, m, n, k);
     check(Input::F16, Unit::Wgmma, m, n, k);

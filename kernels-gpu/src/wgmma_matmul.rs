@@ -5,14 +5,15 @@
 //! `g` owns rows `64g ..+64` and all 128 columns: one `m64n128k16` accumulator set, 64 f32 per
 //! thread. K advances 64 elements per stage, 4 `wgmma` per warpgroup.
 //!
-//! Shared memory (32 KiB, one stage): A's tile (128 rows × 64 K) and B's tile transposed (128
-//! columns × 64 K), both K-major in unswizzled core matrices. Row `r`, K-chunk `c = k / 8` is
+//! Shared memory (64 KiB, two stages of 32 KiB): each holds A's tile (128 rows × 64 K) and B's
+//! tile transposed (128 columns × 64 K), both K-major in unswizzled core matrices. Row `r`, K-chunk `c = k / 8` is
 //! the 16-byte row `r % 8` of core matrix (`r / 8`, `c`), at byte `128·(8·(r / 8) + c) +
 //! 16·(r % 8)` of its tile: the next core matrix along K is 128 bytes on (LBO), along M or N
 //! 1024 (SBO).
 //!
-//! Staging: the next stage's global loads go into registers before this stage's `wgmma`s, so
-//! they are in flight while the tensor cores work. A: thread `t` loads chunks `e = t + 256q`
+//! Pipeline: while the tensor cores work on one stage, the threads store the next into the
+//! other (from registers loaded an iteration earlier) and start the global loads of the one
+//! after. A: thread `t` loads chunks `e = t + 256q`
 //! (q < 4) of 8 K-consecutive elements (one 16-byte load when K is a multiple of 8), chunk
 //! `e` being row `8·(e / 64) + e % 8`, K-chunk `(e / 8) % 8`: a warp's 32 stores fill four whole
 //! core matrices, 512 contiguous bytes, without bank conflicts. B: thread `t` loads columns
@@ -20,9 +21,12 @@
 //! transposes that block in registers and stores four 16-byte core-matrix rows (these stores
 //! conflict 4-way: a swizzled layout would remove that). Elements past M, N or K are zero.
 //!
-//! Order per stage, the `wgmma` protocol of `prelude/wgmma.rs`: stores, `fence.proxy.async`
-//! (the tensor core reads through the async proxy), barrier, `wgmma.fence`, 4 `wgmma`, commit,
-//! wait, barrier (no thread overwrites the stage while a warpgroup's `wgmma` may read it).
+//! Order per stage `s`, the `wgmma` protocol of `prelude/wgmma.rs`: `wgmma.fence`, 4 `wgmma`
+//! on buffer `s % 2`, commit; `wait_group 1` (stage `s - 1`'s group, which read the other
+//! buffer, is done) and a barrier (it is done in every warp); stage `s + 1`'s stores into that
+//! buffer, `fence.proxy.async` (the tensor core reads through the async proxy), stage `s + 2`'s
+//! global loads, barrier. After the last stage, `wait_group 0`. The emulator checks that no
+//! store lands on a buffer a group in flight still reads.
 
 use crate::launch::{Dim3, LaunchConfig};
 use crate::prelude::*;
@@ -32,6 +36,8 @@ use crate::tensor_core::TensorInput;
 pub const TILE: usize = 128;
 /// K elements per stage.
 const KS: usize = 64;
+/// Shared-memory stages: the tensor cores read one while the threads fill the other.
+const STAGES: usize = 2;
 const THREADS: usize = 256;
 /// Bytes of one operand tile in shared memory.
 const TILE_BYTES: usize = TILE * KS * 2;
@@ -58,13 +64,13 @@ impl WgmmaInput for F16 {
     }
 }
 
-/// `ceil(N/128) × ceil(M/128)` blocks of 256 threads, 32 KiB of shared memory. Requires
-/// `M, N >= 1` and `M <= 65535 · 128`.
+/// `ceil(N/128) × ceil(M/128)` blocks of 256 threads, 64 KiB of shared memory (above the
+/// default 48 KiB: the launch opts in). Requires `M, N >= 1` and `M <= 65535 · 128`.
 pub fn config(m: usize, n: usize) -> LaunchConfig {
     LaunchConfig {
         grid: Dim3::xy(n.div_ceil(TILE) as u32, m.div_ceil(TILE) as u32),
         block: Dim3::x(THREADS as u32),
-        shared_bytes: (2 * TILE_BYTES) as u32,
+        shared_bytes: (STAGES * 2 * TILE_BYTES) as u32,
     }
 }
 
@@ -154,25 +160,37 @@ impl<T: WgmmaInput> Stager<T> {
 pub unsafe fn matmul<T: WgmmaInput>(a: *const T, b: *const T, c: *mut T, m: u32, n: u32, k: u32) {
     let (m, n, k) = (m as usize, n as usize, k as usize);
     let (a, b, c) = unsafe { (Global::new(a, m * k), Global::new(b, k * n), GlobalMut::new(c, m * n)) };
-    let a_s = Shared::<u32>::new(0, TILE_BYTES / 4);
-    let b_s = Shared::<u32>::new(TILE_BYTES, TILE_BYTES / 4);
+    // Stage buffer `s`: A's tile, then B's. Both views are made (and checked) before the first
+    // `wgmma`, and chosen with a select, not by indexing an array: a dynamically indexed array
+    // lives in local memory, and a bounds check inside the loop would add a trap path on which
+    // ptxas must wait for the `wgmma`s in flight.
+    let buf = |s: usize| {
+        (
+            Shared::<u32>::new(2 * s * TILE_BYTES, TILE_BYTES / 4),
+            Shared::<u32>::new((2 * s + 1) * TILE_BYTES, TILE_BYTES / 4),
+        )
+    };
+    let (buf0, buf1) = (buf(0), buf(1));
     let t = thread_idx().x as usize;
     let (n0, m0) = (block_idx().x as usize * TILE, block_idx().y as usize * TILE);
     let (fast_a, fast_b) = (k % 8 == 0 && a.is_aligned16(), n % 4 == 0 && b.is_aligned16());
     let stager = Stager { a, b, t, m0, n0, m, n, k, fast_a, fast_b };
 
     let group = t / 128;
-    let (a_base, b_base) = (a_s.window_addr(0) + (core_row(64 * group, 0) as u32), b_s.window_addr(0));
+    let (a0, b0) = buf0;
+    let (a_base0, b_base0) = (a0.window_addr(0) + core_row(64 * group, 0) as u32, b0.window_addr(0));
     let mut acc: WgmmaAcc = [0.0; WGMMA_N / 2];
     let stages = k.div_ceil(KS);
     let mut next = stager.load(0);
+    stager.store(next, &a0, &b0);
+    fence_proxy_async_shared();
+    if stages > 1 {
+        next = stager.load(1);
+    }
+    sync_threads();
     for kt in 0..stages {
-        stager.store(next, &a_s, &b_s);
-        fence_proxy_async_shared();
-        sync_threads();
-        if kt + 1 < stages {
-            next = stager.load(kt + 1);
-        }
+        let stage_offset = ((kt % STAGES) * 2 * TILE_BYTES) as u32;
+        let (a_base, b_base) = (a_base0 + stage_offset, b_base0 + stage_offset);
         wgmma_fence();
         for s in 0..KS / 16 {
             // K elements 16s ..+16: core matrices 2s and 2s + 1 along K.
@@ -180,9 +198,21 @@ pub unsafe fn matmul<T: WgmmaInput>(a: *const T, b: *const T, c: *mut T, m: u32,
             T::wgmma(&mut acc, smem_desc(a_base + step, LBO, SBO), smem_desc(b_base + step, LBO, SBO));
         }
         wgmma_commit_group();
-        wgmma_wait_group::<0>();
+        // Stage kt - 1's group read the other buffer: done here, and after the barrier in
+        // every warp, so stage kt + 1 may overwrite it while this stage's group runs.
+        wgmma_wait_group::<1>();
         sync_threads();
+        if kt + 1 < stages {
+            let (a_s, b_s) = if (kt + 1) % STAGES == 0 { buf0 } else { buf1 };
+            stager.store(next, &a_s, &b_s);
+            fence_proxy_async_shared();
+            if kt + 2 < stages {
+                next = stager.load(kt + 2);
+            }
+            sync_threads();
+        }
     }
+    wgmma_wait_group::<0>();
 
     let lane = t % 32;
     let row0 = m0 + 64 * group + 16 * ((t / 32) % 4) + lane / 4;

@@ -110,9 +110,22 @@ pub fn launch(cfg: &LaunchConfig, kernel: &(dyn Fn() + Sync)) -> Result<(), EmuE
 /// Pointer arguments must point at emulated device memory ([`alloc`], [`DeviceBuffer`])
 /// large enough for what the kernel accesses, as on a real device.
 pub unsafe fn launch_kernel<A: KernelArgs>(k: &Kernel<A>, cfg: &LaunchConfig, args: A) -> Result<(), EmuError> {
+    unsafe { launch_kernel_with(k, cfg, &Limits::default(), args) }
+}
+
+/// [`launch_kernel`] under other limits (a kernel that opted in to more shared memory).
+///
+/// # Safety
+/// As for [`launch_kernel`].
+pub unsafe fn launch_kernel_with<A: KernelArgs>(
+    k: &Kernel<A>,
+    cfg: &LaunchConfig,
+    limits: &Limits,
+    args: A,
+) -> Result<(), EmuError> {
     let args = AssertSync(args);
     let body = k.body;
-    launch(cfg, &move || {
+    launch_with(cfg, limits, &move || {
         let a = &args;
         unsafe { body(a.0) }
     })
