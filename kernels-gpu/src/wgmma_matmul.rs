@@ -5,21 +5,23 @@
 //! `g` owns rows `64g ..+64` and all 128 columns: one `m64n128k16` accumulator set, 64 f32 per
 //! thread. K advances 64 elements per stage, 4 `wgmma` per warpgroup.
 //!
-//! Shared memory (64 KiB, two stages of 32 KiB): each holds A's tile (128 rows × 64 K) and B's
-//! tile transposed (128 columns × 64 K), both K-major in unswizzled core matrices. Row `r`, K-chunk `c = k / 8` is
-//! the 16-byte row `r % 8` of core matrix (`r / 8`, `c`), at byte `128·(8·(r / 8) + c) +
-//! 16·(r % 8)` of its tile: the next core matrix along K is 128 bytes on (LBO), along M or N
-//! 1024 (SBO).
+//! Shared memory (64 KiB, two stages of 32 KiB): each holds A's tile (128 rows × 64 K) and
+//! B's tile transposed (128 columns × 64 K), both K-major in unswizzled core matrices. Row
+//! `r`, K-chunk `c = k / 8` is the 16-byte row `r % 8` of core matrix (`r / 8`, `c`), at byte
+//! `128·(8·(r / 8) + c) + 16·(r % 8)` of its tile: the next core matrix along K is 128 bytes
+//! on (LBO), along M or N 1024 (SBO).
 //!
 //! Pipeline: while the tensor cores work on one stage, the threads store the next into the
-//! other (from registers loaded an iteration earlier) and start the global loads of the one
-//! after. A: thread `t` loads chunks `e = t + 256q`
-//! (q < 4) of 8 K-consecutive elements (one 16-byte load when K is a multiple of 8), chunk
-//! `e` being row `8·(e / 64) + e % 8`, K-chunk `(e / 8) % 8`: a warp's 32 stores fill four whole
-//! core matrices, 512 contiguous bytes, without bank conflicts. B: thread `t` loads columns
-//! `4·(t % 32) ..+4` of K rows `8·(t / 32) ..+8` (8-byte loads when N is a multiple of 4),
-//! transposes that block in registers and stores four 16-byte core-matrix rows (these stores
-//! conflict 4-way: a swizzled layout would remove that). Elements past M, N or K are zero.
+//! other buffer (from registers loaded an iteration earlier) and start the global loads of the
+//! one after.
+//!
+//! Staging: A: thread `t` loads chunks `e = t + 256q` (q < 4) of 8 K-consecutive elements
+//! (one 16-byte load when K is a multiple of 8), chunk `e` being row `8·(e / 64) + e % 8`,
+//! K-chunk `(e / 8) % 8`: a warp's 32 stores fill four whole core matrices, 512 contiguous
+//! bytes, without bank conflicts. B: thread `t` loads columns `4·(t % 32) ..+4` of K rows
+//! `8·(t / 32) ..+8` (8-byte loads when N is a multiple of 4), transposes that block in
+//! registers and stores four 16-byte core-matrix rows (these stores conflict 4-way: a swizzled
+//! layout would remove that). Elements past M, N or K are zero.
 //!
 //! Order per stage `s`, the `wgmma` protocol of `prelude/wgmma.rs`: `wgmma.fence`, 4 `wgmma`
 //! on buffer `s % 2`, commit; `wait_group 1` (stage `s - 1`'s group, which read the other
