@@ -257,3 +257,36 @@ fn wait_group_1_retires_all_but_the_newest_group() {
     })
     .unwrap();
 }
+
+/// Lanes run one at a time here but wait together on a GPU: a lane's writes after its own
+/// wait are judged by its own wait, not by whether the rest of its warp has run that far; and
+/// a lane waiting twice does not stand in for one that has not waited. Both hold in every
+/// interleaving (`FERRITE_EMU_SEED`). A is at 0 (warp 0 reads bytes 0..512), B at 4096.
+#[test]
+fn waits_are_counted_per_lane() {
+    let issue = || {
+        wgmma_fence();
+        wgmma_m64n128k16_bf16(&mut [0.0; 64], desc(), smem_desc(4096, 128, 256));
+        wgmma_commit_group();
+    };
+    let view = || Shared::<u32>::new(0, 2048);
+    let cfg = LaunchConfig { grid: Dim3::x(1), block: Dim3::x(128), shared_bytes: 8192 };
+    launch(&cfg, &|| {
+        issue();
+        wgmma_wait_group::<0>();
+        if thread_idx().x == 0 {
+            view().store(0, 1); // only warp 0's wgmma read byte 0, and this lane waited for it
+        }
+    })
+    .unwrap();
+
+    let early = failure(128, || {
+        issue();
+        if thread_idx().x == 5 {
+            view().store(0, 1);
+        }
+        wgmma_wait_group::<0>();
+        wgmma_wait_group::<0>();
+    });
+    assert!(early.contains("thread 5 writes shared bytes [0, 4)") && early.contains("warp 0"), "{early}");
+}

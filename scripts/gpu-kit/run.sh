@@ -15,6 +15,11 @@ kit=$(cd "$(dirname "$0")" && pwd)
 out=${1:-${OUT:-./gpu-run}}
 shift || true
 steps=${*:-tests memcheck programs bench}
+for s in $steps; do
+  case "$s" in tests | memcheck | programs | bench) ;;
+  *) echo "run.sh: unknown step '$s' (steps: tests memcheck programs bench)" >&2; exit 2 ;;
+  esac
+done
 deadline=$((SECONDS + ${KIT_SECONDS:-570}))
 mkdir -p "$out"
 summary="$out/summary.md"
@@ -32,16 +37,17 @@ failures=0
 bounded() {
   local limit=$1 left=$((deadline - SECONDS))
   shift
-  if [ "$left" -lt 15 ]; then
+  if [ "$left" -lt 20 ]; then
     rc=skipped
     echo "skipped: out of time" >>"$full"
     failures=$((failures + 1))
     return
   fi
-  [ "$left" -lt "$limit" ] && limit=$((left - 5))
-  timeout -k 10 "$limit" "$@"
+  # The kill grace (5 s) fits in what is kept back, so the deadline holds.
+  [ "$left" -lt "$limit" ] && limit=$((left - 10))
+  timeout -k 5 "$limit" "$@"
   rc=$?
-  [ "$rc" -eq 124 ] && echo "stopped after ${limit} s" >>"$full"
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo "stopped after ${limit} s" >>"$full"; fi
   [ "$rc" -ne 0 ] && failures=$((failures + 1))
 }
 
@@ -53,7 +59,7 @@ say "- commit: $(cat "$kit/COMMIT" 2>/dev/null || echo unknown)"
 say "- GPU (name, driver, compute capability, memory): ${gpu:-none found by nvidia-smi}"
 if command -v nvcc >/dev/null; then tools=$(nvcc --version | tail -n 1); else tools="nvcc not found"; fi
 say "- CUDA tools: $tools"
-say "- steps: $steps (exit 124: stopped by its time limit)"
+say "- steps: $steps (exit 124, or 137 if it ignored the stop: ended by its time limit)"
 # With a GPU present, GPU cases must run: a case that cannot open the GPU fails instead of
 # being reported as ignored.
 [ -n "$gpu" ] && export FERRITE_REQUIRE_GPU=1
@@ -62,9 +68,15 @@ say "| step | passed | failed | ignored | exit |"
 say "|---|---|---|---|---|"
 
 if wants tests; then
-  for t in "$kit/tests/wgmma_routing" $(ls "$kit"/tests/* | grep -v '/wgmma_routing$'); do
-    [ -x "$t" ] || continue
+  first=()
+  [ -e "$kit/tests/wgmma_routing" ] && first=("$kit/tests/wgmma_routing")
+  routing_done=0
+  for t in "${first[@]}" "$kit"/tests/*; do
     name=$(basename "$t")
+    if [ "$name" = wgmma_routing ]; then
+      [ "$routing_done" -eq 1 ] && continue
+      routing_done=1
+    fi
     section "test suite $name"
     bounded 150 "$t" >>"$full" 2>&1
     counts=$(sed -n "/^===== test suite $name =====$/,\$p" "$full" | grep -E '^test result:' |
@@ -100,13 +112,19 @@ fi
 for d in /usr/local/cuda/lib64 $(python3 -c 'import nvidia.cublas, os; print(os.path.dirname(nvidia.cublas.__file__) + "/lib")' 2>/dev/null); do
   [ -d "$d" ] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
 done
-if wants bench && [ -x "$kit/bin/bench" ]; then
+if wants bench; then
+  rm -f "$out/bench.json" "$out/bench.md" # never report an earlier run's numbers
+fi
+if wants bench && [ ! -x "$kit/bin/bench" ]; then
+  failures=$((failures + 1))
+  say "| benchmark | not in the kit | | | - |"
+elif wants bench; then
   section "benchmark"
   numpy=()
   python3 -c 'import numpy' 2>/dev/null && numpy=(--numpy "$kit/bench_baselines.py")
   bounded 300 "$kit/bin/bench" "${numpy[@]}" --json "$out/bench.json" >>"$full" 2>&1
   say "| benchmark | | | | $rc |"
-  if [ -f "$out/bench.json" ] && python3 -c 'import numpy' 2>/dev/null; then
+  if [ "$rc" = 0 ] && [ -f "$out/bench.json" ] && python3 -c 'import numpy' 2>/dev/null; then
     bounded 240 python3 "$kit/bench_baselines.py" "$out/bench.json" >"$out/bench.md" 2>>"$full"
     say "| baselines (NumPy, PyTorch, CuPy) | | | | $rc |"
   fi

@@ -90,7 +90,6 @@ impl BlockRunner {
             shared: if words == 0 { ptr::null_mut() } else { self.shared.as_mut_ptr().cast() },
             shared_bytes: cfg.shared_bytes,
             wgmma_reads: Default::default(),
-            wgmma_waits: Default::default(),
         };
         let n = cfg.block.volume() as usize;
         let ctxs: Vec<ThreadCtx> = (0..n)

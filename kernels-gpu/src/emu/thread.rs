@@ -32,8 +32,6 @@ pub(crate) struct BlockCtx {
     pub shared_bytes: u32,
     /// Shared-memory reads of `wgmma`s not yet waited for.
     pub wgmma_reads: RefCell<PendingReads>,
-    /// Lanes of each warp that have waited since the warp's reads were last retired.
-    pub wgmma_waits: Cell<[u8; 32]>,
 }
 
 pub(crate) struct ThreadCtx {
@@ -199,31 +197,23 @@ pub fn wgmma_wait_group(n: u32) {
         s.fenced = false;
         committed = s.committed;
     });
-    // On a GPU a warp's lanes wait together (`.aligned`); here they run one at a time, so the
-    // warp's reads end when its last lane has waited, and a lane that writes before its own
-    // wait is caught even if the others waited first.
-    let warp = rank() as usize / 32;
-    let mut waits = block().wgmma_waits.get();
-    waits[warp] += 1;
-    if usize::from(waits[warp]) == 32 {
-        waits[warp] = 0;
-        block().wgmma_reads.borrow_mut().retire(warp as u32, committed.saturating_sub(n));
-    }
-    block().wgmma_waits.set(waits);
+    let r = rank();
+    block().wgmma_reads.borrow_mut().waited(r / 32, r % 32, committed.saturating_sub(n));
 }
 
 /// Panics if a `wgmma` still in flight reads any of the `bytes` bytes of shared memory at `p`,
 /// which a thread is about to write: on a GPU the tensor core might read the new bytes.
 pub fn shared_written(p: *const u8, bytes: usize) {
     let off = p as usize - block().shared as usize;
-    let warps = block().wgmma_reads.borrow().readers(off, bytes);
+    let r = rank();
+    let warps = block().wgmma_reads.borrow().readers(off, bytes, r / 32, r % 32);
     if !warps.is_empty() {
         let list: Vec<String> = warps.iter().map(|w| w.to_string()).collect();
         panic!(
             "thread {} writes shared bytes [{off}, {}) while a wgmma of warp {} still reads them: the \
              writer's warp must wgmma.wait_group past it first, and other warps' waits must be ordered \
              before the write by a barrier",
-            rank(),
+            r,
             off + bytes,
             list.join(", ")
         );

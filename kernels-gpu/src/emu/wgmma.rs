@@ -126,6 +126,9 @@ pub(crate) struct PendingReads {
     /// Each pending read: the warp, its group (how many groups the warp had committed before
     /// it), and the granule.
     reads: Vec<(u32, u32, u32)>,
+    /// Per warp and lane, the number of groups the lane has waited past (groups below it are
+    /// done as far as that lane knows).
+    waited: Vec<[u32; 32]>,
 }
 
 impl PendingReads {
@@ -140,8 +143,26 @@ impl PendingReads {
         }
     }
 
+    /// Lane `lane` of warp `warp` has waited past every group below `below`. On a GPU the lanes
+    /// of a warp wait together (`.aligned`); here they run one at a time, so a group's reads end
+    /// when every lane of its warp has waited past it. Counting lanes, not waits: a lane that
+    /// waits twice (`wait_group 1` then `0`) must not stand in for another.
+    pub(crate) fn waited(&mut self, warp: u32, lane: u32, below: u32) {
+        let warp_ix = warp as usize;
+        if self.waited.len() <= warp_ix {
+            self.waited.resize(warp_ix + 1, [0; 32]);
+        }
+        let lanes = &mut self.waited[warp_ix];
+        let before = lanes.iter().copied().min().unwrap_or(0);
+        lanes[lane as usize] = lanes[lane as usize].max(below);
+        let after = lanes.iter().copied().min().unwrap_or(0);
+        if after > before {
+            self.retire(warp, after);
+        }
+    }
+
     /// Ends warp `warp`'s reads for its groups numbered below `before`.
-    pub(crate) fn retire(&mut self, warp: u32, before: u32) {
+    fn retire(&mut self, warp: u32, before: u32) {
         let count = &mut self.count;
         self.reads.retain(|&(w, group, g)| {
             let done = w == warp && group < before;
@@ -152,14 +173,17 @@ impl PendingReads {
         });
     }
 
-    /// The warps (ascending) with reads pending on any of bytes `[off, off + bytes)`.
-    pub(crate) fn readers(&self, off: usize, bytes: usize) -> Vec<u32> {
+    /// The warps (ascending) with reads pending on any of bytes `[off, off + bytes)`, as lane
+    /// `lane` of warp `warp`, about to write them, sees it: groups of its own warp that it has
+    /// waited past are done (its warp's other lanes waited with it on a GPU).
+    pub(crate) fn readers(&self, off: usize, bytes: usize, warp: u32, lane: u32) -> Vec<u32> {
         let granules = off / 16..(off + bytes).div_ceil(16);
         if self.count.get(granules.clone()).is_none_or(|c| c.iter().all(|&c| c == 0)) {
             return Vec::new();
         }
-        let mut warps: Vec<u32> =
-            self.reads.iter().filter(|r| granules.contains(&(r.2 as usize))).map(|r| r.0).collect();
+        let own = self.waited.get(warp as usize).map_or(0, |w| w[lane as usize]);
+        let pending = |r: &&(u32, u32, u32)| granules.contains(&(r.2 as usize)) && !(r.0 == warp && r.1 < own);
+        let mut warps: Vec<u32> = self.reads.iter().filter(pending).map(|r| r.0).collect();
         warps.sort_unstable();
         warps.dedup();
         warps

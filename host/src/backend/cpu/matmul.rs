@@ -124,7 +124,7 @@ struct Product<T> {
 }
 
 // SAFETY: threads only read A and B, and write disjoint panels of C (`gemm_raw`).
-unsafe impl<T: Send> Sync for Product<T> {}
+unsafe impl<T: Send + Sync> Sync for Product<T> {}
 
 impl<T: Element> Product<T> {
     /// `C[rows, cols] (+)= op(A)[rows, :] · op(B)[:, cols]` on this thread.
@@ -206,8 +206,9 @@ mod tests {
     #[test]
     fn panels_match_an_f64_reference() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
-        // Above PARALLEL_MIN: split by rows (a last panel of one row), by columns (a last panel
-        // of 9), by columns with a side just over one panel, too narrow to split; and one below.
+        // Above PARALLEL_MIN: split by rows (panels of 64, the last of 1 row), by columns (32s
+        // and a last of 9), by columns with a last panel of 3, and a side too narrow to split
+        // (17 rows, 16 columns); and one product below PARALLEL_MIN.
         let shapes = [(257, 97, 89), (131, 127, 137), (33, 1031, 67), (17, 7919, 16), (5, 3, 7)];
         for (m, k, n) in shapes {
             for t in [(false, false), (true, false), (false, true), (true, true)] {
