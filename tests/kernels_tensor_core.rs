@@ -118,12 +118,9 @@ enum Input {
 
 /// Which tensor-core instruction the kernel under test uses.
 /// Hopper's limits: the `wgmma` kernel opts in to 64 KiB of shared memory (up to 227 KiB).
-const HOPPER: Limits = Limits {
-    max_threads_per_block: 1024,
-    max_block: Dim3::new(1024, 1024, 64),
-    max_grid: Dim3::new(i32::MAX as u32, 65535, 65535),
-    max_shared_bytes: 227 * 1024,
-};
+fn hopper() -> Limits {
+    Limits { max_shared_bytes: 227 * 1024, ..Limits::default() }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Unit {
@@ -173,10 +170,10 @@ fn check(input: Input, unit: Unit, m: usize, n: usize, k: usize) {
                     (Unit::Mma, true) => launch_kernel(&tensor_core::mma_matmul_bf16, &cfg, cast_args!()),
                     (Unit::Mma, false) => launch_kernel(&tensor_core::mma_matmul_f16, &cfg, cast_args!()),
                     (Unit::Wgmma, true) => {
-                        launch_kernel_with(&wgmma_matmul::wgmma_matmul_bf16, &cfg, &HOPPER, cast_args!())
+                        launch_kernel_with(&wgmma_matmul::wgmma_matmul_bf16, &cfg, &hopper(), cast_args!())
                     }
                     (Unit::Wgmma, false) => {
-                        launch_kernel_with(&wgmma_matmul::wgmma_matmul_f16, &cfg, &HOPPER, cast_args!())
+                        launch_kernel_with(&wgmma_matmul::wgmma_matmul_f16, &cfg, &hopper(), cast_args!())
                     }
                 }
             }

@@ -68,15 +68,12 @@ say "| step | passed | failed | ignored | exit |"
 say "|---|---|---|---|---|"
 
 if wants tests; then
-  first=()
-  [ -e "$kit/tests/wgmma_routing" ] && first=("$kit/tests/wgmma_routing")
-  routing_done=0
-  for t in "${first[@]}" "$kit"/tests/*; do
+  ran=" "
+  for t in "$kit/tests/wgmma_routing" "$kit"/tests/*; do
     name=$(basename "$t")
-    if [ "$name" = wgmma_routing ]; then
-      [ "$routing_done" -eq 1 ] && continue
-      routing_done=1
-    fi
+    # wgmma_routing first (if the kit has it), then the rest, each once.
+    [ -e "$t" ] && [[ "$ran" != *" $name "* ]] || continue
+    ran="$ran$name "
     section "test suite $name"
     bounded 150 "$t" >>"$full" 2>&1
     counts=$(sed -n "/^===== test suite $name =====$/,\$p" "$full" | grep -E '^test result:' |
