@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use std::hint::black_box;
 
 pub fn run(quick: bool, numpy: &mut Option<Numpy>, table: &mut Table) -> ferrite::Result<()> {
-    for (n, timed) in [(512, 50), (1024, 30), (2048, 20)] {
+    for (n, timed) in [(512, 150), (1024, 30), (2048, 20)] {
         matmul(n, Runs::new(timed, quick), numpy, table)?;
     }
     softmax(4096, 1000, Runs::new(50, quick), numpy, table)?;
