@@ -89,25 +89,33 @@ fn matmul_f32_matches_f64_reference(
 }
 
 /// The 128×128-tile FP32 kernel: one element, primes, exact tiles and one past them, K not a
-/// multiple of its 8-deep steps, and the two-buffer pipeline over many steps.
+/// multiple of its 8-deep steps, and the two-buffer pipeline over many steps. K or N a multiple
+/// of 4 takes the 16-byte loads (for A or B); `skip` elements before each operand make their
+/// bases misaligned, which must fall back to single loads.
 #[rstest]
-#[case(1, 1, 1)]
-#[case(2, 3, 0)]
-#[case(7, 13, 5)]
-#[case(128, 128, 8)]
-#[case(129, 257, 17)]
-#[case(300, 131, 200)]
-#[case(64, 500, 3)]
-fn sgemm_128_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize) {
-    let case = format!("sgemm {m}x{k} · {k}x{n}");
+#[case(1, 1, 1, 0)]
+#[case(2, 3, 0, 0)]
+#[case(7, 13, 5, 0)]
+#[case(128, 128, 8, 0)]
+#[case(129, 257, 17, 0)]
+#[case(300, 131, 200, 0)]
+#[case(64, 500, 3, 0)]
+#[case(256, 132, 36, 0)]
+#[case(131, 260, 44, 0)]
+#[case(130, 128, 9, 0)]
+#[case(3, 4, 4, 0)]
+#[case(131, 260, 44, 1)]
+#[case(130, 132, 12, 2)]
+fn sgemm_128_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize, #[case] skip: usize) {
+    let case = format!("sgemm {m}x{k} · {k}x{n}, operands {skip} elements in");
     let mut r = rng(&case);
-    let a: Vec<f32> = cast(&uniform(&mut r, m * k, -1.0, 1.0));
-    let b: Vec<f32> = cast(&uniform(&mut r, k * n, -1.0, 1.0));
+    let a: Vec<f32> = cast(&uniform(&mut r, skip + m * k, -1.0, 1.0));
+    let b: Vec<f32> = cast(&uniform(&mut r, skip + k * n, -1.0, 1.0));
     let (mut want, mut bound) = (vec![0.0; m * n], vec![0.0; m * n]);
     for i in 0..m {
         for j in 0..n {
             for p in 0..k {
-                let t = a[i * k + p] as f64 * b[p * n + j] as f64;
+                let t = a[skip + i * k + p] as f64 * b[skip + p * n + j] as f64;
                 want[i * n + j] += t;
                 bound[i * n + j] += t.abs();
             }
@@ -115,7 +123,9 @@ fn sgemm_128_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k
     }
     let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));
     let mut dc = DeviceBuffer::<f32>::poisoned(m * n);
-    let args = (da.as_ptr(), db.as_ptr(), dc.as_mut_ptr(), m as u32, n as u32, k as u32);
+    // SAFETY: `skip` elements into buffers of `skip + len` elements.
+    let (pa, pb) = unsafe { (da.as_ptr().add(skip), db.as_ptr().add(skip)) };
+    let args = (pa, pb, dc.as_mut_ptr(), m as u32, n as u32, k as u32);
     unsafe { launch_kernel(&kernels_gpu::sgemm::sgemm_f32, &kernels_gpu::sgemm::config(m, n), args) }.unwrap();
     assert_close(&dc.to_vec(), &want, |i| 2.0 * k as f64 * f32::U * bound[i] + f64::MIN_POSITIVE, &case);
 }

@@ -95,10 +95,11 @@ fn kernels_compile_to_the_instructions_they_were_written_for() {
             }
             if name == "sgemm_f32" {
                 assert!(
-                    c("LDS.128") >= 32 && c("FFMA") >= 512,
-                    "{name} on {target}: {} LDS.128, {} FFMA",
+                    c("LDS.128") >= 32 && c("FFMA") >= 512 && c("LDG.E.128") >= 2,
+                    "{name} on {target}: {} LDS.128, {} FFMA, {} LDG.E.128",
                     c("LDS.128"),
-                    c("FFMA")
+                    c("FFMA"),
+                    c("LDG.E.128")
                 );
             }
             let interesting = name.starts_with("mma_")

@@ -8,7 +8,8 @@
 //!
 //! Staging: A's 128×8 tile is stored k-major (`a_s[k][m]`, row stride 132 words, so the
 //! transposing stores of a warp hit 32 banks), B's 8×128 tile as is (`b_s[k][n]`). Thread
-//! `e` loads 4 consecutive K of A's row `e / 2` and 4 consecutive N of B's row `e / 32`.
+//! `e` loads 4 consecutive K of A's row `e / 2` and 4 consecutive N of B's row `e / 32`, each
+//! as one 16-byte load when K (for A) or N (for B) is a multiple of 4 and the base aligned.
 //! The tiles are double-buffered: while computing on one buffer, the next tile's values wait
 //! in registers and go to the other buffer, so each K step needs one barrier.
 //! Out-of-range elements are staged as zero; results outside C are not stored.
@@ -47,16 +48,23 @@ pub unsafe fn sgemm(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k
     // What this thread stages: A[m0 + a_row][k0 + a_k + j] and B[k0 + b_k][n0 + b_n + j], j < 4.
     let (a_row, a_k) = (e / 2, 4 * (e % 2));
     let (b_k, b_n) = (e / 32, 4 * (e % 32));
+    // Rows of 4-multiple length from 16-byte aligned bases: every group a thread stages is then
+    // one aligned `ld.global.v4`, whole or wholly outside the matrix. The choice is the same
+    // for every thread, so it does not diverge.
+    let (a_vec, b_vec) = (a.is_aligned16() && k % 4 == 0, b.is_aligned16() && n % 4 == 0);
     let fetch = |k0: usize| -> ([f32; 4], [f32; 4]) {
-        let (gm, gn) = (m0 + a_row, n0 + b_n);
-        let av = core::array::from_fn(|j| {
-            let kk = k0 + a_k + j;
-            if gm < m && kk < k { a.load(gm * k + kk) } else { 0.0 }
-        });
-        let bv = core::array::from_fn(|j| {
-            let kk = k0 + b_k;
-            if kk < k && gn + j < n { b.load(kk * n + gn + j) } else { 0.0 }
-        });
+        let (gm, gn, ak) = (m0 + a_row, n0 + b_n, k0 + a_k);
+        let av = if a_vec && gm < m && ak < k {
+            a.load_v4(gm * k + ak).map(f32::from_bits)
+        } else {
+            core::array::from_fn(|j| if gm < m && ak + j < k { a.load(gm * k + ak + j) } else { 0.0 })
+        };
+        let bk = k0 + b_k;
+        let bv = if b_vec && bk < k && gn < n {
+            b.load_v4(bk * n + gn).map(f32::from_bits)
+        } else {
+            core::array::from_fn(|j| if bk < k && gn + j < n { b.load(bk * n + gn + j) } else { 0.0 })
+        };
         (av, bv)
     };
     let put = |stage: usize, (av, bv): ([f32; 4], [f32; 4])| {
