@@ -133,12 +133,13 @@ enum Unit {
 /// The tensor-core product against an f64 reference. Per output, with `S = Σ|a||b|`:
 /// tf32 rounds each input to 11 significant bits (relative error ≤ 2^-11 each, so ≤ 2^-10
 /// per product); every kind then accumulates K products in f32 (≤ K·2^-24·S); bf16 and f16
-/// outputs round once more (2^-8, 2^-11 of the result).
-fn check(input: Input, unit: Unit, m: usize, n: usize, k: usize) {
-    let case = format!("tensor core {unit:?} {input:?} {m}x{k}·{k}x{n}");
+/// outputs round once more (2^-8, 2^-11 of the result). A and B start `skip` elements into
+/// their buffers (a misaligned base when not 0, which must not take the vector loads).
+fn check(input: Input, unit: Unit, (m, n, k): (usize, usize, usize), skip: usize) {
+    let case = format!("tensor core {unit:?} {input:?} {m}x{k}·{k}x{n}, operands {skip} elements in");
     let mut r = rng(&case);
-    let a64 = uniform(&mut r, m * k, -1.0, 1.0);
-    let b64 = uniform(&mut r, k * n, -1.0, 1.0);
+    let a64 = uniform(&mut r, skip + m * k, -1.0, 1.0);
+    let b64 = uniform(&mut r, skip + k * n, -1.0, 1.0);
     let cfg = if unit == Unit::Mma { config(m, n) } else { wgmma_matmul::config(m, n) };
     let (a, b, got, in_rel, out_rel): (Vec<f64>, Vec<f64>, Vec<f64>, f64, f64) = match input {
         Input::Tf32 => {
@@ -146,9 +147,11 @@ fn check(input: Input, unit: Unit, m: usize, n: usize, k: usize) {
             let (a, b): (Vec<f32>, Vec<f32>) = (cast(&a64), cast(&b64));
             let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));
             let mut dc = DeviceBuffer::<f32>::poisoned(m * n);
-            let args = (da.as_ptr(), db.as_ptr(), dc.as_mut_ptr(), m as u32, n as u32, k as u32);
+            // SAFETY: `skip` elements into buffers of `skip + len` elements.
+            let (pa, pb) = unsafe { (da.as_ptr().add(skip), db.as_ptr().add(skip)) };
+            let args = (pa, pb, dc.as_mut_ptr(), m as u32, n as u32, k as u32);
             unsafe { launch_kernel(&tensor_core::mma_matmul_tf32, &cfg, args) }.unwrap();
-            (widen(&a), widen(&b), widen(&dc.to_vec()), 2f64.powi(-10), 0.0)
+            (widen(&a[skip..]), widen(&b[skip..]), widen(&dc.to_vec()), 2f64.powi(-10), 0.0)
         }
         Input::Bf16 | Input::F16 => {
             let bf = matches!(input, Input::Bf16);
@@ -159,7 +162,9 @@ fn check(input: Input, unit: Unit, m: usize, n: usize, k: usize) {
             let (a, b) = (enc(&a64), enc(&b64));
             let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));
             let mut dc = DeviceBuffer::<u16>::poisoned(m * n);
-            let args = (da.as_ptr(), db.as_ptr(), dc.as_mut_ptr(), m as u32, n as u32, k as u32);
+            // SAFETY: as above.
+            let (pa, pb) = unsafe { (da.as_ptr().add(skip), db.as_ptr().add(skip)) };
+            let args = (pa, pb, dc.as_mut_ptr(), m as u32, n as u32, k as u32);
             macro_rules! cast_args {
                 () => {
                     (args.0.cast(), args.1.cast(), args.2.cast(), args.3, args.4, args.5)
@@ -180,7 +185,13 @@ fn check(input: Input, unit: Unit, m: usize, n: usize, k: usize) {
             .unwrap();
             let out_rel = if bf { 2f64.powi(-8) } else { 2f64.powi(-11) };
             let got = dc.to_vec().into_iter().map(|h| if h == 0xffff { f64::NAN } else { dec(h) }).collect();
-            (a.into_iter().map(dec).collect(), b.into_iter().map(dec).collect(), got, 0.0, out_rel)
+            (
+                a[skip..].iter().map(|&h| dec(h)).collect(),
+                b[skip..].iter().map(|&h| dec(h)).collect(),
+                got,
+                0.0,
+                out_rel,
+            )
         }
     };
     let (mut want, mut tol) = (vec![0.0; m * n], vec![0.0; m * n]);
@@ -200,18 +211,25 @@ fn check(input: Input, unit: Unit, m: usize, n: usize, k: usize) {
 }
 
 /// Shapes: single elements, primes, exact 128 tiles and one past, K not a multiple of the
-/// 16-word stage.
+/// 16-word stage, odd and even stage counts through the two buffers. A takes 16-byte loads
+/// when K is a multiple of 4 (tf32) or 8 (16-bit), B vector loads when N is a multiple of 4:
+/// the cases cover both, either and neither, and misaligned bases (`skip`).
 #[rstest]
-#[case(1, 1, 1)]
-#[case(17, 9, 5)]
-#[case(128, 128, 16)]
-#[case(129, 130, 33)]
-#[case(200, 67, 257)]
-#[case(31, 300, 64)]
-fn tensor_core_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize) {
-    check(Input::Tf32, Unit::Mma, m, n, k);
-    check(Input::Bf16, Unit::Mma, m, n, k);
-    check(Input::F16, Unit::Mma, m, n, k);
+#[case(1, 1, 1, 0)]
+#[case(17, 9, 5, 0)]
+#[case(128, 128, 16, 0)]
+#[case(129, 130, 33, 0)]
+#[case(200, 67, 257, 0)]
+#[case(31, 300, 64, 0)]
+#[case(130, 132, 72, 0)]
+#[case(67, 260, 100, 0)]
+#[case(129, 131, 96, 0)]
+#[case(130, 132, 72, 1)]
+#[case(64, 136, 40, 2)]
+fn tensor_core_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize, #[case] skip: usize) {
+    check(Input::Tf32, Unit::Mma, (m, n, k), skip);
+    check(Input::Bf16, Unit::Mma, (m, n, k), skip);
+    check(Input::F16, Unit::Mma, (m, n, k), skip);
 }
 
 /// The `wgmma` kernel's shapes: its tile is 128×128 with 64 K per stage in two alternating
@@ -219,15 +237,16 @@ fn tensor_core_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, 
 /// when K is a multiple of 8 and 8-byte loads of B only when N is a multiple of 4, so both the
 /// vector and the element-by-element staging paths are covered.
 #[rstest]
-#[case(1, 1, 1)]
-#[case(17, 9, 5)]
-#[case(128, 128, 64)]
-#[case(129, 132, 72)]
-#[case(131, 257, 67)]
-#[case(64, 136, 200)]
-#[case(64, 128, 192)]
-#[case(130, 129, 321)]
-fn wgmma_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize) {
-    check(Input::Bf16, Unit::Wgmma, m, n, k);
-    check(Input::F16, Unit::Wgmma, m, n, k);
+#[case(1, 1, 1, 0)]
+#[case(17, 9, 5, 0)]
+#[case(128, 128, 64, 0)]
+#[case(129, 132, 72, 0)]
+#[case(131, 257, 67, 0)]
+#[case(64, 136, 200, 0)]
+#[case(64, 128, 192, 0)]
+#[case(130, 129, 321, 0)]
+#[case(129, 132, 72, 1)]
+fn wgmma_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize, #[case] skip: usize) {
+    check(Input::Bf16, Unit::Wgmma, (m, n, k), skip);
+    check(Input::F16, Unit::Wgmma, (m, n, k), skip);
 }

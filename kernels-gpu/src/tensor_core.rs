@@ -7,18 +7,23 @@
 //! 64 f32 accumulators in registers.
 //!
 //! K is staged through shared memory 16 K-words at a time (16 tf32 or 32 bf16/f16 elements;
-//! two mma K-steps), as 32-bit words: A as `[row][word]`, B transposed as `[column][word]`,
-//! both with a row stride of 20 words. A fragment load has lanes read rows `g` (0..8) at
-//! words `t` (0..4): `20g + t` falls in 32 different banks, so fragment loads are
-//! conflict-free. In 32-bit words the fragments of `m16n8k8.tf32` and `m16n8k16.bf16/f16` are
-//! laid out alike (see `emu/mma.rs`), so one kernel body serves all three.
+//! two mma K-steps), as 32-bit words: A as `[row][word]` with a row stride of 20 words, B as
+//! `[word][column]` with a stride of 136. A fragment load has lanes `(g, t)` (g < 8, t < 4)
+//! read A at `20g + t` and B at `136t + g`: 32 different banks either way, so fragment loads
+//! are conflict-free. In 32-bit words the fragments of `m16n8k8.tf32` and `m16n8k16.bf16/f16`
+//! are laid out alike (see `emu/mma.rs`), so one kernel body serves all three.
 //!
-//! Staging: thread `t` loads words `t + 256q`, `q < 8`, of each tile: consecutive threads read
-//! consecutive addresses of A's rows and of B's columns' neighbours. Elements past M, N or K
-//! are zero, which adds nothing to the products.
+//! Staging: thread `t` stages chunks `e = t + 256q` (q < 2) of each operand, four words each,
+//! stored with one 16-byte shared store: A's row `e / 4`, words `4(e % 4) ..+4`; B's word row
+//! `e / 32`, columns `4(e % 32) ..+4` (for 16-bit inputs, two K rows packed pairwise). A chunk
+//! is one 16-byte load of A (or two 8-byte loads of B's 16-bit rows) when K (for A) or N (for
+//! B) allows whole aligned chunks; otherwise it loads element by element, and elements past M,
+//! N or K are zero, which adds nothing to the products.
 //!
-//! Correctness: the barrier after staging orders the shared stores before the fragment loads;
-//! the barrier after the products keeps the next stage from overwriting words still being read.
+//! Pipeline: two shared stages. While the warps multiply out of one, the next stage's global
+//! loads are in flight into registers; they are stored into the other buffer after the
+//! products, and one barrier per stage orders both: the stores before the next stage's
+//! fragment loads, and this stage's fragment loads before the stage after overwrites them.
 
 use crate::launch::{Dim3, LaunchConfig};
 use crate::prelude::*;
@@ -27,9 +32,14 @@ use crate::prelude::*;
 pub const TILE: usize = 128;
 /// K-words staged per step.
 const WORDS: usize = 16;
-/// Shared-memory row stride in words (see the module notes for why 20).
-const STRIDE: usize = WORDS + 4;
+/// Row stride of A's shared tile in words, and of B's (see the module notes for why).
+const A_STRIDE: usize = WORDS + 4;
+const B_STRIDE: usize = TILE + 8;
+/// Words of one shared stage: A's tile, then B's.
+const STAGE: usize = TILE * A_STRIDE + WORDS * B_STRIDE;
 const THREADS: usize = 256;
+/// Four-word chunks per thread per operand and stage.
+const CHUNKS: usize = TILE * WORDS / (4 * THREADS);
 
 /// An input type of the tensor-core product.
 pub trait TensorInput: Copy + 'static {
@@ -38,6 +48,8 @@ pub trait TensorInput: Copy + 'static {
     const ZERO: Self;
     /// The K-word holding `lo` (lower K index) and, for 16-bit types, `hi`.
     fn word(lo: Self, hi: Self) -> u32;
+    /// The K-word of a word loaded as is from memory (`PER_WORD` consecutive elements).
+    fn raw_word(bits: u32) -> u32;
     fn mma(a: [u32; 4], b: [u32; 2], c: [f32; 4]) -> [f32; 4];
     /// The accumulator rounded to the output type.
     fn from_acc(x: f32) -> Self;
@@ -49,6 +61,10 @@ impl TensorInput for f32 {
     #[inline(always)]
     fn word(lo: f32, _: f32) -> u32 {
         tf32(lo)
+    }
+    #[inline(always)]
+    fn raw_word(bits: u32) -> u32 {
+        tf32(f32::from_bits(bits))
     }
     #[inline(always)]
     fn mma(a: [u32; 4], b: [u32; 2], c: [f32; 4]) -> [f32; 4] {
@@ -68,6 +84,10 @@ impl TensorInput for BF16 {
         pack2(lo.0, hi.0)
     }
     #[inline(always)]
+    fn raw_word(bits: u32) -> u32 {
+        bits
+    }
+    #[inline(always)]
     fn mma(a: [u32; 4], b: [u32; 2], c: [f32; 4]) -> [f32; 4] {
         mma_m16n8k16_bf16(a, b, c)
     }
@@ -85,6 +105,10 @@ impl TensorInput for F16 {
         pack2(lo.0, hi.0)
     }
     #[inline(always)]
+    fn raw_word(bits: u32) -> u32 {
+        bits
+    }
+    #[inline(always)]
     fn mma(a: [u32; 4], b: [u32; 2], c: [f32; 4]) -> [f32; 4] {
         mma_m16n8k16_f16(a, b, c)
     }
@@ -94,13 +118,94 @@ impl TensorInput for F16 {
     }
 }
 
-/// `ceil(N/128) × ceil(M/128)` blocks of 256 threads, 20 KiB of shared memory. Requires
-/// `M, N >= 1` and `M <= 65535 · 128`.
+/// `ceil(N/128) × ceil(M/128)` blocks of 256 threads, 37 KiB of shared memory (two stages).
+/// Requires `M, N >= 1` and `M <= 65535 · 128`.
 pub fn config(m: usize, n: usize) -> LaunchConfig {
     LaunchConfig {
         grid: Dim3::xy(n.div_ceil(TILE) as u32, m.div_ceil(TILE) as u32),
         block: Dim3::x(THREADS as u32),
-        shared_bytes: (2 * TILE * STRIDE * 4) as u32,
+        shared_bytes: (2 * STAGE * 4) as u32,
+    }
+}
+
+/// Half `h` (0: low) of a word.
+#[inline(always)]
+pub(crate) fn half(w: u32, h: usize) -> u32 {
+    (w >> (16 * h)) & 0xffff
+}
+
+/// One stage's share of a thread in registers: its chunks of A and of B.
+type Regs = ([[u32; 4]; CHUNKS], [[u32; 4]; CHUNKS]);
+
+/// What one thread needs to stage tiles (see the module notes for the mapping).
+struct Stager<T> {
+    a: Global<T>,
+    b: Global<T>,
+    t: usize,
+    /// The tile's first row and column.
+    m0: usize,
+    n0: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    /// Whether every whole chunk is one aligned vector load (the same for every thread).
+    fast_a: bool,
+    fast_b: bool,
+}
+
+impl<T: TensorInput> Stager<T> {
+    /// This thread's chunks of the stage starting at K-word `kw0`, from global memory.
+    #[inline(always)]
+    fn load(&self, kw0: usize) -> Regs {
+        let (m, n, k, per) = (self.m, self.n, self.k, T::PER_WORD);
+        let a_chunks = core::array::from_fn(|q| {
+            let e = self.t + THREADS * q;
+            let (gm, kk) = (self.m0 + e / 4, (kw0 + 4 * (e % 4)) * per);
+            if self.fast_a && gm < m && kk < k {
+                self.a.load_v4(gm * k + kk).map(T::raw_word)
+            } else {
+                let at = |kk: usize| if gm < m && kk < k { self.a.load(gm * k + kk) } else { T::ZERO };
+                core::array::from_fn(|j| {
+                    let kj = kk + j * per;
+                    T::word(at(kj), if per == 2 { at(kj + 1) } else { T::ZERO })
+                })
+            }
+        });
+        let b_chunks = core::array::from_fn(|q| {
+            let e = self.t + THREADS * q;
+            let (kr, gn) = ((kw0 + e / 32) * per, self.n0 + 4 * (e % 32));
+            let at = |kr: usize, col: usize| if kr < k && col < n { self.b.load(kr * n + col) } else { T::ZERO };
+            if per == 1 {
+                if self.fast_b && kr < k && gn < n {
+                    self.b.load_v4(kr * n + gn).map(T::raw_word)
+                } else {
+                    core::array::from_fn(|j| T::word(at(kr, gn + j), T::ZERO))
+                }
+            } else {
+                // Columns gn ..+4 of K rows kr and kr + 1, two elements per word, then packed
+                // down the columns: word j holds (kr, gn + j) low and (kr + 1, gn + j) high.
+                let row = |kr: usize| -> [u32; 2] {
+                    if self.fast_b && kr < k && gn < n {
+                        self.b.load_v2(kr * n + gn)
+                    } else {
+                        core::array::from_fn(|h| T::word(at(kr, gn + 2 * h), at(kr, gn + 2 * h + 1)))
+                    }
+                };
+                let (lo, hi) = (row(kr), row(kr + 1));
+                core::array::from_fn(|j| half(lo[j / 2], j % 2) | half(hi[j / 2], j % 2) << 16)
+            }
+        });
+        (a_chunks, b_chunks)
+    }
+
+    /// Writes a stage's chunks into the shared tiles at word `base`.
+    #[inline(always)]
+    fn store(&self, (a_chunks, b_chunks): Regs, s: &Shared<u32>, base: usize) {
+        for q in 0..CHUNKS {
+            let e = self.t + THREADS * q;
+            s.store_v4(base + (e / 4) * A_STRIDE + 4 * (e % 4), a_chunks[q]);
+            s.store_v4(base + TILE * A_STRIDE + (e / 32) * B_STRIDE + 4 * (e % 32), b_chunks[q]);
+        }
     }
 }
 
@@ -110,49 +215,48 @@ pub fn config(m: usize, n: usize) -> LaunchConfig {
 pub unsafe fn matmul<T: TensorInput>(a: *const T, b: *const T, c: *mut T, m: u32, n: u32, k: u32) {
     let (m, n, k) = (m as usize, n as usize, k as usize);
     let (a, b, c) = unsafe { (Global::new(a, m * k), Global::new(b, k * n), GlobalMut::new(c, m * n)) };
-    let a_s = Shared::<u32>::new(0, TILE * STRIDE);
-    let b_s = Shared::<u32>::new(TILE * STRIDE * 4, TILE * STRIDE);
+    let smem = Shared::<u32>::new(0, 2 * STAGE);
     let t = thread_idx().x as usize;
     let (warp, lane) = (t / 32, t % 32);
     let (g, q4) = (lane / 4, lane % 4);
     let (n0, m0) = (block_idx().x as usize * TILE, block_idx().y as usize * TILE);
     let (wm, wn) = (64 * (warp / 4), 32 * (warp % 4));
+    let per = T::PER_WORD;
+    // A chunk is 4·per elements: whole chunks stay whole in K (A) and N (B) when those are
+    // multiples of it (of 4 for B's 16-bit rows, loaded two words at a time).
+    let fast_a = k % (4 * per) == 0 && a.is_aligned16();
+    let fast_b = n % 4 == 0 && b.is_aligned16();
+    let stager = Stager { a, b, t, m0, n0, m, n, k, fast_a, fast_b };
     let mut acc = [[[0f32; 4]; 4]; 4];
 
-    let per = T::PER_WORD;
-    let mut kw0 = 0;
-    while kw0 * per < k {
-        for q in 0..(TILE * WORDS) / THREADS {
-            let e = t + THREADS * q;
-            // A word (row, w): elements (row, (kw0 + w)·per + h).
-            let (row, w) = (e / WORDS, e % WORDS);
-            let (gm, kk) = (m0 + row, (kw0 + w) * per);
-            let at = |kk: usize| if gm < m && kk < k { a.load(gm * k + kk) } else { T::ZERO };
-            let hi = if per == 2 { at(kk + 1) } else { T::ZERO };
-            a_s.store(row * STRIDE + w, T::word(at(kk), hi));
-            // B word (col, w): elements ((kw0 + w)·per + h, col), stored transposed.
-            let (col, w) = (e % TILE, e / TILE);
-            let (gn, kk) = (n0 + col, (kw0 + w) * per);
-            let bt = |kk: usize| if gn < n && kk < k { b.load(kk * n + gn) } else { T::ZERO };
-            let hi = if per == 2 { bt(kk + 1) } else { T::ZERO };
-            b_s.store(col * STRIDE + w, T::word(bt(kk), hi));
-        }
-        sync_threads();
+    let stages = k.div_ceil(WORDS * per);
+    if stages > 0 {
+        stager.store(stager.load(0), &smem, 0);
+    }
+    sync_threads();
+    for s in 0..stages {
+        let next = if s + 1 < stages { Some(stager.load((s + 1) * WORDS)) } else { None };
+        let (a_base, b_base) = ((s % 2) * STAGE, (s % 2) * STAGE + TILE * A_STRIDE);
         for step in 0..WORDS / 8 {
             let w0 = 8 * step + q4;
             let af: [[u32; 4]; 4] = core::array::from_fn(|i| {
-                core::array::from_fn(|r| a_s.load((wm + 16 * i + g + 8 * (r & 1)) * STRIDE + w0 + 4 * (r >> 1)))
+                core::array::from_fn(|r| {
+                    smem.load(a_base + (wm + 16 * i + g + 8 * (r & 1)) * A_STRIDE + w0 + 4 * (r >> 1))
+                })
             });
-            let bf: [[u32; 2]; 4] =
-                core::array::from_fn(|j| core::array::from_fn(|r| b_s.load((wn + 8 * j + g) * STRIDE + w0 + 4 * r)));
+            let bf: [[u32; 2]; 4] = core::array::from_fn(|j| {
+                core::array::from_fn(|r| smem.load(b_base + (w0 + 4 * r) * B_STRIDE + wn + 8 * j + g))
+            });
             for (i, row) in acc.iter_mut().enumerate() {
                 for (j, tile) in row.iter_mut().enumerate() {
                     *tile = T::mma(af[i], bf[j], *tile);
                 }
             }
         }
+        if let Some(regs) = next {
+            stager.store(regs, &smem, ((s + 1) % 2) * STAGE);
+        }
         sync_threads();
-        kw0 += WORDS;
     }
     for (i, row) in acc.iter().enumerate() {
         for (j, tile) in row.iter().enumerate() {

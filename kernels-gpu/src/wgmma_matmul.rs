@@ -32,7 +32,7 @@
 
 use crate::launch::{Dim3, LaunchConfig};
 use crate::prelude::*;
-use crate::tensor_core::TensorInput;
+use crate::tensor_core::{TensorInput, half};
 
 /// Rows and columns of C per block.
 pub const TILE: usize = 128;
@@ -80,12 +80,6 @@ pub fn config(m: usize, n: usize) -> LaunchConfig {
 #[inline(always)]
 const fn core_row(r: usize, c: usize) -> usize {
     128 * (8 * (r / 8) + c) + 16 * (r % 8)
-}
-
-/// Half `h` (0: low) of a word.
-#[inline(always)]
-fn half(w: u32, h: usize) -> u32 {
-    (w >> (16 * h)) & 0xffff
 }
 
 /// One stage's operands in registers: A's four 16-byte chunks and B's 8×4 block (8 K rows of
