@@ -6,7 +6,7 @@
 mod common;
 
 use common::arrays::matmul_check;
-use common::devices::{Case, CaseResult, run};
+use common::devices::{Case, CaseResult, run_with_cuda_only};
 use ferrite::{DType, Device, bf16, f16};
 
 fn main() {
@@ -15,15 +15,15 @@ fn main() {
     let Device::Cuda(hopper) = Device::emulated_cuda(9, 0).unwrap() else { unreachable!() };
     assert_eq!(hopper.tensor_core_matmul_kernel(DType::BF16), Some("mma_matmul_bf16"));
     ferrite::set_experimental_wgmma(true);
-    let cases: &[(&'static str, Case)] = &[
-        ("wgmma_is_chosen_only_for_16_bit_types_on_hopper", wgmma_is_chosen_only_for_16_bit_types_on_hopper),
-        ("matmul_16_bit_matches_f64_reference", matmul_16_bit_matches_f64_reference),
-    ];
-    run(cases)
+    let cases: &[(&'static str, Case)] =
+        &[("matmul_16_bit_matches_f64_reference", matmul_16_bit_matches_f64_reference)];
+    let cuda_cases: &[(&'static str, Case)] =
+        &[("wgmma_is_chosen_only_for_16_bit_types_on_hopper", wgmma_is_chosen_only_for_16_bit_types_on_hopper)];
+    run_with_cuda_only(cases, cuda_cases)
 }
 
 fn wgmma_is_chosen_only_for_16_bit_types_on_hopper(d: &Device) -> CaseResult {
-    let Device::Cuda(c) = d else { return Ok(()) };
+    let Device::Cuda(c) = d else { return Err(format!("a CUDA-only case ran on {d}").into()) };
     for (dtype, kind) in [(DType::BF16, "bf16"), (DType::F16, "f16")] {
         let want = match c.ptx_arch() {
             "sm_90a" => Some(format!("wgmma_matmul_{kind}")),

@@ -35,13 +35,20 @@ fn targets() -> Vec<(String, Result<Device, String>)> {
 
 /// Runs `cases × devices` and exits with the harness's status.
 pub fn run(cases: &[(&'static str, Case)]) -> ! {
+    run_with_cuda_only(cases, &[])
+}
+
+/// As [`run`], plus `cuda_cases`, which are about CUDA devices only (graphs, kernel choice):
+/// they are not trials on the CPU at all, so the CPU never counts them as passed.
+pub fn run_with_cuda_only(cases: &[(&'static str, Case)], cuda_cases: &[(&'static str, Case)]) -> ! {
     let args = Arguments::from_args();
     let targets = targets();
     let require_gpu = std::env::var_os("FERRITE_REQUIRE_GPU").is_some_and(|v| v != "0");
     let mut trials = Vec::new();
     let mut skipped = 0;
     for (label, device) in &targets {
-        for &(name, case) in cases {
+        let on_cpu = matches!(device, Ok(Device::Cpu));
+        for &(name, case) in cases.iter().chain(if on_cpu { &[][..] } else { cuda_cases }) {
             let device = device.clone();
             let unavailable = device.is_err() && !require_gpu;
             skipped += unavailable as usize;
