@@ -5,7 +5,7 @@ Best, NumPy takes turns with ferrite inside the benchmark (this script's `--serv
 and this script then adds PyTorch and CuPy:
 
     cargo run --release --bin bench -- --numpy --json /tmp/ferrite.json
-    python3 scripts/bench_baselines.py /tmp/ferrite.json
+    python3 scripts/bench_baselines.py /tmp/ferrite.json --json /tmp/merged.json
 
 Given a JSON without NumPy's times, it measures NumPy itself, after the benchmark: a noisy
 machine then moves the ratio.
@@ -28,7 +28,13 @@ import statistics
 import sys
 import time
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    sys.exit(
+        "bench_baselines.py needs NumPy: python3 -m pip install numpy "
+        "(or: python3 -m pip install --target /tmp/pynp numpy, then PYTHONPATH=/tmp/pynp)"
+    )
 
 # The CPU rows of `bench` (host/src/bin/bench/cpu.rs and train.rs) and the GPU shapes: softmax
 # over rows of 1k..32k values (2^26 values in all), matmul at 4096, sqrt over 2^26 values, and
@@ -288,13 +294,15 @@ def main():
     p.add_argument("ferrite_json", nargs="?", help="the file `bench --json` wrote")
     p.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
     p.add_argument("--serve", action="store_true", help="answer timing requests from `bench --numpy`")
+    p.add_argument("--json", metavar="OUT", help="also write ferrite's JSON with these times merged in")
     args = p.parse_args()
     if args.serve:
         return serve()
     if not args.ferrite_json:
         p.error("the ferrite JSON file is required (or --serve)")
     with open(args.ferrite_json) as f:
-        rows = json.load(f)["rows"]
+        bench = json.load(f)
+    rows = bench["rows"]
     runs = 5 if args.quick else 50
 
     # (device kind, op, shape, dtype) -> ferrite's row. Measured: ferrite's rows, then the
@@ -344,6 +352,24 @@ def main():
             f"| {device} | {key[1]} | {key[2]} | {key[3]} | {fmt_time(mine) if mine else '-'} | {base} "
             f"| {theirs} | {speedup} |"
         )
+    if args.json:
+        write_merged(args.json, bench, wanted, ferrite, results)
+
+
+def write_merged(path, bench, wanted, ferrite, results):
+    """ferrite's JSON with an `others` list per row (library, seconds, ferrite's speedup), and
+    rows of their own for shapes only the other libraries were timed on."""
+    merged = dict(bench)
+    merged["rows"] = []
+    for key in wanted:
+        r = dict(ferrite.get(key) or {"device": key[0], "op": key[1], "shape": key[2], "dtype": key[3], "seconds": None})
+        mine = r["seconds"]
+        r["others"] = [
+            {"library": n, "seconds": t, "ferrite_speedup": t / mine if mine else None} for n, t in results[key]
+        ]
+        merged["rows"].append(r)
+    with open(path, "w") as f:
+        json.dump(merged, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-//! The `bench` binary's GPU section, run as a smoke test on the emulated device: the code
-//! that measures a real GPU (sizes, launches, the table and its JSON) must not rot unseen in
-//! a CI without one. Its timings here mean nothing and are not checked.
+//! The `bench` binary as a smoke test: its GPU section on the emulated device (the code that
+//! measures a real GPU, its sizes, launches, table and JSON, must not rot unseen in a CI
+//! without one), and its CPU section. Timings here mean nothing and are not checked.
 
 use std::process::Command;
 
@@ -34,4 +34,37 @@ fn quick_bench_on_the_emulated_device_measures_every_gpu_row_and_writes_json() {
     assert!(stderr.contains("the emulator has no cuBLAS"), "says why matmul has no baseline:\n{stderr}");
     // Without NumPy or its script, `--numpy` says so and the benchmark goes on.
     assert!(stderr.contains("no NumPy in the rounds: "), "{stderr}");
+}
+
+/// The CPU section, quick: every CPU row with its in-process baseline, the date and the
+/// machine in the table and the JSON. Timings are not checked.
+#[test]
+fn quick_bench_on_the_cpu_measures_every_cpu_row_and_names_the_machine() {
+    let json = std::env::temp_dir().join(format!("ferrite-bench-cpu-{}.json", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["--quick", "--device", "cpu", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let table: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    let rows = table["rows"].as_array().unwrap();
+    let find = |op: &str, shape: &str| rows.iter().find(|r| r["op"] == op && r["shape"] == shape);
+    for shape in ["512x512x512", "1024x1024x1024", "2048x2048x2048"] {
+        let r = find("matmul", shape).unwrap_or_else(|| panic!("matmul {shape}: {rows:?}"));
+        assert!(r["baseline_seconds"].as_f64().is_some_and(|t| t > 0.0) && r["unit"] == "GFLOP/s", "{r}");
+    }
+    for (op, shape, copy) in [("softmax", "4096x1000", "copy"), ("sqrt_into", "10000000", "streaming copy")] {
+        let r = find(op, shape).unwrap_or_else(|| panic!("{op}: {rows:?}"));
+        assert!(r["baseline"].as_str().unwrap().starts_with(&format!("{copy} of the same bytes")), "{r}");
+        assert!(r["limit"].as_f64().is_some_and(|l| l > 0.0) && r["unit"] == "GB/s", "{r}");
+    }
+    assert!(find("train step", "100-64-10, batch 32").is_some(), "{rows:?}");
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    let date = table["date"].as_str().unwrap();
+    assert!(date.len() == 10 && stdout.contains(&format!("ferrite bench, {date} (UTC)")), "{stdout}");
+    assert_eq!(table["devices"][0]["device"], "cpu");
+    assert!(stdout.contains("- `cpu`: "), "{stdout}");
 }

@@ -6,7 +6,8 @@
 # STEPs: tests, memcheck, programs, bench (default: all four, in that order; wgmma_routing
 # first among the tests, as the one that matters most on Hopper).
 # Writes OUTPUT_DIR/summary.md (the table), OUTPUT_DIR/full.log (everything printed),
-# OUTPUT_DIR/bench.json and OUTPUT_DIR/bench.md (the benchmark table with baselines).
+# OUTPUT_DIR/bench.json, OUTPUT_DIR/bench.md and OUTPUT_DIR/merged.json (the benchmark table
+# with baselines, as markdown and JSON).
 # KIT_SECONDS (default 570) bounds the whole run: each step gets at most its own limit and
 # what is left, so a hung kernel costs one step, and the summary is complete before a caller
 # with a 10-minute limit (this workplace's device tool) stops the run.
@@ -110,7 +111,7 @@ for d in /usr/local/cuda/lib64 $(python3 -c 'import nvidia.cublas, os; print(os.
   [ -d "$d" ] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
 done
 if wants bench; then
-  rm -f "$out/bench.json" "$out/bench.md" # never report an earlier run's numbers
+  rm -f "$out/bench.json" "$out/bench.md" "$out/merged.json" # never report an earlier run's numbers
 fi
 if wants bench && [ ! -x "$kit/bin/bench" ]; then
   failures=$((failures + 1))
@@ -122,7 +123,7 @@ elif wants bench; then
   bounded 300 "$kit/bin/bench" "${numpy[@]}" --json "$out/bench.json" >>"$full" 2>&1
   say "| benchmark | | | | $rc |"
   if [ "$rc" = 0 ] && [ -f "$out/bench.json" ] && python3 -c 'import numpy' 2>/dev/null; then
-    bounded 240 python3 "$kit/bench_baselines.py" "$out/bench.json" >"$out/bench.md" 2>>"$full"
+    bounded 240 python3 "$kit/bench_baselines.py" "$out/bench.json" --json "$out/merged.json" >"$out/bench.md" 2>>"$full"
     say "| baselines (NumPy, PyTorch, CuPy) | | | | $rc |"
   fi
 fi

@@ -1,7 +1,8 @@
 //! CPU operations next to baselines run in the same process: matmul against calling `gemm`
 //! (the engine behind it) directly, and softmax and `sqrt_into` against a copy of the same
-//! bytes, the memory-bandwidth ceiling for both. With `--numpy`, NumPy takes its turn in the
-//! same rounds (`numpy.rs`).
+//! bytes, the memory-bandwidth ceiling for both: a plain copy for softmax, a copy with
+//! streaming stores for `sqrt_into`, which writes large outputs that way. With `--numpy`,
+//! NumPy takes its turn in the same rounds (`numpy.rs`).
 
 use super::measure::{Runs, rounds};
 use super::numpy::Numpy;
@@ -78,17 +79,49 @@ fn matmul(n: usize, runs: Runs, numpy: &mut Option<Numpy>, table: &mut Table) ->
     Ok(())
 }
 
-/// `dst = src` on every core, in the chunks `sqrt_into` uses.
-fn copy(src: &[f32], dst: &mut [f32]) {
+/// The CPU's model name, from `/proc/cpuinfo` where there is one.
+pub fn model() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let name = info.lines().find_map(|l| l.strip_prefix("model name")?.split(':').nth(1).map(str::trim));
+    name.unwrap_or("unknown CPU model").to_string()
+}
+
+/// `dst = src` on every core, in the chunks `sqrt_into` uses; with `streaming`, through
+/// streaming stores (as `sqrt_into` writes large outputs: no read of the destination first).
+fn copy(src: &[f32], dst: &mut [f32], streaming: bool) {
     let chunk = src.len().div_ceil(4 * rayon::current_num_threads()).max(1);
-    dst.par_chunks_mut(chunk).zip(src.par_chunks(chunk)).for_each(|(d, s)| d.copy_from_slice(s));
+    dst.par_chunks_mut(chunk).zip(src.par_chunks(chunk)).for_each(|(d, s)| {
+        #[cfg(target_arch = "x86_64")]
+        if streaming && std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: AVX was detected.
+            return unsafe { copy_streaming(s, d) };
+        }
+        let _ = streaming;
+        d.copy_from_slice(s)
+    });
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn copy_streaming(src: &[f32], dst: &mut [f32]) {
+    use std::arch::x86_64::{_mm_sfence, _mm256_loadu_ps, _mm256_stream_ps};
+    let n = src.len().min(dst.len());
+    let head = dst.as_ptr().align_offset(32).min(n);
+    let body = head + (n - head) / 8 * 8;
+    dst[..head].copy_from_slice(&src[..head]);
+    dst[body..n].copy_from_slice(&src[body..n]);
+    for i in (head..body).step_by(8) {
+        // SAFETY: `i + 8 <= n` elements of both; `dst + i` is 32-byte aligned.
+        unsafe { _mm256_stream_ps(dst.as_mut_ptr().add(i), _mm256_loadu_ps(src.as_ptr().add(i))) };
+    }
+    _mm_sfence();
 }
 
 /// A row for a memory-bound operation reading and writing `bytes` in all.
-fn bandwidth_row(op: &str, shape: &str, (t, base, numpy): (f64, f64, Option<f64>), bytes: f64) -> Row {
+fn bandwidth_row(op: &str, shape: &str, (t, base, numpy): (f64, f64, Option<f64>), bytes: f64, copy: &str) -> Row {
     let mut row = Row::new(op, shape, "f32", &Device::Cpu, t);
     row.numpy = numpy;
-    row.baseline = Some((format!("copy of the same bytes, {} threads", rayon::current_num_threads()), base));
+    row.baseline = Some((format!("{copy} of the same bytes, {} threads", rayon::current_num_threads()), base));
     row.achieved = Some((bytes / t / 1e9, bytes / base / 1e9, "GB/s"));
     row
 }
@@ -100,10 +133,10 @@ fn softmax(rows: usize, cols: usize, runs: Runs, numpy: &mut Option<Numpy>, tabl
     let times = rounds(
         runs,
         || drop(black_box(x.softmax().expect("softmax"))),
-        || copy(&src, &mut dst),
+        || copy(&src, &mut dst, false),
         numpy_turn(numpy, "softmax", &shape),
     );
-    let mut row = bandwidth_row("softmax", &shape, times, 8.0 * (rows * cols) as f64);
+    let mut row = bandwidth_row("softmax", &shape, times, 8.0 * (rows * cols) as f64, "copy");
     row.note = "last axis, allocates its result".into();
     table.push(row);
     Ok(())
@@ -117,11 +150,11 @@ fn sqrt_into(n: usize, runs: Runs, numpy: &mut Option<Numpy>, table: &mut Table)
     let times = rounds(
         runs,
         || x.sqrt_into(&mut y).expect("sqrt_into"),
-        || copy(&src, &mut dst),
+        || copy(&src, &mut dst, true),
         numpy_turn(numpy, "sqrt_into", &shape),
     );
-    let mut row = bandwidth_row("sqrt_into", &shape, times, 8.0 * n as f64);
-    row.note = "streaming stores: unlike the copy, no read of the destination first".into();
+    let mut row = bandwidth_row("sqrt_into", &shape, times, 8.0 * n as f64, "streaming copy");
+    row.note = "streaming stores, as the copy's".into();
     table.push(row);
     Ok(())
 }

@@ -18,7 +18,7 @@ use table::Table;
 #[derive(Parser)]
 #[command(about = "Benchmark ferrite against baselines measured in the same run.")]
 struct Args {
-    /// Devices to measure (default: the CPU, and CUDA device 0 if present).
+    /// Devices to measure (default: the CPU and every CUDA device present).
     #[arg(long)]
     device: Vec<String>,
     /// Write the table as JSON to this file.
@@ -36,10 +36,18 @@ struct Args {
 fn main() -> ferrite::Result<()> {
     let args = Args::parse();
     let devices: Vec<Device> = if args.device.is_empty() {
+        // The CPU and every CUDA device, counted until one fails to open.
         let mut d = vec![Device::Cpu];
-        match Device::cuda(0) {
-            Ok(gpu) => d.push(gpu),
-            Err(e) => eprintln!("no GPU measured: {e}"),
+        for ordinal in 0.. {
+            match Device::cuda(ordinal) {
+                Ok(gpu) => d.push(gpu),
+                Err(e) => {
+                    if ordinal == 0 {
+                        eprintln!("no GPU measured: {e}");
+                    }
+                    break;
+                }
+            }
         }
         d
     } else {
@@ -52,6 +60,11 @@ fn main() -> ferrite::Result<()> {
     let mut table = Table::default();
     for d in &devices {
         eprintln!("measuring on {}", d.describe());
+        let what = match d {
+            Device::Cpu => format!("{}, {}", cpu::model(), d.describe()),
+            Device::Cuda(_) => d.describe(),
+        };
+        table.devices.push((d.to_string(), what));
         let steps = if args.quick || matches!(d, Device::Cuda(c) if c.is_emulated()) { 20 } else { 500 };
         match d {
             Device::Cpu => cpu::run(args.quick, &mut numpy, &mut table)?,

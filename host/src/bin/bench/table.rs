@@ -42,7 +42,27 @@ impl Row {
 
 #[derive(Default)]
 pub struct Table {
+    /// (device label as in the rows, what it is), for every device measured.
+    pub devices: Vec<(String, String)>,
     pub rows: Vec<Row>,
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`, from the system clock.
+fn today() -> String {
+    date(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400))
+}
+
+/// Day `days` after 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian, 400-year eras of 146097
+/// days).
+fn date(days: u64) -> String {
+    let z = days as i64 + 719_468;
+    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let (d, m) = (doy - (153 * mp + 2) / 5 + 1, if mp < 10 { mp + 3 } else { mp - 9 });
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn time(s: f64) -> String {
@@ -56,6 +76,11 @@ impl Table {
     }
 
     pub fn print(&self) {
+        println!("ferrite bench, {} (UTC)\n", today());
+        for (label, what) in &self.devices {
+            println!("- `{label}`: {what}");
+        }
+        println!();
         println!(
             "| device | op | shape | dtype | ferrite | baseline | baseline time | speedup | achieved / limit | NumPy | vs NumPy | note |\n\
              |---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -95,6 +120,24 @@ impl Table {
                 })
             })
             .collect();
-        json!({ "rows": rows })
+        let devices: Vec<_> = self.devices.iter().map(|(l, w)| json!({ "device": l, "description": w })).collect();
+        json!({ "date": today(), "devices": devices, "rows": rows })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_match_the_calendar() {
+        // Counted independently (Python's datetime), around leap days and century rules.
+        for (days, want) in [
+            (0, "1970-01-01"),
+            (10_956, "1999-12-31"),
+            (11_016, "2000-02-29"),
+            (20_781, "2026-11-24"),
+            (47_541, "2100-03-01"),
+        ] {
+            assert_eq!(super::date(days), want);
+        }
     }
 }
