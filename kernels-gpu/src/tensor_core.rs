@@ -137,26 +137,39 @@ pub(crate) fn half(w: u32, h: usize) -> u32 {
 /// One stage's share of a thread in registers: its chunks of A and of B.
 type Regs = ([[u32; 4]; CHUNKS], [[u32; 4]; CHUNKS]);
 
-/// What one thread needs to stage tiles (see the module notes for the mapping).
-struct Stager<T> {
-    a: Global<T>,
-    b: Global<T>,
-    t: usize,
-    /// The tile's first row and column.
-    m0: usize,
-    n0: usize,
-    m: usize,
-    n: usize,
-    k: usize,
-    /// Whether every whole chunk is one aligned vector load (the same for every thread).
-    fast_a: bool,
-    fast_b: bool,
+/// What one thread needs to stage a block's tiles of A and B (the `mma.sync` kernel here and
+/// the `wgmma` kernel each map threads to chunks in their own `impl`).
+pub(crate) struct Stager<T> {
+    pub(crate) a: Global<T>,
+    pub(crate) b: Global<T>,
+    /// Thread index in the block, and the tile's first row and column.
+    pub(crate) t: usize,
+    pub(crate) m0: usize,
+    pub(crate) n0: usize,
+    pub(crate) m: usize,
+    pub(crate) n: usize,
+    pub(crate) k: usize,
+    /// Whether every whole chunk is one aligned vector load (the same for every thread, so the
+    /// choice does not diverge).
+    pub(crate) fast_a: bool,
+    pub(crate) fast_b: bool,
+}
+
+impl<T: Copy> Stager<T> {
+    /// This thread's stager for its block's 128×128 tile of C. A's vector loads take `a_chunk`
+    /// K-consecutive elements (K must be a multiple of it), B's take 4 N-consecutive ones.
+    #[inline(always)]
+    pub(crate) fn new(a: Global<T>, b: Global<T>, (m, n, k): (usize, usize, usize), a_chunk: usize) -> Self {
+        let (n0, m0) = (block_idx().x as usize * TILE, block_idx().y as usize * TILE);
+        let (fast_a, fast_b) = (k % a_chunk == 0 && a.is_aligned16(), n % 4 == 0 && b.is_aligned16());
+        Stager { a, b, t: thread_idx().x as usize, m0, n0, m, n, k, fast_a, fast_b }
+    }
 }
 
 impl<T: TensorInput> Stager<T> {
     /// This thread's chunks of the stage starting at K-word `kw0`, from global memory.
     #[inline(always)]
-    fn load(&self, kw0: usize) -> Regs {
+    fn load_mma(&self, kw0: usize) -> Regs {
         let (m, n, k, per) = (self.m, self.n, self.k, T::PER_WORD);
         let a_chunks = core::array::from_fn(|q| {
             let e = self.t + THREADS * q;
@@ -200,7 +213,7 @@ impl<T: TensorInput> Stager<T> {
 
     /// Writes a stage's chunks into the shared tiles at word `base`.
     #[inline(always)]
-    fn store(&self, (a_chunks, b_chunks): Regs, s: &Shared<u32>, base: usize) {
+    fn store_mma(&self, (a_chunks, b_chunks): Regs, s: &Shared<u32>, base: usize) {
         for q in 0..CHUNKS {
             let e = self.t + THREADS * q;
             s.store_v4(base + (e / 4) * A_STRIDE + 4 * (e % 4), a_chunks[q]);
@@ -216,26 +229,22 @@ pub unsafe fn matmul<T: TensorInput>(a: *const T, b: *const T, c: *mut T, m: u32
     let (m, n, k) = (m as usize, n as usize, k as usize);
     let (a, b, c) = unsafe { (Global::new(a, m * k), Global::new(b, k * n), GlobalMut::new(c, m * n)) };
     let smem = Shared::<u32>::new(0, 2 * STAGE);
-    let t = thread_idx().x as usize;
+    let per = T::PER_WORD;
+    // A chunk of A is 4 words, 4·per elements; B's rows load 4 elements at a time.
+    let stager = Stager::new(a, b, (m, n, k), 4 * per);
+    let (t, m0, n0) = (stager.t, stager.m0, stager.n0);
     let (warp, lane) = (t / 32, t % 32);
     let (g, q4) = (lane / 4, lane % 4);
-    let (n0, m0) = (block_idx().x as usize * TILE, block_idx().y as usize * TILE);
     let (wm, wn) = (64 * (warp / 4), 32 * (warp % 4));
-    let per = T::PER_WORD;
-    // A chunk is 4·per elements: whole chunks stay whole in K (A) and N (B) when those are
-    // multiples of it (of 4 for B's 16-bit rows, loaded two words at a time).
-    let fast_a = k % (4 * per) == 0 && a.is_aligned16();
-    let fast_b = n % 4 == 0 && b.is_aligned16();
-    let stager = Stager { a, b, t, m0, n0, m, n, k, fast_a, fast_b };
     let mut acc = [[[0f32; 4]; 4]; 4];
 
     let stages = k.div_ceil(WORDS * per);
     if stages > 0 {
-        stager.store(stager.load(0), &smem, 0);
+        stager.store_mma(stager.load_mma(0), &smem, 0);
     }
     sync_threads();
     for s in 0..stages {
-        let next = if s + 1 < stages { Some(stager.load((s + 1) * WORDS)) } else { None };
+        let next = if s + 1 < stages { Some(stager.load_mma((s + 1) * WORDS)) } else { None };
         let (a_base, b_base) = ((s % 2) * STAGE, (s % 2) * STAGE + TILE * A_STRIDE);
         for step in 0..WORDS / 8 {
             let w0 = 8 * step + q4;
@@ -254,7 +263,7 @@ pub unsafe fn matmul<T: TensorInput>(a: *const T, b: *const T, c: *mut T, m: u32
             }
         }
         if let Some(regs) = next {
-            stager.store(regs, &smem, ((s + 1) % 2) * STAGE);
+            stager.store_mma(regs, &smem, ((s + 1) % 2) * STAGE);
         }
         sync_threads();
     }

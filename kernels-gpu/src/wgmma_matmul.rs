@@ -32,10 +32,10 @@
 
 use crate::launch::{Dim3, LaunchConfig};
 use crate::prelude::*;
-use crate::tensor_core::{TensorInput, half};
+use crate::tensor_core::{Stager, TensorInput, half};
 
 /// Rows and columns of C per block.
-pub const TILE: usize = 128;
+pub const TILE: usize = crate::tensor_core::TILE;
 /// K elements per stage.
 const KS: usize = 64;
 /// Shared-memory stages: the tensor cores read one while the threads fill the other.
@@ -86,26 +86,10 @@ const fn core_row(r: usize, c: usize) -> usize {
 /// two words).
 type Regs = ([[u32; 4]; 4], [[u32; 2]; 8]);
 
-/// What one thread needs to stage tiles (see the module notes for the mapping).
-struct Stager<T> {
-    a: Global<T>,
-    b: Global<T>,
-    /// Thread index in the block, and the tile's first row and column.
-    t: usize,
-    m0: usize,
-    n0: usize,
-    m: usize,
-    n: usize,
-    k: usize,
-    /// Whether every full chunk can be one vector load (uniform per launch).
-    fast_a: bool,
-    fast_b: bool,
-}
-
 impl<T: WgmmaInput> Stager<T> {
     /// This thread's share of stage `kt`, loaded from global memory.
     #[inline(always)]
-    fn load(&self, kt: usize) -> Regs {
+    fn load_wgmma(&self, kt: usize) -> Regs {
         let (t, m, n, k, k0) = (self.t, self.m, self.n, self.k, kt * KS);
         let a_chunks = core::array::from_fn(|q| {
             let e = t + THREADS * q;
@@ -132,7 +116,7 @@ impl<T: WgmmaInput> Stager<T> {
 
     /// Writes a stage into the shared tiles, B transposed to K-major.
     #[inline(always)]
-    fn store(&self, (a_chunks, b_rows): Regs, a_s: &Shared<u32>, b_s: &Shared<u32>) {
+    fn store_wgmma(&self, (a_chunks, b_rows): Regs, a_s: &Shared<u32>, b_s: &Shared<u32>) {
         let t = self.t;
         // Index loops, not `into_iter()`: an array's `IntoIter` is not unrolled, and its data
         // then lives in local memory.
@@ -167,21 +151,20 @@ pub unsafe fn matmul<T: WgmmaInput>(a: *const T, b: *const T, c: *mut T, m: u32,
         )
     };
     let (buf0, buf1) = (buf(0), buf(1));
-    let t = thread_idx().x as usize;
-    let (n0, m0) = (block_idx().x as usize * TILE, block_idx().y as usize * TILE);
-    let (fast_a, fast_b) = (k % 8 == 0 && a.is_aligned16(), n % 4 == 0 && b.is_aligned16());
-    let stager = Stager { a, b, t, m0, n0, m, n, k, fast_a, fast_b };
+    // A's chunks are 8 K-consecutive elements.
+    let stager = Stager::new(a, b, (m, n, k), 8);
+    let (t, m0, n0) = (stager.t, stager.m0, stager.n0);
 
     let group = t / 128;
     let (a0, b0) = buf0;
     let (a_base0, b_base0) = (a0.window_addr(0) + core_row(64 * group, 0) as u32, b0.window_addr(0));
     let mut acc: WgmmaAcc = [0.0; WGMMA_N / 2];
     let stages = k.div_ceil(KS);
-    let mut next = stager.load(0);
-    stager.store(next, &a0, &b0);
+    let mut next = stager.load_wgmma(0);
+    stager.store_wgmma(next, &a0, &b0);
     fence_proxy_async_shared();
     if stages > 1 {
-        next = stager.load(1);
+        next = stager.load_wgmma(1);
     }
     sync_threads();
     for kt in 0..stages {
@@ -200,10 +183,10 @@ pub unsafe fn matmul<T: WgmmaInput>(a: *const T, b: *const T, c: *mut T, m: u32,
         sync_threads();
         if kt + 1 < stages {
             let (a_s, b_s) = if (kt + 1) % STAGES == 0 { buf0 } else { buf1 };
-            stager.store(next, &a_s, &b_s);
+            stager.store_wgmma(next, &a_s, &b_s);
             fence_proxy_async_shared();
             if kt + 2 < stages {
-                next = stager.load(kt + 2);
+                next = stager.load_wgmma(kt + 2);
             }
             sync_threads();
         }
