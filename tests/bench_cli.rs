@@ -4,18 +4,24 @@
 
 use std::process::Command;
 
+/// Runs `bench --quick ARGS --json FILE`: the table as JSON, stdout and stderr. Fails unless it
+/// exits 0.
+fn quick_bench(tag: &str, args: &[&str]) -> (serde_json::Value, String, String) {
+    let json = std::env::temp_dir().join(format!("ferrite-bench-{tag}-{}.json", std::process::id()));
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_bench")).arg("--quick").args(args).arg("--json").arg(&json).output().unwrap();
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let table = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    (table, stdout, stderr)
+}
+
 #[test]
 fn quick_bench_on_the_emulated_device_measures_every_gpu_row_and_writes_json() {
-    let json = std::env::temp_dir().join(format!("ferrite-bench-{}.json", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["--quick", "--device", "emulated:sm_90", "--numpy", "no/such/script.py", "--json"])
-        .arg(&json)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let table: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let _ = std::fs::remove_file(&json);
+    let (table, stdout, stderr) =
+        quick_bench("emulated", &["--device", "emulated:sm_90", "--numpy", "no/such/script.py"]);
     let rows: Vec<(String, String)> = table["rows"]
         .as_array()
         .unwrap()
@@ -40,16 +46,7 @@ fn quick_bench_on_the_emulated_device_measures_every_gpu_row_and_writes_json() {
 /// machine in the table and the JSON. Timings are not checked.
 #[test]
 fn quick_bench_on_the_cpu_measures_every_cpu_row_and_names_the_machine() {
-    let json = std::env::temp_dir().join(format!("ferrite-bench-cpu-{}.json", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["--quick", "--device", "cpu", "--json"])
-        .arg(&json)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let table: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let _ = std::fs::remove_file(&json);
+    let (table, stdout, _) = quick_bench("cpu", &["--device", "cpu"]);
     let rows = table["rows"].as_array().unwrap();
     let find = |op: &str, shape: &str| rows.iter().find(|r| r["op"] == op && r["shape"] == shape);
     for shape in ["512x512x512", "1024x1024x1024", "2048x2048x2048"] {

@@ -158,3 +158,23 @@ fn sqrt_into(n: usize, runs: Runs, numpy: &mut Option<Numpy>, table: &mut Table)
     table.push(row);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    /// Both copies, on lengths around the vector width and the per-thread chunking, into
+    /// destinations poisoned first and starting off the 32-byte boundary.
+    #[test]
+    fn copies_copy_every_element() {
+        for n in [1, 7, 8, 9, 33, 1000, 65_537] {
+            for skip in [0, 1, 3] {
+                for streaming in [false, true] {
+                    let src: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 3.0).collect();
+                    let mut dst = vec![f32::NAN; n + skip];
+                    super::copy(&src, &mut dst[skip..], streaming);
+                    assert!(dst[skip..] == src[..], "n {n}, skip {skip}, streaming {streaming}");
+                    assert!(dst[..skip].iter().all(|v| v.is_nan()), "wrote before the destination");
+                }
+            }
+        }
+    }
+}

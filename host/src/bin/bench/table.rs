@@ -40,11 +40,18 @@ impl Row {
     }
 }
 
-#[derive(Default)]
 pub struct Table {
+    /// The day the run started (UTC), `YYYY-MM-DD`.
+    pub date: String,
     /// (device label as in the rows, what it is), for every device measured.
     pub devices: Vec<(String, String)>,
     pub rows: Vec<Row>,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table { date: today(), devices: Vec::new(), rows: Vec::new() }
+    }
 }
 
 /// Today's date (UTC) as `YYYY-MM-DD`, from the system clock.
@@ -76,7 +83,7 @@ impl Table {
     }
 
     pub fn print(&self) {
-        println!("ferrite bench, {} (UTC)\n", today());
+        println!("ferrite bench, {} (UTC)\n", self.date);
         for (label, what) in &self.devices {
             println!("- `{label}`: {what}");
         }
@@ -121,7 +128,7 @@ impl Table {
             })
             .collect();
         let devices: Vec<_> = self.devices.iter().map(|(l, w)| json!({ "device": l, "description": w })).collect();
-        json!({ "date": today(), "devices": devices, "rows": rows })
+        json!({ "date": self.date, "devices": devices, "rows": rows })
     }
 }
 
