@@ -414,7 +414,8 @@ fn sum2_adds_in_a_fixed_order(#[values(1, 1023, 1025, 60001)] n: usize) {
     let mut out = DeviceBuffer::<f32>::poisoned(2);
     let run = |out: &mut DeviceBuffer<f32>| {
         unsafe {
-            launch_kernel(&loss::sum2_f32, &loss::sum2_config(), (da.as_ptr(), db.as_ptr(), n as u32, out.as_mut_ptr()))
+            let cfg = loss::sum2_config(max_threads(loss::sum2_f32.name()));
+            launch_kernel(&loss::sum2_f32, &cfg, (da.as_ptr(), db.as_ptr(), n as u32, out.as_mut_ptr()))
         }
         .unwrap()
     };

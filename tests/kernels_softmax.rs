@@ -62,6 +62,11 @@ fn reference(x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
     (y, gap)
 }
 
+/// The host's choice of one-pass kernel, with each entry's block bounded by its registers.
+fn regs_config<T: SoftmaxKernel>(rows: usize, cols: usize) -> Option<(usize, kernels_gpu::LaunchConfig)> {
+    softmax::regs_config::<T>(rows, cols, |i| max_threads(T::regs(softmax::REGS_GROUPS[i]).name()))
+}
+
 /// `max_shared`: the three-pass kernel with that much shared memory for its row cache; `None`:
 /// the one-pass register kernel.
 fn run<T: SoftmaxKernel>(x: &[T], rows: usize, cols: usize, max_shared: Option<u32>, case: &str) {
@@ -69,10 +74,13 @@ fn run<T: SoftmaxKernel>(x: &[T], rows: usize, cols: usize, max_shared: Option<u
     let mut dy = DeviceBuffer::<T>::poisoned(x.len());
     let args = (dx.as_ptr(), dy.as_mut_ptr(), rows as u32, cols as u32);
     match max_shared {
-        Some(shared) => unsafe { launch_kernel(&T::SOFTMAX, &config::<T>(rows, cols, shared), args) }.unwrap(),
+        Some(shared) => {
+            let cfg = config::<T>(rows, cols, shared, max_threads(T::SOFTMAX.name()));
+            unsafe { launch_kernel(&T::SOFTMAX, &cfg, args) }.unwrap()
+        }
         None => {
-            let (v, cfg) = softmax::regs_config::<T>(rows, cols).expect("a row the register kernel takes");
-            unsafe { launch_kernel(&T::regs(v), &cfg, args) }.unwrap()
+            let (i, cfg) = regs_config::<T>(rows, cols).expect("a row the register kernel takes");
+            unsafe { launch_kernel(&T::regs(softmax::REGS_GROUPS[i]), &cfg, args) }.unwrap()
         }
     }
     let (want, gap) = reference(&widen(x), cols);
@@ -105,11 +113,11 @@ fn softmax_f64_matches_f64_reference(
     random_rows::<f64>(shape.0, shape.1, Some(max_shared));
 }
 
-/// The one-pass kernel at each register depth: rows of 1k to 32k f32 (and the smallest ones),
-/// lengths one 16-byte group past a block's capacity, and f64.
+/// The one-pass kernel at each register depth: rows of 1k to 28k f32 (and the smallest ones),
+/// lengths one 16-byte group past a block's capacity, the longest row `V = 8` takes, and f64.
 #[rstest]
 fn one_pass_softmax_matches_f64_reference(
-    #[values((1, 4), (3, 8), (2, 1000), (5, 1024), (3, 2052), (2, 4100), (2, 8196), (2, 12292), (1, 32768))] shape: (
+    #[values((1, 4), (3, 8), (2, 1000), (5, 1024), (3, 2052), (2, 4100), (2, 8196), (2, 12292), (1, 28672))] shape: (
         usize,
         usize,
     ),
@@ -124,12 +132,20 @@ fn one_pass_softmax_f64_matches_f64_reference(
     random_rows::<f64>(shape.0, shape.1, None);
 }
 
+/// Rows the one-pass kernel can hold with the blocks its registers allow: `V = 8` at about 70
+/// registers (sm_90a) fits 896 threads, 8 · 896 · 4 = 28,672 f32, not 32,768 (1024 threads
+/// would need 73,728 registers of a block's 65,536).
 #[test]
 fn one_pass_softmax_takes_only_rows_it_can_hold() {
-    assert!(softmax::regs_config::<f32>(1, 1001).is_none(), "not a multiple of 16 bytes");
-    assert!(softmax::regs_config::<f32>(1, 32772).is_none(), "longer than 8 groups x 1024 threads");
-    assert_eq!(softmax::regs_config::<f32>(1, 32768).unwrap().0, 8);
-    assert_eq!(softmax::regs_config::<f32>(1, 1000).unwrap().0, 1);
+    let v8 = max_threads(softmax::softmax_regs_f32_v8.name());
+    assert!(v8 < 1024, "softmax_regs_f32_v8 fits {v8} threads: the registers no longer limit it");
+    assert!(regs_config::<f32>(1, 1001).is_none(), "not a multiple of 16 bytes");
+    let longest = 8 * 4 * v8 as usize;
+    let (i, cfg) = regs_config::<f32>(1, longest).unwrap();
+    assert_eq!((softmax::REGS_GROUPS[i], cfg.block.x), (8, v8));
+    assert!(regs_config::<f32>(1, longest + 4).is_none(), "one group past V = 8's largest block");
+    assert!(regs_config::<f32>(1, 32768).is_none(), "32,768 f32 take the shared-memory kernel");
+    assert_eq!(regs_config::<f32>(1, 1000).unwrap().0, 0);
 }
 
 /// Row 0 holds -inf among finite values, row 1 values near 1e4, row 2 a NaN, row 3 only

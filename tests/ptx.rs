@@ -4,14 +4,16 @@
 //! without ptxas having to serialize a `wgmma` pipeline.
 //!
 //! The ptxas report (registers, spills, barriers per kernel and variant) is kept in
-//! `docs/ptxas.md`; this test fails when it is stale. Regenerate it with
-//! `FERRITE_UPDATE_DOCS=1 cargo test --test ptx`.
+//! `docs/ptxas.md`, and the registers in `host/src/ptx/registers.rs`, from which the host and
+//! the emulator bound each kernel's blocks; this test fails when either is stale, and when any
+//! launch configuration the host can choose exceeds a claimed GPU's limits. Regenerate both
+//! with `FERRITE_UPDATE_DOCS=1 cargo test --test ptx`.
 
 mod common;
 
 use common::tools::{check_generated_doc, ptxas};
 use ferrite::ptx::{PtxVariant, VARIANTS};
-use kernels_gpu::{ALL_KERNELS, KernelInfo, PtxParam};
+use kernels_gpu::{ALL_KERNELS, KernelInfo, LaunchConfig, PtxParam};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -154,32 +156,108 @@ fn assemble(ptxas: &Path, ptx_file: &Path, target: &str) -> BTreeMap<String, Usa
     report
 }
 
-/// Dynamic shared memory per block, in bytes, as the launch code's own `config` functions size
-/// it (ptxas sees none: it is all dynamic). A new kernel must be added here.
-fn shared_memory(kernel: &str) -> String {
+/// The opt-in shared-memory limit of the smallest GPU a variant claims (Volta 96 KiB; the
+/// sm_80 PTX also loads on sm_86/sm_89, 99 KiB; Hopper 227 KiB). The host passes the device's
+/// own limit to the configs that size shared memory by it.
+fn max_shared(arch: &str) -> u32 {
+    match arch {
+        "sm_70" => 96 * 1024,
+        "sm_80" => 99 * 1024,
+        _ => 227 * 1024,
+    }
+}
+
+/// Every launch configuration the host can choose for `kernel`, over the sizes that change
+/// the answer, given `max_threads` (what each entry's registers allow) and the variant's
+/// shared-memory limit: the kernel modules' own `config` functions, as the host calls them.
+/// A new kernel must be added here.
+fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> Vec<LaunchConfig> {
     use kernels_gpu::nn::loss;
     use kernels_gpu::{elementwise, matmul, sgemm, softmax, tensor_core, wgmma_matmul};
     let f64 = kernel.ends_with("f64") || kernel.contains("_f64_");
-    let b = |c: kernels_gpu::LaunchConfig| c.shared_bytes.to_string();
     let prefix = |p: &[&str]| p.iter().any(|p| kernel.starts_with(p));
+    // Matrix products: one tile, and the most tiles the grid's y dimension takes (the host
+    // refuses larger M).
+    let tiles = |tile: usize, cfg: &dyn Fn(usize, usize) -> LaunchConfig| {
+        vec![cfg(1, 1), cfg(65_535 * tile, 1 << 20), cfg(tile + 1, tile * 3 + 1)]
+    };
     match kernel {
-        _ if prefix(&["sgemm"]) => b(sgemm::config(1, 1)),
-        _ if prefix(&["mma_matmul"]) => b(tensor_core::config(1, 1)),
-        _ if prefix(&["wgmma_matmul"]) => b(wgmma_matmul::config(1, 1)),
-        _ if prefix(&["matmul_", "dense_"]) && f64 => b(matmul::config::<f64>(1, 1)),
-        _ if prefix(&["matmul_", "dense_"]) => b(matmul::config::<f32>(1, 1)),
-        _ if prefix(&["softmax_regs"]) && f64 => b(softmax::regs_config::<f64>(1, 2).unwrap().1),
-        _ if prefix(&["softmax_regs"]) => b(softmax::regs_config::<f32>(1, 4).unwrap().1),
-        _ if prefix(&["softmax_"]) => {
-            let (base, size) =
-                if f64 { (softmax::config::<f64>(1, 1, 0), 8) } else { (softmax::config::<f32>(1, 1, 0), 4) };
-            format!("{} + {size}·cols if the row fits", base.shared_bytes)
+        _ if prefix(&["sgemm"]) => tiles(sgemm::TILE, &sgemm::config),
+        _ if prefix(&["mma_matmul"]) => tiles(tensor_core::TILE, &tensor_core::config),
+        _ if prefix(&["wgmma_matmul"]) => tiles(tensor_core::TILE, &wgmma_matmul::config),
+        _ if prefix(&["matmul_", "dense_"]) && f64 => tiles(matmul::TILE, &matmul::config::<f64>),
+        _ if prefix(&["matmul_", "dense_"]) => tiles(matmul::TILE, &matmul::config::<f32>),
+        _ if prefix(&["softmax_regs"]) => {
+            // Every row length the one-pass kernels could take, kept where the host picks
+            // this entry.
+            let (lanes, entries) = if f64 {
+                (2, ["softmax_regs_f64_v1", "softmax_regs_f64_v2", "softmax_regs_f64_v4", "softmax_regs_f64_v8"])
+            } else {
+                (4, ["softmax_regs_f32_v1", "softmax_regs_f32_v2", "softmax_regs_f32_v4", "softmax_regs_f32_v8"])
+            };
+            let choose = |cols| {
+                if f64 {
+                    softmax::regs_config::<f64>(3, cols, |i| max_threads(entries[i]))
+                } else {
+                    softmax::regs_config::<f32>(3, cols, |i| max_threads(entries[i]))
+                }
+            };
+            (1..=8 * 1024)
+                .filter_map(|g| choose(g * lanes))
+                .filter(|(i, _)| entries[*i] == kernel)
+                .map(|(_, cfg)| cfg)
+                .collect()
         }
-        _ if prefix(&["sum2_"]) => b(loss::sum2_config()),
-        _ if prefix(&["xent_", "mse_"]) => b(loss::config(1)),
-        _ if prefix(&["sqrt_", "cast_", "sgd_", "momentum_", "adam_"]) => b(elementwise::config::<f32>(1, 1)),
-        _ => panic!("{kernel}: add its launch's shared memory to `shared_memory` in tests/ptx.rs"),
+        _ if prefix(&["softmax_"]) => (1..=40_000)
+            .map(|cols| {
+                let (m, t) = (max_shared(arch), max_threads(kernel));
+                if f64 { softmax::config::<f64>(3, cols, m, t) } else { softmax::config::<f32>(3, cols, m, t) }
+            })
+            .collect(),
+        _ if prefix(&["sum2_"]) => vec![loss::sum2_config(max_threads(kernel))],
+        _ if prefix(&["xent_", "mse_"]) => vec![loss::config(1), loss::config(1 << 20)],
+        _ if prefix(&["sqrt_", "cast_", "sgd_", "momentum_", "adam_"]) => {
+            vec![elementwise::config::<f32>(1, 132 * 32), elementwise::config::<f64>(1 << 30, 132 * 32)]
+        }
+        _ => panic!("{kernel}: add the configurations the host launches it with to `host_configs` in tests/ptx.rs"),
     }
+}
+
+/// What the table says of shared memory: a fixed number, or its range over the host's choices.
+fn shared_column(configs: &[LaunchConfig]) -> String {
+    let lo = configs.iter().map(|c| c.shared_bytes).min().unwrap_or(0);
+    let hi = configs.iter().map(|c| c.shared_bytes).max().unwrap_or(0);
+    if lo == hi { lo.to_string() } else { format!("{lo} to {hi}") }
+}
+
+/// Checks every configuration against the limits of every GPU the variant claims, given the
+/// registers ptxas reported on each: threads per block, registers (rounded to the allocation
+/// unit) times threads, dynamic shared memory, and the grid's y and z.
+fn check_limits(kernel: &str, arch: &str, configs: &[LaunchConfig], registers: &[(&str, u32)]) {
+    use kernels_gpu::launch::{MAX_THREADS_PER_BLOCK, REGISTER_UNIT, REGISTERS_PER_BLOCK};
+    assert!(!configs.is_empty(), "{kernel}: the host launches it with no configuration");
+    for cfg in configs {
+        let threads = cfg.block.volume();
+        assert!(threads <= MAX_THREADS_PER_BLOCK as u64, "{kernel} ({arch}): {threads} threads per block");
+        for (target, regs) in registers {
+            let used = regs.div_ceil(REGISTER_UNIT) as u64 * REGISTER_UNIT as u64 * threads;
+            assert!(
+                used <= REGISTERS_PER_BLOCK as u64,
+                "{kernel} ({arch} PTX on {target}): {threads} threads x {regs} registers need {used} of a block's \
+                 {REGISTERS_PER_BLOCK}: the launch fails with CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES"
+            );
+        }
+        assert!(cfg.shared_bytes <= max_shared(arch), "{kernel} ({arch}): {} bytes of shared memory", cfg.shared_bytes);
+        assert!(cfg.grid.y <= 65_535 && cfg.grid.z <= 65_535, "{kernel} ({arch}): grid {:?}", cfg.grid);
+        assert!(cfg.grid.volume() > 0 && threads > 0, "{kernel} ({arch}): empty launch {cfg:?}");
+    }
+}
+
+/// The most registers a thread may use in a block of `threads` (rounded to whole warps).
+fn registers_allowed(threads: u32) -> u32 {
+    use kernels_gpu::launch::{MAX_REGISTERS_PER_THREAD, REGISTER_UNIT, REGISTERS_PER_BLOCK};
+    let warps = threads.div_ceil(32).max(1);
+    (REGISTERS_PER_BLOCK / (32 * warps) / REGISTER_UNIT * REGISTER_UNIT).min(MAX_REGISTERS_PER_THREAD)
 }
 
 /// ptxas's notes that it made a `wgmma` wait early or serialized the pipeline (C7515..C7520):
@@ -231,7 +309,7 @@ fn ptxas_assembles_every_variant_for_every_claimed_gpu_without_spills() {
         .to_string();
     let dir = std::env::temp_dir().join(format!("ferrite-ptx-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut table = String::new();
+    let (mut table, mut registers) = (String::new(), String::new());
     std::thread::scope(|s| {
         let jobs: Vec<_> = VARIANTS
             .iter()
@@ -263,17 +341,33 @@ fn ptxas_assembles_every_variant_for_every_claimed_gpu_without_spills() {
                     );
                 }
             }
-            // The table records each variant on its own architecture.
+            // Registers per entry: the most on any GPU the variant claims, which is what bounds
+            // the host's blocks everywhere the variant loads.
+            let mut most: BTreeMap<&str, u32> = BTreeMap::new();
+            for (_, report) in &reports {
+                for (k, u) in report {
+                    let r = most.entry(k.as_str()).or_default();
+                    *r = (*r).max(u.registers);
+                }
+            }
+            let limit = |k: &str| kernels_gpu::launch::max_threads_for_registers(most[k]);
             let native = &reports.iter().find(|(t, _)| *t == v.arch).unwrap().1;
             for (k, u) in native {
+                let configs = host_configs(k, v.arch, &limit);
+                let per_target: Vec<(&str, u32)> = reports.iter().map(|(t, r)| (*t, r[k].registers)).collect();
+                check_limits(k, v.arch, &configs, &per_target);
+                let largest = configs.iter().map(|c| c.block.volume() as u32).max().unwrap();
                 table.push_str(&format!(
-                    "| `{k}` | {} | {} | {} | {} | {} |\n",
+                    "| `{k}` | {} | {} | {} | {largest} | {} | {} | {} | {} |\n",
                     v.arch,
                     u.registers,
-                    shared_memory(k),
+                    most[k.as_str()],
+                    registers_allowed(largest),
+                    shared_column(&configs),
                     u.spill_stores + u.spill_loads,
                     u.barriers
                 ));
+                registers.push_str(&format!("    (\"{}\", \"{k}\", {}),\n", v.arch, most[k.as_str()]));
             }
         }
     });
@@ -283,12 +377,28 @@ fn ptxas_assembles_every_variant_for_every_claimed_gpu_without_spills() {
          Generated by `tests/ptx.rs` with {version}; regenerate with \
          `FERRITE_UPDATE_DOCS=1 cargo test --test ptx`.\n\n\
          Every variant also assembles for every newer GPU it claims (`sm_70` and `sm_80` PTX up to \
-         `sm_120`), without spills or stack frames. Shared memory is all dynamic (ptxas reports \
-         none): the column gives the bytes per block that each kernel module's `config` function \
-         asks for at launch. ptxas injected no `wgmma` waits and serialized no `wgmma` pipeline \
-         (the test fails if it does).\n\n\
-         | kernel | PTX | registers | shared bytes per block | spill bytes | barriers |\n\
-         |---|---|---|---|---|---|\n{table}"
+         `sm_120`), without spills or stack frames. ptxas injected no `wgmma` waits and serialized no \
+         `wgmma` pipeline (the test fails if it does).\n\n\
+         Launch limits: a block's threads share 65,536 registers, allocated per thread in steps of 8, \
+         so a kernel's registers bound its block (`CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK`). \
+         *Most registers* is the highest count on any GPU the variant claims; the host sizes blocks \
+         by it (`host/src/ptx/registers.rs`, generated with this table; on a GPU, by the driver's own \
+         attribute), and the test checks every configuration the host can choose, over the sizes \
+         that change it, against every claimed GPU's registers, 1024 threads, the shared-memory \
+         limit and the grid's y and z limits. *Largest block* is the largest of those \
+         configurations; *registers allowed* is the most a thread may use in it. Shared memory is \
+         all dynamic (ptxas reports none): the column gives the bytes per block the kernel module's \
+         `config` asks for (a range where it depends on the size, e.g. a cached softmax row).\n\n\
+         | kernel | PTX | registers (own arch) | most registers (any claimed GPU) | largest block the host launches | registers allowed at that block | shared bytes per block | spill bytes | barriers |\n\
+         |---|---|---|---|---|---|---|---|---|\n{table}"
     );
     check_generated_doc("docs/ptxas.md", "ptx", &doc);
+    let generated = format!(
+        "//! Generated by `tests/ptx.rs` from ptxas's report ({version}); do not edit. Regenerate with\n\
+         //! `FERRITE_UPDATE_DOCS=1 cargo test --test ptx` after changing a kernel.\n\n\
+         /// (PTX variant, entry, registers per thread): the most ptxas uses for the entry on any GPU\n\
+         /// the variant claims to load on.\n\
+         pub(super) const REGISTERS: &[(&str, &str, u32)] = &[\n{registers}];\n"
+    );
+    check_generated_doc("host/src/ptx/registers.rs", "ptx", &generated);
 }

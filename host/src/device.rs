@@ -129,7 +129,12 @@ impl Device {
                     [] => String::new(),
                     r => format!("; the driver is too old for the {} PTX", r.join(" and ")),
                 };
-                format!("{which}: {} (compute capability {major}.{minor}, {} PTX{fallback})", c.name(), c.ptx_arch())
+                let memory = if c.memory_pool() { "" } else { "; plain allocations, the GPU has no memory pools" };
+                format!(
+                    "{which}: {} (compute capability {major}.{minor}, {} PTX{fallback}{memory})",
+                    c.name(),
+                    c.ptx_arch()
+                )
             }
         }
     }

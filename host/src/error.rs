@@ -40,6 +40,11 @@ pub enum Error {
     #[error("CUDA error {code} in {call}{}: {message}", kernel.map(|k| format!(" (kernel {k})")).unwrap_or_default())]
     Cuda { call: &'static str, code: String, message: String, kernel: Option<&'static str> },
 
+    /// An earlier fault (an illegal address, a trap in a kernel) left the device's context
+    /// unusable; every later call fails with this until the process restarts.
+    #[error("{device} is unusable after an earlier fault ({cause}); restart the process to use it again")]
+    DeviceLost { device: String, cause: String },
+
     /// The driver could not JIT-compile the embedded PTX; `log` is its error log.
     #[error("the driver rejected the {arch} PTX ({code}):\n{log}")]
     PtxJit { arch: &'static str, code: String, log: String },

@@ -43,6 +43,30 @@ pub struct LaunchConfig {
     pub shared_bytes: u32,
 }
 
+/// Registers in one block's share of the register file, on every generation from Volta
+/// (sm_70) to Blackwell (sm_120).
+pub const REGISTERS_PER_BLOCK: u32 = 65_536;
+/// Registers are allocated to a warp in units of 256, so a thread's count is rounded up to a
+/// multiple of 8 before it is charged to the block.
+pub const REGISTER_UNIT: u32 = 8;
+/// The most registers a thread may use (`maxrregcount`'s ceiling).
+pub const MAX_REGISTERS_PER_THREAD: u32 = 255;
+/// The most threads a block may have.
+pub const MAX_THREADS_PER_BLOCK: u32 = 1024;
+
+/// The largest block (a multiple of 32, at most 1024 threads) whose threads, at `registers`
+/// each, fit one block's register file: what `CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK`
+/// reports for a kernel of that register count. 0 if a single warp does not fit.
+pub const fn max_threads_for_registers(registers: u32) -> u32 {
+    let per_thread = registers.div_ceil(REGISTER_UNIT) * REGISTER_UNIT;
+    if per_thread == 0 {
+        return MAX_THREADS_PER_BLOCK;
+    }
+    let warps = REGISTERS_PER_BLOCK / (per_thread * 32);
+    let threads = warps * 32;
+    if threads > MAX_THREADS_PER_BLOCK { MAX_THREADS_PER_BLOCK } else { threads }
+}
+
 /// How one kernel parameter appears in PTX: a 64-bit pointer or a 32/64-bit scalar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PtxParam {

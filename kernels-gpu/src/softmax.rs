@@ -14,7 +14,8 @@
 //! [`row_softmax_regs`] is the one-pass form for rows whose length is a multiple of 16 bytes:
 //! each thread keeps `V` 16-byte groups of the row in registers between one vector read and
 //! one vector write, so global memory is touched exactly twice per element whatever the row
-//! length (up to 32768 f32 with `V = 8` and 1024 threads).
+//! length (with `V = 8`, up to 8 groups per thread times the largest block its registers allow:
+//! 896 threads, 28,672 f32, on sm_90a; longer rows take the shared-memory form).
 //!
 //! Numerics: subtracting the maximum keeps every exponent `<= 0`, so large inputs (1e4) cannot
 //! overflow. NaN follows IEEE: the maximum ignores it (maxNum) but `exp(NaN - max)` enters the
@@ -28,10 +29,18 @@ use crate::prelude::*;
 /// Elements of shared memory before the row cache: one partial per warp.
 const SCRATCH: usize = 32;
 
-/// One block per row, about 8 columns per thread, 32 to 1024 threads. The row is cached in
-/// shared memory if it fits in `max_shared_bytes`. Requires `rows, cols >= 1`.
-pub fn config<T: Float>(rows: usize, cols: usize, max_shared_bytes: u32) -> LaunchConfig {
-    let threads = cols.div_ceil(8).next_multiple_of(WARP_SIZE as usize).clamp(32, 1024) as u32;
+/// The largest multiple of 32 at most `max_threads` (the kernel's own limit, from its
+/// registers: [`crate::launch::max_threads_for_registers`]) and 1024.
+fn block_cap(max_threads: u32) -> usize {
+    (max_threads.min(1024) / WARP_SIZE * WARP_SIZE) as usize
+}
+
+/// One block per row, about 8 columns per thread, 32 to `max_threads` threads (at most 1024).
+/// The row is cached in shared memory if it fits in `max_shared_bytes`. Requires
+/// `rows, cols >= 1` and `max_threads >= 32`.
+pub fn config<T: Float>(rows: usize, cols: usize, max_shared_bytes: u32, max_threads: u32) -> LaunchConfig {
+    let threads =
+        cols.div_ceil(8).next_multiple_of(WARP_SIZE as usize).clamp(32, block_cap(max_threads).max(32)) as u32;
     let with_cache = (SCRATCH + cols) * size_of::<T>();
     let shared = if with_cache <= max_shared_bytes as usize { with_cache } else { SCRATCH * size_of::<T>() };
     LaunchConfig { grid: Dim3::x(rows as u32), block: Dim3::x(threads), shared_bytes: shared as u32 }
@@ -82,20 +91,31 @@ pub unsafe fn row_softmax<T: Float>(x: *const T, y: *mut T, rows: u32, cols: u32
     }
 }
 
-/// Launch of [`row_softmax_regs`]: `(V, config)` for the smallest `V` whose block stays
-/// within 512 threads (1024 for `V = 8`), or `None` if the row is too long or not a multiple of
-/// 16 bytes (use [`config`] and [`row_softmax`] then).
-pub fn regs_config<T: Float>(rows: usize, cols: usize) -> Option<(usize, LaunchConfig)> {
+/// The `V`s of [`row_softmax_regs`]' entries, in the order of their descriptors.
+pub const REGS_GROUPS: [usize; 4] = [1, 2, 4, 8];
+
+/// Launch of [`row_softmax_regs`]: `(index into REGS_GROUPS, config)` for the smallest `V`
+/// whose block stays within 512 threads (for `V = 8`, within what its registers allow, up to
+/// 1024), or `None` if the row is too long or not a multiple of 16 bytes (use [`config`] and
+/// [`row_softmax`] then). `max_threads(i)` is the largest block entry `i` can launch with:
+/// `V = 8` holds 32 values per thread, and its registers (about 70 on sm_90a) do not fit 1024
+/// threads in one block's 65,536 registers.
+pub fn regs_config<T: Float>(
+    rows: usize,
+    cols: usize,
+    max_threads: impl Fn(usize) -> u32,
+) -> Option<(usize, LaunchConfig)> {
     if !cols.is_multiple_of(T::LANES16) {
         return None;
     }
     let groups = cols / T::LANES16;
-    for v in [1, 2, 4, 8] {
+    for (i, v) in REGS_GROUPS.into_iter().enumerate() {
         let threads = groups.div_ceil(v).next_multiple_of(WARP_SIZE as usize).max(WARP_SIZE as usize);
-        if threads <= 512 || (v == 8 && threads <= 1024) {
+        let limit = block_cap(max_threads(i)).min(if v == 8 { 1024 } else { 512 });
+        if threads <= limit {
             let shared = (SCRATCH * size_of::<T>()) as u32;
             return Some((
-                v,
+                i,
                 LaunchConfig { grid: Dim3::x(rows as u32), block: Dim3::x(threads as u32), shared_bytes: shared },
             ));
         }

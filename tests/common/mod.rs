@@ -11,6 +11,26 @@ use rand_chacha::ChaCha8Rng;
 use std::fmt::Debug;
 use std::sync::OnceLock;
 
+/// The largest block `entry` may launch with on every GPU ferrite's PTX targets: the least
+/// over the variants of what its registers allow (ptxas's counts, `host/src/ptx/registers.rs`).
+/// Kernel tests size their blocks with it, as the host does, so they never run a configuration
+/// a GPU would refuse.
+pub fn max_threads(entry: &str) -> u32 {
+    ferrite::ptx::VARIANTS
+        .iter()
+        .filter(|v| v.has_entry(entry))
+        .map(|v| {
+            v.max_threads(entry).unwrap_or_else(|| {
+                panic!(
+                    "no register count for {entry} in the {} PTX: FERRITE_UPDATE_DOCS=1 cargo test --test ptx",
+                    v.arch
+                )
+            })
+        })
+        .min()
+        .unwrap_or_else(|| panic!("{entry} is in no PTX variant"))
+}
+
 /// The run's seed: `FERRITE_TEST_SEED` if set, else fresh from the clock (printed, so a
 /// failure can be replayed with `FERRITE_TEST_SEED=<seed> cargo test`).
 pub fn seed() -> u64 {

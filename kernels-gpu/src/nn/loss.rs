@@ -272,15 +272,15 @@ pub unsafe fn mse<T: Float>(
     }
 }
 
-/// Threads of the single block [`sum2`] runs in.
-const SUM_THREADS: u32 = 1024;
-
-pub fn sum2_config() -> LaunchConfig {
-    LaunchConfig { grid: Dim3::x(1), block: Dim3::x(SUM_THREADS), shared_bytes: 32 * 8 }
+/// One block of up to 1024 threads (fewer if the kernel's registers allow fewer: `max_threads`).
+pub fn sum2_config(max_threads: u32) -> LaunchConfig {
+    let threads = (max_threads.min(1024) / WARP_SIZE * WARP_SIZE).max(WARP_SIZE);
+    LaunchConfig { grid: Dim3::x(1), block: Dim3::x(threads), shared_bytes: 32 * 8 }
 }
 
-/// `out = [Σ a, Σ b]` over `n` elements, in a fixed order (so the result is reproducible):
-/// one block, thread `t` adds elements `t, t + 1024, ...`, then a block reduction.
+/// `out = [Σ a, Σ b]` over `n` elements, in a fixed order for a given block size (so the
+/// result is reproducible): one block of `T` threads, thread `t` adds elements `t, t + T, ...`,
+/// then a block reduction.
 ///
 /// # Safety
 /// `a`, `b`: `n` elements; `out`: 2.
@@ -289,12 +289,13 @@ pub unsafe fn sum2<T: Float>(a: *const T, b: *const T, n: u32, out: *mut T) {
     let n = n as usize;
     let (a, b, out) = unsafe { (Global::new(a, n), Global::new(b, n), GlobalMut::new(out, 2)) };
     let scratch = Shared::<T>::new(0, 32);
+    let step = block_dim().volume() as usize;
     let (mut sa, mut sb) = (T::ZERO, T::ZERO);
     let mut i = thread_rank() as usize;
     while i < n {
         sa = sa + a.load(i);
         sb = sb + b.load(i);
-        i += SUM_THREADS as usize;
+        i += step;
     }
     let sa = block_sum(sa, &scratch);
     let sb = block_sum(sb, &scratch);

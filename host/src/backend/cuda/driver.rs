@@ -3,7 +3,7 @@
 //! the backend's own launch code — grid, block, shared memory, argument order, PTX variant —
 //! runs unchanged in CI and on a GPU.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ptx::PtxVariant;
 use kernels_gpu::LaunchConfig;
 use std::ffi::c_void;
@@ -21,6 +21,16 @@ pub(crate) struct Launch<'a> {
     pub emulate: Arc<dyn Fn() + Send + Sync>,
 }
 
+/// Where device memory comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MemoryMode {
+    /// The device's stream-ordered pool (`cuMemAllocAsync`), keeping freed memory for reuse.
+    Pool,
+    /// `cuMemAlloc`/`cuMemFree`, where the device has no memory pools: a free waits for the
+    /// stream first.
+    Plain,
+}
+
 /// Work recorded by a stream capture, replayable as one launch (a CUDA graph).
 pub(crate) trait Captured: Send + Sync {
     fn replay(&self) -> Result<()>;
@@ -34,6 +44,10 @@ pub(crate) trait Driver: Send + Sync {
     fn multiprocessors(&self) -> u32;
     /// Largest dynamic shared memory a block may opt in to.
     fn max_shared_bytes(&self) -> u32;
+    /// The largest block `kernel` can launch with here: its registers per thread must fit the
+    /// block's register file (`CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK`).
+    fn max_threads(&self, kernel: &'static str) -> Result<u32>;
+    fn memory_mode(&self) -> MemoryMode;
     /// Loads the PTX module the device will launch from.
     fn load(&self, variant: &'static PtxVariant) -> Result<()>;
     fn alloc(&self, bytes: usize) -> Result<u64>;
@@ -64,4 +78,21 @@ pub(crate) trait Driver: Send + Sync {
     /// Nothing else (allocations, copies) may be issued meanwhile.
     fn begin_capture(&self) -> Result<()>;
     fn end_capture(&self) -> Result<Box<dyn Captured>>;
+}
+
+/// The driver's refusal of a block larger than the kernel's registers allow, before any
+/// hardware sees the launch: `cuLaunchKernel` answers `CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES`.
+pub(crate) fn check_block(kernel: &'static str, cfg: &LaunchConfig, max_threads: u32, why: &str) -> Result<()> {
+    let threads = cfg.block.volume();
+    if threads <= max_threads as u64 {
+        return Ok(());
+    }
+    Err(Error::Cuda {
+        call: "cuLaunchKernel",
+        code: "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES".into(),
+        message: format!(
+            "a block of {threads} threads exceeds the {max_threads} that {kernel} can launch with ({why})"
+        ),
+        kernel: Some(kernel),
+    })
 }

@@ -1,13 +1,16 @@
 //! A CUDA device made of the CPU grid emulator: the backend's launch code runs unchanged,
 //! and launches are checked the way the driver checks them (entry present in the loaded PTX
-//! variant, CUDA's launch limits, shared memory within what the device allows).
+//! variant, CUDA's launch limits, shared memory within what the device allows, and a block no
+//! larger than the kernel's registers allow, from ptxas's count in `ptx/registers.rs`): a
+//! launch a GPU would refuse fails here too, with the driver's error code.
 
-use super::driver::{Captured, Driver, Launch};
+use super::driver::{Captured, Driver, Launch, MemoryMode, check_block};
 use crate::error::{Error, Result};
 use crate::ptx::PtxVariant;
 use kernels_gpu::LaunchConfig;
 use kernels_gpu::emu::{self, EmuError, Limits};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
 
@@ -18,6 +21,10 @@ pub(crate) struct EmulatedDriver {
     /// The newest PTX ISA the emulated driver accepts (`None`: any), to test how a device
     /// behind an old driver falls back to an older variant.
     ptx_limit: Option<(u32, u32)>,
+    /// Pools, as every real GPU ferrite targets has, unless a test asks for the fallback.
+    memory: MemoryMode,
+    /// Frees that waited for the stream first (the plain mode's rule), for tests.
+    synchronized_frees: Arc<AtomicU64>,
     /// Launches recorded by open captures, per capturing thread (other threads' work on the
     /// device runs as usual, as on a real GPU where each capture has its own stream).
     capture: Mutex<HashMap<ThreadId, Vec<Recorded>>>,
@@ -55,8 +62,23 @@ impl EmulatedDriver {
             cc,
             variant: OnceLock::new(),
             ptx_limit: None,
+            memory: MemoryMode::Pool,
+            synchronized_frees: Arc::new(AtomicU64::new(0)),
             capture: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Like a device without memory pools (`CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED` 0).
+    #[cfg(test)]
+    pub(crate) fn without_memory_pools(mut self) -> Self {
+        self.memory = MemoryMode::Plain;
+        self
+    }
+
+    /// Counts the frees that synchronized first, as plain frees must.
+    #[cfg(test)]
+    pub(crate) fn synchronized_frees(&self) -> Arc<AtomicU64> {
+        self.synchronized_frees.clone()
     }
 
     /// Like a driver that JIT-compiles PTX up to ISA version `limit` only.
@@ -95,6 +117,22 @@ impl Driver for EmulatedDriver {
         }
     }
 
+    /// From the registers ptxas gives the kernel (the generated table in `ptx/registers.rs`).
+    fn max_threads(&self, kernel: &'static str) -> Result<u32> {
+        let variant = self.variant.get().expect("PTX variant chosen when the device opened");
+        variant.max_threads(kernel).ok_or_else(|| {
+            launch_error(
+                kernel,
+                "CUDA_ERROR_NOT_FOUND",
+                format!(
+                    "no ptxas register count for {kernel} in the {} PTX: regenerate host/src/ptx/registers.rs with \
+                     FERRITE_UPDATE_DOCS=1 cargo test --test ptx",
+                    variant.arch
+                ),
+            )
+        })
+    }
+
     fn load(&self, variant: &'static PtxVariant) -> Result<()> {
         let v = variant.isa_version();
         if let Some(l) = self.ptx_limit.filter(|&l| v > l) {
@@ -113,7 +151,14 @@ impl Driver for EmulatedDriver {
     }
 
     unsafe fn free(&self, ptr: u64, bytes: usize) {
+        if self.memory == MemoryMode::Plain && self.synchronize().is_ok() {
+            self.synchronized_frees.fetch_add(1, Ordering::Relaxed);
+        }
         unsafe { emu::free(ptr as *mut u8, bytes) }
+    }
+
+    fn memory_mode(&self) -> MemoryMode {
+        self.memory
     }
 
     unsafe fn copy_to_device(&self, dst: u64, src: &[u8]) -> Result<()> {
@@ -144,6 +189,8 @@ impl Driver for EmulatedDriver {
                 format!("the {} PTX has no entry {}", variant.arch, l.kernel),
             ));
         }
+        let regs = variant.registers(l.kernel).unwrap_or(0);
+        check_block(l.kernel, &l.cfg, self.max_threads(l.kernel)?, &format!("{regs} registers per thread"))?;
         let limits = Limits { max_shared_bytes: self.max_shared_bytes(), ..Limits::default() };
         let launch = Recorded { kernel: l.kernel, cfg: l.cfg, limits, emulate: l.emulate.clone() };
         if let Some(recording) =

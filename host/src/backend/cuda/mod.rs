@@ -12,8 +12,9 @@ pub(crate) mod tensor_core;
 
 use crate::error::{Error, Result};
 use crate::ptx::{self, PtxVariant};
-use driver::{Driver, Launch};
+use driver::{Driver, Launch, MemoryMode};
 use kernels_gpu::{Kernel, KernelArgs, LaunchConfig};
+use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +36,8 @@ struct Inner {
     /// Kernel launches so far (the benchmark counts them per training step).
     launches: AtomicU64,
     graph_launches: AtomicU64,
+    /// Launches per entry point, for the record of which kernels a test ran on a GPU.
+    per_kernel: Mutex<HashMap<&'static str, u64>>,
 }
 
 /// Open real devices, so `cuda:0` opened twice is one device (one context, one stream).
@@ -87,6 +90,7 @@ impl CudaDevice {
             ordinal,
             launches: AtomicU64::new(0),
             graph_launches: AtomicU64::new(0),
+            per_kernel: Mutex::new(HashMap::new()),
         })))
     }
 
@@ -125,6 +129,27 @@ impl CudaDevice {
     /// Kernel launches issued on this device so far.
     pub fn launches(&self) -> u64 {
         self.0.launches.load(Ordering::Relaxed)
+    }
+
+    /// Launches per PTX entry point so far (graph replays not counted), sorted by name: which
+    /// kernels have run on this device.
+    pub fn kernel_launches(&self) -> Vec<(&'static str, u64)> {
+        let mut v: Vec<_> =
+            self.0.per_kernel.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, n)| (*k, *n)).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Whether device memory comes from the stream-ordered pool (`false`: plain allocations,
+    /// on a device without memory pools).
+    pub fn memory_pool(&self) -> bool {
+        self.0.driver.memory_mode() == MemoryMode::Pool
+    }
+
+    /// The largest block `kernel` can launch with on this device (its registers per thread
+    /// against the block's register file): what launch configurations must respect.
+    pub(crate) fn max_threads(&self, kernel: &kernels_gpu::KernelInfo) -> Result<u32> {
+        self.0.driver.max_threads(kernel.name)
     }
 
     /// Waits for all work queued on the device.
@@ -177,6 +202,7 @@ impl CudaDevice {
         args: A,
     ) -> Result<()> {
         self.0.launches.fetch_add(1, Ordering::Relaxed);
+        *self.0.per_kernel.lock().unwrap_or_else(|p| p.into_inner()).entry(kernel.name()).or_default() += 1;
         let params = args.param_ptrs();
         let shared = SyncArgs(args);
         let body = kernel.body;
@@ -316,6 +342,47 @@ impl<T> Drop for DeviceBuffer<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A block larger than the kernel's registers allow: the emulated device refuses it as the
+    /// driver does, naming the kernel, before anything runs; the size the host picks works.
+    #[test]
+    fn the_emulated_device_refuses_a_block_the_registers_do_not_fit() {
+        let dev = CudaDevice::emulated((9, 0)).unwrap();
+        let k = kernels_gpu::softmax::softmax_regs_f32_v8;
+        let max = dev.max_threads(&k.info).unwrap();
+        assert!(max < 1024, "softmax_regs_f32_v8 fits {max} threads");
+        let (rows, cols) = (1usize, 1024 * 32);
+        let x = dev.upload(&vec![1.0f32; rows * cols]).unwrap();
+        let mut y = dev.alloc::<f32>(rows * cols).unwrap();
+        let cfg = LaunchConfig { grid: kernels_gpu::Dim3::x(1), block: kernels_gpu::Dim3::x(1024), shared_bytes: 128 };
+        let args = (x.ptr(), y.ptr_mut(), rows as u32, cols as u32);
+        match unsafe { dev.launch(&k, cfg, args) } {
+            Err(Error::Cuda { code, kernel: Some("softmax_regs_f32_v8"), message, .. }) => {
+                assert_eq!(code, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES");
+                assert!(message.contains("1024 threads") && message.contains("registers"), "{message}");
+            }
+            other => panic!("a 1024-thread block of softmax_regs_f32_v8 gave {other:?}"),
+        }
+        let cfg = LaunchConfig { block: kernels_gpu::Dim3::x(max), ..cfg };
+        unsafe { dev.launch(&k, cfg, (x.ptr(), y.ptr_mut(), rows as u32, 8 * 4 * max)) }.unwrap();
+    }
+
+    /// Without memory pools the device allocates plainly, and a free waits for the stream.
+    #[test]
+    fn a_device_without_memory_pools_allocates_plainly() {
+        let pooled = CudaDevice::emulated((8, 0)).unwrap();
+        assert!(pooled.memory_pool());
+        let driver = emulated::EmulatedDriver::new((8, 0)).without_memory_pools();
+        let frees = driver.synchronized_frees();
+        let dev = CudaDevice::with_driver(Box::new(driver), None).unwrap();
+        assert!(!dev.memory_pool());
+        let described = crate::Device::Cuda(dev.clone()).describe();
+        assert!(described.contains("no memory pools"), "{described}");
+        let x = crate::Array::from_vec_on(vec![4.0f32, 9.0, 16.0], &[3], &crate::Device::Cuda(dev.clone())).unwrap();
+        assert_eq!(x.sqrt().unwrap().to_vec().unwrap(), [2.0, 3.0, 4.0]);
+        drop(x);
+        assert!(frees.load(Ordering::Relaxed) >= 2, "every plain free synchronizes first");
+    }
 
     fn hopper_behind(limit: (u32, u32)) -> Result<CudaDevice> {
         CudaDevice::with_driver(Box::new(emulated::EmulatedDriver::new((9, 0)).with_ptx_limit(limit)), None)

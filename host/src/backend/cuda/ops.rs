@@ -94,10 +94,15 @@ pub(crate) fn softmax<T: NativeKernels>(x: &DeviceBuffer<T>, rows: usize, cols: 
         }
         // One pass through registers when the row is whole 16-byte groups (device buffers are
         // 256-byte aligned) and fits; otherwise three passes, caching the row in shared memory.
+        // Each entry's block is bounded by what its registers allow on this device.
         let args = (x.ptr(), y.ptr_mut(), r, c);
-        match softmax::regs_config::<T>(rows, cols) {
-            Some((v, cfg)) => unsafe { dev.launch(&T::SOFTMAX_REGS[v.trailing_zeros() as usize], cfg, args)? },
-            None => unsafe { dev.launch(&T::SOFTMAX, softmax::config::<T>(rows, cols, dev.max_shared_bytes()), args)? },
+        let regs_max: Vec<u32> = T::SOFTMAX_REGS.iter().map(|k| dev.max_threads(&k.info)).collect::<Result<_>>()?;
+        match softmax::regs_config::<T>(rows, cols, |i| regs_max[i]) {
+            Some((i, cfg)) => unsafe { dev.launch(&T::SOFTMAX_REGS[i], cfg, args)? },
+            None => {
+                let cfg = softmax::config::<T>(rows, cols, dev.max_shared_bytes(), dev.max_threads(&T::SOFTMAX.info)?);
+                unsafe { dev.launch(&T::SOFTMAX, cfg, args)? }
+            }
         }
     }
     Ok(y)

@@ -4,9 +4,21 @@
 //! Every call makes the device's primary context current on the calling thread first, and all
 //! work goes to one non-blocking stream, so operations on a device run in the order issued.
 //! Kernel faults surface at the next synchronisation and name the last kernel launched;
-//! `FERRITE_CUDA_SYNC=1` synchronises after every launch to pin a fault on its kernel.
+//! `FERRITE_CUDA_SYNC=1` synchronises after every launch to pin a fault on its kernel. A fault
+//! that leaves the context unusable (an illegal address, a trap) is remembered: every later
+//! call fails at once with [`Error::DeviceLost`] naming the first fault, instead of each
+//! repeating the driver's error under another operation's name.
+//!
+//! Memory comes from the device's stream-ordered pool, which keeps freed memory for reuse
+//! (release threshold: unlimited) rather than returning it to the OS at every synchronisation;
+//! where the device has no memory pools (some virtualised GPUs) it falls back to plain
+//! `cuMemAlloc`/`cuMemFree`, synchronising before a free.
+//!
+//! Before a launch the block size is checked against the kernel's
+//! `CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK` (what its registers allow), so an over-large
+//! block is a typed error naming the kernel, never a failed launch on the hardware.
 
-use super::driver::{Captured, Driver, Launch};
+use super::driver::{Captured, Driver, Launch, MemoryMode, check_block};
 use crate::error::{Error, Result};
 use crate::ptx::PtxVariant;
 use cudarc::driver::result::{self, DriverError};
@@ -26,12 +38,41 @@ pub(crate) struct RealDriver {
     cc: (u32, u32),
     sms: u32,
     max_shared: u32,
+    memory: MemoryMode,
     module: OnceLock<sys::CUmodule>,
-    /// Entry name -> (function, dynamic shared bytes it has been allowed so far).
-    functions: Mutex<HashMap<&'static str, (sys::CUfunction, u32)>>,
+    functions: Mutex<HashMap<&'static str, Function>>,
     last_kernel: Mutex<Option<&'static str>>,
+    /// The first fault that left the context unusable, as `Error::DeviceLost` reports it.
+    lost: OnceLock<String>,
+    /// `cuda:N`, for errors.
+    label: String,
     sync_each_launch: bool,
 }
+
+/// A loaded entry point and what the driver said of it.
+#[derive(Clone, Copy)]
+struct Function {
+    handle: sys::CUfunction,
+    /// Dynamic shared memory it has been allowed so far (48 KiB without opting in).
+    shared_allowed: u32,
+    /// `CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK`: the largest block its registers allow.
+    max_threads: u32,
+}
+
+/// Errors after which the context cannot run anything again (the CUDA documentation's
+/// "sticky" errors): the process must restart to use the device.
+const STICKY: &[&str] = &[
+    "CUDA_ERROR_ILLEGAL_ADDRESS",
+    "CUDA_ERROR_LAUNCH_TIMEOUT",
+    "CUDA_ERROR_HARDWARE_STACK_ERROR",
+    "CUDA_ERROR_ILLEGAL_INSTRUCTION",
+    "CUDA_ERROR_MISALIGNED_ADDRESS",
+    "CUDA_ERROR_INVALID_ADDRESS_SPACE",
+    "CUDA_ERROR_INVALID_PC",
+    "CUDA_ERROR_LAUNCH_FAILED",
+    "CUDA_ERROR_ASSERT",
+    "CUDA_ERROR_ECC_UNCORRECTABLE",
+];
 
 // SAFETY: driver handles may be used from any thread once the context is current there, which
 // every method ensures; the mutable state is behind mutexes.
@@ -84,6 +125,7 @@ impl RealDriver {
         );
         let sms = attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)? as u32;
         let max_shared = attr(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)? as u32;
+        let pools = attr(CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED)? != 0;
         let name = result::device::get_name(device).map_err(cuda_err("cuDeviceGetName", None))?;
         let ctx = unsafe { result::primary_ctx::retain(device) }.map_err(cuda_err("cuDevicePrimaryCtxRetain", None))?;
         unsafe { result::ctx::set_current(ctx) }.map_err(cuda_err("cuCtxSetCurrent", None))?;
@@ -91,6 +133,24 @@ impl RealDriver {
             result::stream::create(result::stream::StreamKind::NonBlocking).map_err(cuda_err("cuStreamCreate", None))
         };
         let stream = new_stream()?;
+        let memory = if pools {
+            // Keep what is freed for reuse: with the default threshold (0) every synchronize
+            // hands the pool's memory back to the OS, and the next allocation maps it again.
+            let pool = unsafe { result::device::get_default_mem_pool(device) }
+                .map_err(cuda_err("cuDeviceGetDefaultMemPool", None))?;
+            let mut keep_all = u64::MAX;
+            unsafe {
+                result::mem_pool::set_attribute(
+                    pool,
+                    sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                    (&mut keep_all as *mut u64).cast(),
+                )
+            }
+            .map_err(cuda_err("cuMemPoolSetAttribute", None))?;
+            MemoryMode::Pool
+        } else {
+            MemoryMode::Plain
+        };
         Ok(RealDriver {
             device,
             ctx,
@@ -100,15 +160,35 @@ impl RealDriver {
             cc,
             sms,
             max_shared,
+            memory,
             module: OnceLock::new(),
             functions: Mutex::new(HashMap::new()),
             last_kernel: Mutex::new(None),
+            lost: OnceLock::new(),
+            label: format!("cuda:{ordinal}"),
             sync_each_launch: std::env::var_os("FERRITE_CUDA_SYNC").is_some_and(|v| v != "0"),
         })
     }
 
+    /// Makes the context current on this thread; fails at once if an earlier fault lost it.
     fn bind(&self) -> Result<()> {
+        if let Some(cause) = self.lost.get() {
+            return Err(Error::DeviceLost { device: self.label.clone(), cause: cause.clone() });
+        }
         unsafe { result::ctx::set_current(self.ctx) }.map_err(cuda_err("cuCtxSetCurrent", None))
+    }
+
+    /// `cuda_err`, remembering a sticky error as the reason the device is lost.
+    fn fault(&self, call: &'static str, kernel: Option<&'static str>) -> impl Fn(DriverError) -> Error + '_ {
+        move |e| {
+            let err = cuda_err(call, kernel)(e);
+            if let Error::Cuda { code, .. } = &err
+                && STICKY.contains(&code.as_str())
+            {
+                let _ = self.lost.set(err.to_string());
+            }
+            err
+        }
     }
 
     /// The stream this thread's launches go to: its capture stream while it captures.
@@ -121,34 +201,39 @@ impl RealDriver {
         *self.last_kernel.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn function(&self, name: &'static str, shared: u32) -> Result<sys::CUfunction> {
+    /// The entry point `name`, allowed `shared` bytes of dynamic shared memory.
+    fn function(&self, name: &'static str, shared: u32) -> Result<Function> {
         let module = *self.module.get().expect("PTX module loaded when the device opened");
         let mut fns = self.functions.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = match fns.get(name) {
-            Some(&e) => e,
+        let mut f = match fns.get(name) {
+            Some(&f) => f,
             None => {
                 let cname = CString::new(name).expect("entry names have no NUL");
-                let f = unsafe { result::module::get_function(module, cname) }
+                let handle = unsafe { result::module::get_function(module, cname) }
                     .map_err(cuda_err("cuModuleGetFunction", Some(name)))?;
-                (f, 48 * 1024)
+                let max_threads = unsafe {
+                    result::function::get_function_attribute(
+                        handle,
+                        sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK,
+                    )
+                }
+                .map_err(cuda_err("cuFuncGetAttribute", Some(name)))?;
+                Function { handle, shared_allowed: 48 * 1024, max_threads: max_threads.max(0) as u32 }
             }
         };
-        let (f, allowed) = entry;
         // Above 48 KiB of dynamic shared memory a kernel must opt in.
-        let allowed = if shared > allowed {
+        if shared > f.shared_allowed {
             unsafe {
                 result::function::set_function_attribute(
-                    f,
+                    f.handle,
                     sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                     shared as i32,
                 )
             }
             .map_err(cuda_err("cuFuncSetAttribute", Some(name)))?;
-            shared
-        } else {
-            allowed
-        };
-        fns.insert(name, (f, allowed));
+            f.shared_allowed = shared;
+        }
+        fns.insert(name, f);
         Ok(f)
     }
 }
@@ -168,6 +253,15 @@ impl Driver for RealDriver {
 
     fn max_shared_bytes(&self) -> u32 {
         self.max_shared
+    }
+
+    fn max_threads(&self, kernel: &'static str) -> Result<u32> {
+        self.bind()?;
+        Ok(self.function(kernel, 0)?.max_threads)
+    }
+
+    fn memory_mode(&self) -> MemoryMode {
+        self.memory
     }
 
     fn load(&self, variant: &'static PtxVariant) -> Result<()> {
@@ -201,42 +295,61 @@ impl Driver for RealDriver {
 
     fn alloc(&self, bytes: usize) -> Result<u64> {
         self.bind()?;
-        unsafe { result::malloc_async(self.stream, bytes.max(1)) }.map_err(cuda_err("cuMemAllocAsync", None))
+        match self.memory {
+            MemoryMode::Pool => {
+                unsafe { result::malloc_async(self.stream, bytes.max(1)) }.map_err(self.fault("cuMemAllocAsync", None))
+            }
+            MemoryMode::Plain => unsafe { result::malloc_sync(bytes.max(1)) }.map_err(self.fault("cuMemAlloc", None)),
+        }
     }
 
     unsafe fn free(&self, ptr: u64, _bytes: usize) {
         // A failure here means the context is already broken; the error surfaces elsewhere.
         if self.bind().is_ok() {
-            let _ = unsafe { result::free_async(ptr, self.stream) };
+            match self.memory {
+                MemoryMode::Pool => {
+                    let _ = unsafe { result::free_async(ptr, self.stream) };
+                }
+                // A plain free does not wait for the stream: work queued on the buffer must
+                // finish first.
+                MemoryMode::Plain => {
+                    if self.synchronize().is_ok() {
+                        let _ = unsafe { result::free_sync(ptr) };
+                    }
+                }
+            }
         }
     }
 
     unsafe fn copy_to_device(&self, dst: u64, src: &[u8]) -> Result<()> {
         self.bind()?;
         // From pageable memory this returns once `src` has been staged, so it may be freed.
-        unsafe { result::memcpy_htod_async(dst, src, self.stream) }.map_err(cuda_err("cuMemcpyHtoDAsync", None))
+        unsafe { result::memcpy_htod_async(dst, src, self.stream) }.map_err(self.fault("cuMemcpyHtoDAsync", None))
     }
 
     unsafe fn copy_to_host(&self, dst: &mut [u8], src: u64) -> Result<()> {
         self.bind()?;
-        unsafe { result::memcpy_dtoh_async(dst, src, self.stream) }.map_err(cuda_err("cuMemcpyDtoHAsync", None))?;
+        unsafe { result::memcpy_dtoh_async(dst, src, self.stream) }
+            .map_err(self.fault("cuMemcpyDtoHAsync", self.last_kernel()))?;
         self.synchronize()
     }
 
     unsafe fn copy_on_device(&self, dst: u64, src: u64, bytes: usize) -> Result<()> {
         self.bind()?;
-        unsafe { result::memcpy_dtod_async(dst, src, bytes, self.stream) }.map_err(cuda_err("cuMemcpyDtoDAsync", None))
+        unsafe { result::memcpy_dtod_async(dst, src, bytes, self.stream) }
+            .map_err(self.fault("cuMemcpyDtoDAsync", None))
     }
 
     unsafe fn launch(&self, l: &Launch<'_>) -> Result<()> {
         self.bind()?;
         let f = self.function(l.kernel, l.cfg.shared_bytes)?;
+        check_block(l.kernel, &l.cfg, f.max_threads, "CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK")?;
         let (g, b) = (l.cfg.grid, l.cfg.block);
         let mut params = l.params.to_vec();
         *self.last_kernel.lock().unwrap_or_else(|p| p.into_inner()) = Some(l.kernel);
         unsafe {
             result::launch_kernel(
-                f,
+                f.handle,
                 (g.x, g.y, g.z),
                 (b.x, b.y, b.z),
                 l.cfg.shared_bytes,
@@ -244,13 +357,14 @@ impl Driver for RealDriver {
                 &mut params,
             )
         }
-        .map_err(cuda_err("cuLaunchKernel", Some(l.kernel)))?;
+        .map_err(self.fault("cuLaunchKernel", Some(l.kernel)))?;
         if self.sync_each_launch { self.synchronize() } else { Ok(()) }
     }
 
     fn synchronize(&self) -> Result<()> {
         self.bind()?;
-        unsafe { result::stream::synchronize(self.stream) }.map_err(cuda_err("cuStreamSynchronize", self.last_kernel()))
+        unsafe { result::stream::synchronize(self.stream) }
+            .map_err(self.fault("cuStreamSynchronize", self.last_kernel()))
     }
 
     fn time(&self, enqueue: &mut dyn FnMut() -> Result<()>) -> Result<f64> {
@@ -265,7 +379,7 @@ impl Driver for RealDriver {
             enqueue()?;
             self.bind()?;
             unsafe { result::event::record(end, self.stream) }.map_err(cuda_err("cuEventRecord", None))?;
-            unsafe { result::event::synchronize(end) }.map_err(cuda_err("cuEventSynchronize", self.last_kernel()))?;
+            unsafe { result::event::synchronize(end) }.map_err(self.fault("cuEventSynchronize", self.last_kernel()))?;
             unsafe { result::event::elapsed(start, end) }.map_err(cuda_err("cuEventElapsedTime", None))
         })();
         unsafe {

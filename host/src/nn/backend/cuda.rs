@@ -248,7 +248,8 @@ impl<T: Native> NnBackend for CudaNn<T> {
 
     fn sum2(&self, a: &DeviceBuffer<T>, b: &DeviceBuffer<T>, n: usize) -> Result<(f64, f64)> {
         let mut out = self.dev.alloc::<T>(2)?;
-        unsafe { self.dev.launch(&T::SUM2, loss::sum2_config(), (a.ptr(), b.ptr(), u32_of(n), out.ptr_mut()))? };
+        let cfg = loss::sum2_config(self.dev.max_threads(&T::SUM2.info)?);
+        unsafe { self.dev.launch(&T::SUM2, cfg, (a.ptr(), b.ptr(), u32_of(n), out.ptr_mut()))? };
         let v = out.to_vec()?;
         Ok((Element::to_f64(v[0]), Element::to_f64(v[1])))
     }
@@ -258,7 +259,12 @@ impl<T: Native> NnBackend for CudaNn<T> {
     }
 
     fn softmax(&self, x: &mut DeviceBuffer<T>, rows: usize, cols: usize) -> Result<()> {
-        let cfg = softmax::config::<T>(rows, cols, self.dev.max_shared_bytes());
+        let cfg = softmax::config::<T>(
+            rows,
+            cols,
+            self.dev.max_shared_bytes(),
+            self.dev.max_threads(&<T as NnKernels>::SOFTMAX.info)?,
+        );
         let p = x.ptr_mut::<T>();
         unsafe { self.dev.launch(&<T as NnKernels>::SOFTMAX, cfg, (p.cast_const(), p, u32_of(rows), u32_of(cols))) }
     }

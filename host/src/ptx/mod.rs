@@ -1,4 +1,8 @@
-//! The embedded PTX, one module per GPU generation, and the choice between them.
+//! The embedded PTX, one module per GPU generation, the choice between them, and what ptxas
+//! reported of each kernel (`registers.rs`, generated), which bounds the blocks the host
+//! may launch.
+
+mod registers;
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -58,6 +62,19 @@ impl PtxVariant {
 
     pub fn has_entry(&self, name: &str) -> bool {
         self.entry_set.get_or_init(|| self.entries().collect()).contains(name)
+    }
+
+    /// Registers per thread ptxas gives entry `name` of this variant: the most on any GPU the
+    /// variant claims to load on (`docs/ptxas.md`). `None` for an entry the generated table
+    /// does not know (a new kernel: regenerate it with `FERRITE_UPDATE_DOCS=1 cargo test --test ptx`).
+    pub fn registers(&self, name: &str) -> Option<u32> {
+        registers::REGISTERS.iter().find(|(arch, entry, _)| *arch == self.arch && *entry == name).map(|r| r.2)
+    }
+
+    /// The largest block entry `name` can launch with on every GPU this variant claims, from its
+    /// register count (see [`kernels_gpu::launch::max_threads_for_registers`]).
+    pub fn max_threads(&self, name: &str) -> Option<u32> {
+        self.registers(name).map(kernels_gpu::launch::max_threads_for_registers)
     }
 }
 
