@@ -45,7 +45,7 @@ CPU_ROWS = [("matmul", f"{n}x{n}x{n}", "f32") for n in (512, 1024, 2048)] + [
     ("train step", "100-64-10, batch 32", "f32"),
 ]
 GPU_ROWS = (
-    [("softmax", f"{(1 << 26) // c}x{c}", "f32") for c in (1024, 2048, 4096, 8192, 16384, 32768)]
+    [("softmax", f"{(1 << 26) // c}x{c}", "f32") for c in (1024, 2048, 4096, 8192, 16384, 28672, 32768)]
     + [("matmul", "4096x4096x4096", d) for d in ("f32", "tf32", "bf16")]
     + [("sqrt_into", str(1 << 26), "f32"), ("train step", "100-64-10, batch 32", "f32")]
 )
@@ -346,6 +346,8 @@ def main():
         if r and r.get("achieved") is not None:
             base += f" ({r['achieved']:.1f} / {r['limit']:.1f} {r['unit']})"
         theirs = "; ".join(f"{n} {fmt_time(t)}" for n, t in got) or "-"
+        if r and r.get("error"):
+            base = "FAILED: " + r["error"].replace("|", "\\|").replace("\n", " ")
         speedup = "; ".join(f"{t / mine:.2f}x vs {n}" for n, t in got) if mine and got else "-"
         device = r["device"] if r else key[0]
         print(

@@ -3,49 +3,114 @@
 
 use crate::array::Array;
 use crate::backend::Storage;
+use crate::backend::cuda::library;
 use crate::device::Device;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
-use cudarc::cublas::{result as blas, sys};
+use cudarc::cublas::sys;
 use cudarc::driver::sys as cu;
-use std::ffi::c_void;
+use std::ffi::{c_int, c_void};
+use std::path::PathBuf;
+
+/// The cuBLAS names ferrite tries, newest first: CUDA 13 and 12 wheels and toolkits install
+/// the versioned names (cudarc 0.19 never tries `.so.13`), a toolkit's dev package the plain one.
+const CUBLAS_NAMES: [&str; 4] = ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"];
+
+type Create = unsafe extern "C" fn(*mut sys::cublasHandle_t) -> sys::cublasStatus_t;
+type SetStream = unsafe extern "C" fn(sys::cublasHandle_t, sys::cudaStream_t) -> sys::cublasStatus_t;
+type Destroy = unsafe extern "C" fn(sys::cublasHandle_t) -> sys::cublasStatus_t;
+#[allow(clippy::type_complexity)]
+type GemmEx = unsafe extern "C" fn(
+    sys::cublasHandle_t,
+    sys::cublasOperation_t,
+    sys::cublasOperation_t,
+    c_int,
+    c_int,
+    c_int,
+    *const c_void,
+    *const c_void,
+    sys::cudaDataType,
+    c_int,
+    *const c_void,
+    sys::cudaDataType,
+    c_int,
+    *const c_void,
+    *mut c_void,
+    sys::cudaDataType,
+    c_int,
+    sys::cublasComputeType_t,
+    sys::cublasGemmAlgo_t,
+) -> sys::cublasStatus_t;
+
+/// The four cuBLAS entry points the benchmark uses (unchanged from CUDA 11 to 13).
+struct Api {
+    _library: libloading::Library,
+    create: Create,
+    set_stream: SetStream,
+    gemm_ex: GemmEx,
+    destroy: Destroy,
+}
 
 /// A cuBLAS handle bound to a CUDA device's context and stream.
 pub struct Cublas {
+    api: Api,
     handle: sys::cublasHandle_t,
     device: Device,
+    /// Where libcublas was loaded from.
+    pub library: PathBuf,
 }
 
-fn blas_err(call: &'static str) -> impl Fn(blas::CublasError) -> Error {
-    move |e| Error::Cuda { call, code: format!("{:?}", e.0), message: "cuBLAS call failed".into(), kernel: None }
+fn check(call: &'static str, status: sys::cublasStatus_t) -> Result<()> {
+    if status == sys::cublasStatus_t::CUBLAS_STATUS_SUCCESS {
+        return Ok(());
+    }
+    Err(Error::Cuda { call, code: format!("{status:?}"), message: "cuBLAS call failed".into(), kernel: None })
 }
 
 impl Cublas {
-    /// An error if the device is not a real GPU or libcublas cannot be loaded.
+    /// An error if the device is not a real GPU or libcublas cannot be loaded; the latter names
+    /// every file name and folder tried.
     pub fn new(device: &Device) -> Result<Self> {
         let unsupported = |why: &str| Error::NoCuda(format!("cuBLAS on {device}: {why}"));
         let Device::Cuda(cuda) = device else { return Err(unsupported("not a CUDA device")) };
         let (ctx, stream) = cuda.raw_stream().ok_or_else(|| unsupported("the emulator has no cuBLAS"))?;
-        // SAFETY: only tries to dlopen the library.
-        if !unsafe { sys::is_culib_present() } {
-            return Err(unsupported("libcublas could not be loaded (add its directory to LD_LIBRARY_PATH)"));
-        }
+        let found = library::load(&CUBLAS_NAMES, &library::cuda_library_folders())
+            .map_err(|tried| unsupported(&format!("libcublas could not be loaded: {tried}")))?;
+        let symbol = |name: &str| unsupported(&format!("{} has no {name}", found.from.display()));
+        // SAFETY: the types are cuBLAS's published signatures for these symbols.
+        let api = unsafe {
+            Api {
+                create: *found.library.get::<Create>(b"cublasCreate_v2").map_err(|_| symbol("cublasCreate_v2"))?,
+                set_stream: *found
+                    .library
+                    .get::<SetStream>(b"cublasSetStream_v2")
+                    .map_err(|_| symbol("cublasSetStream_v2"))?,
+                gemm_ex: *found.library.get::<GemmEx>(b"cublasGemmEx").map_err(|_| symbol("cublasGemmEx"))?,
+                destroy: *found.library.get::<Destroy>(b"cublasDestroy_v2").map_err(|_| symbol("cublasDestroy_v2"))?,
+                _library: found.library,
+            }
+        };
         unsafe { cudarc::driver::result::ctx::set_current(ctx as cu::CUcontext) }.map_err(|e| Error::Cuda {
             call: "cuCtxSetCurrent",
             code: format!("{:?}", e.0),
             message: String::new(),
             kernel: None,
         })?;
-        let handle = blas::create_handle().map_err(blas_err("cublasCreate"))?;
-        unsafe { blas::set_stream(handle, stream as sys::cudaStream_t) }.map_err(blas_err("cublasSetStream"))?;
-        Ok(Cublas { handle, device: device.clone() })
+        let mut handle = std::ptr::null_mut();
+        check("cublasCreate", unsafe { (api.create)(&mut handle) })?;
+        let blas = Cublas { api, handle, device: device.clone(), library: found.from };
+        check("cublasSetStream", unsafe { (blas.api.set_stream)(handle, stream as sys::cudaStream_t) })?;
+        Ok(blas)
     }
 
     /// `c = a · b` for row-major 2-D arrays on this handle's device: f32 (`tf32` allows TF32
     /// tensor cores, like `CUBLAS_COMPUTE_32F_FAST_TF32`), bf16 or f16 with f32 accumulation.
     pub fn matmul<T: Element>(&self, a: &Array<T>, b: &Array<T>, c: &mut Array<T>, tf32: bool) -> Result<()> {
-        let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
-        if a.ndim() != 2 || b.shape() != [k, n] || c.shape() != [m, n] {
+        let ([m, k], [kb, n]) = (a.shape(), b.shape()) else {
+            return Err(Error::shape_mismatch("cublas matmul", a.shape(), b.shape(), "both must be 2-D"));
+        };
+        let (m, k, n) = (*m, *k, *n);
+        if *kb != k || c.shape() != [m, n] {
             return Err(Error::shape_mismatch("cublas matmul", a.shape(), b.shape(), format!("into {:?}", c.shape())));
         }
         let ptr = |x: &Array<T>| match x.storage() {
@@ -70,38 +135,40 @@ impl Cublas {
         };
         let (alpha, beta) = (1.0f32, 0.0f32);
         let no = sys::cublasOperation_t::CUBLAS_OP_N;
+        let dim = |v: usize| c_int::try_from(v).map_err(|_| Error::Config(format!("cublas matmul: {v} exceeds i32")));
+        let (m, k, n) = (dim(m)?, dim(k)?, dim(n)?);
         // Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: swap the operands, keep the data.
-        unsafe {
-            blas::gemm_ex(
+        let status = unsafe {
+            (self.api.gemm_ex)(
                 self.handle,
                 no,
                 no,
-                n as i32,
-                m as i32,
-                k as i32,
+                n,
+                m,
+                k,
                 (&alpha as *const f32).cast(),
                 pb,
                 dtype,
-                n as i32,
+                n,
                 pa,
                 dtype,
-                k as i32,
+                k,
                 (&beta as *const f32).cast(),
                 pc,
                 dtype,
-                n as i32,
+                n,
                 compute,
                 sys::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
             )
-        }
-        .map_err(blas_err("cublasGemmEx"))
+        };
+        check("cublasGemmEx", status)
     }
 }
 
 impl Drop for Cublas {
     fn drop(&mut self) {
         unsafe {
-            let _ = blas::destroy_handle(self.handle);
+            let _ = (self.api.destroy)(self.handle);
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod driver;
 mod emulated;
+pub(crate) mod library;
 pub(crate) mod ops;
 mod real;
 pub(crate) mod tensor_core;

@@ -97,9 +97,11 @@ pub(crate) fn driver_library_present() -> bool {
 impl RealDriver {
     pub(crate) fn open(ordinal: usize) -> Result<Self> {
         if !driver_library_present() {
-            return Err(Error::NoCuda(
-                "the NVIDIA driver library (libcuda.so) is not installed on this machine".into(),
-            ));
+            return Err(Error::NoCuda(format!(
+                "the NVIDIA driver library (libcuda.so) is not installed on this machine (tried {} through the \
+                 system's search)",
+                cudarc::get_lib_name_candidates("cuda").join(", ")
+            )));
         }
         let no_cuda = |what: &str| {
             let what = what.to_string();

@@ -11,12 +11,16 @@ use ferrite::{Array, Device};
 use rayon::prelude::*;
 use std::hint::black_box;
 
-pub fn run(quick: bool, numpy: &mut Option<Numpy>, table: &mut Table) -> ferrite::Result<()> {
+/// Every CPU row; a row that fails records its error and the others still run.
+pub fn run(quick: bool, numpy: &mut Option<Numpy>, table: &mut Table) {
+    let cpu = Device::Cpu;
     for (n, timed) in [(512, 150), (1024, 30), (2048, 20)] {
-        matmul(n, Runs::new(timed, quick), numpy, table)?;
+        table.attempt(("matmul", &format!("{n}x{n}x{n}"), "f32"), &cpu, |t| {
+            matmul(n, Runs::new(timed, quick), numpy, t)
+        });
     }
-    softmax(4096, 1000, Runs::new(50, quick), numpy, table)?;
-    sqrt_into(10_000_000, Runs::new(50, quick), numpy, table)
+    table.attempt(("softmax", "4096x1000", "f32"), &cpu, |t| softmax(4096, 1000, Runs::new(50, quick), numpy, t));
+    table.attempt(("sqrt_into", "10000000", "f32"), &cpu, |t| sqrt_into(10_000_000, Runs::new(50, quick), numpy, t));
 }
 
 /// NumPy's times for `calls` back-to-back calls of `op` on `shape`, if NumPy takes part; a

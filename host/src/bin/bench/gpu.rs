@@ -35,36 +35,69 @@ fn pair(
     Ok((median(a), median(b)))
 }
 
-pub fn run(device: &Device, quick: bool, table: &mut Table) -> ferrite::Result<()> {
-    let Device::Cuda(gpu) = device else { return Ok(()) };
+/// Every GPU row; a row that fails records its error and the others still run.
+pub fn run(device: &Device, quick: bool, table: &mut Table) {
+    let Device::Cuda(gpu) = device else { return };
     // 2^26 f32 (256 MiB) per array: far beyond the 50 MiB L2, so every pass goes to HBM.
     let n = if quick { 1 << 16 } else { 1 << 26 };
-    sqrt_into(device, gpu, n, Runs::new(50, quick), table)?;
-    for cols in [1024, 2048, 4096, 8192, 16384, 32768] {
-        softmax(device, gpu, n / cols, cols, Runs::new(50, quick), table)?;
+    table.attempt(("sqrt_into", &n.to_string(), "f32"), device, |t| sqrt_into(device, gpu, n, Runs::new(50, quick), t));
+    for cols in [1024, 2048, 4096, 8192, 16384, 28672, 32768] {
+        let rows = n / cols;
+        table.attempt(("softmax", &format!("{rows}x{cols}"), "f32"), device, |t| {
+            softmax(device, gpu, rows, cols, Runs::new(50, quick), t)
+        });
     }
     let size = if quick { 256 } else { 4096 };
-    let blas = Cublas::new(device).inspect_err(|e| eprintln!("matmul without a baseline: {e}")).ok();
+    let blas = match Cublas::new(device) {
+        Ok(blas) => {
+            table.notes.push(format!("cuBLAS (matmul baseline) loaded from {}", blas.library.display()));
+            Some(blas)
+        }
+        Err(e) => {
+            eprintln!("matmul without a baseline: {e}");
+            table.notes.push(format!("no cuBLAS baseline: {e}"));
+            None
+        }
+    };
     let blas = blas.as_ref();
-    matmul::<f32>(device, gpu, blas, size, "f32", Runs::new(20, quick), table)?;
-    set_float32_matmul_precision(MatmulPrecision::High);
-    let tf32 = matmul::<f32>(device, gpu, blas, size, "tf32", Runs::new(20, quick), table);
-    set_float32_matmul_precision(MatmulPrecision::Highest);
-    tf32?;
-    matmul::<bf16>(device, gpu, blas, size, "bf16", Runs::new(20, quick), table)?;
-    matmul::<f16>(device, gpu, blas, size, "f16", Runs::new(20, quick), table)?;
+    let shape = format!("{size}x{size}x{size}");
+    let runs = Runs::new(20, quick);
+    let tf32 = |on| set_float32_matmul_precision(if on { MatmulPrecision::High } else { MatmulPrecision::Highest });
+    type Measure<'a> = Box<dyn FnOnce(&mut Table) -> ferrite::Result<()> + 'a>;
+    let mut rows: Vec<(&str, Measure)> = vec![
+        ("f32", Box::new(|t| matmul::<f32>(device, gpu, blas, size, "f32", runs, t))),
+        ("tf32", Box::new(|t| with(tf32, || matmul::<f32>(device, gpu, blas, size, "tf32", runs, t)))),
+        ("bf16", Box::new(|t| matmul::<bf16>(device, gpu, blas, size, "bf16", runs, t))),
+        ("f16", Box::new(|t| matmul::<f16>(device, gpu, blas, size, "f16", runs, t))),
+    ];
     // The experimental Hopper kernel, measured and checked against cuBLAS like the others;
     // devices without `wgmma` get no such rows.
-    set_experimental_wgmma(true);
-    let hopper = gpu.tensor_core_matmul_kernel(DType::BF16) == Some(wgmma_matmul::wgmma_matmul_bf16.name());
-    let rows = if hopper {
-        matmul::<bf16>(device, gpu, blas, size, "bf16 wgmma", Runs::new(20, quick), table)
-            .and_then(|()| matmul::<f16>(device, gpu, blas, size, "f16 wgmma", Runs::new(20, quick), table))
-    } else {
-        Ok(())
-    };
-    set_experimental_wgmma(false);
-    rows
+    let hopper = with(set_experimental_wgmma, || {
+        gpu.tensor_core_matmul_kernel(DType::BF16) == Some(wgmma_matmul::wgmma_matmul_bf16.name())
+    });
+    if hopper {
+        rows.push((
+            "bf16 wgmma",
+            Box::new(|t| {
+                with(set_experimental_wgmma, || matmul::<bf16>(device, gpu, blas, size, "bf16 wgmma", runs, t))
+            }),
+        ));
+        rows.push((
+            "f16 wgmma",
+            Box::new(|t| with(set_experimental_wgmma, || matmul::<f16>(device, gpu, blas, size, "f16 wgmma", runs, t))),
+        ));
+    }
+    for (label, measure) in rows {
+        table.attempt(("matmul", &shape, label), device, measure);
+    }
+}
+
+/// Runs `f` with a setting switched on, and off again afterwards.
+fn with<R>(switch: impl Fn(bool), f: impl FnOnce() -> R) -> R {
+    switch(true);
+    let r = f();
+    switch(false);
+    r
 }
 
 /// A row for a memory-bound operation moving `bytes` in all, against a copy of as many bytes.

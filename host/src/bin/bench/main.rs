@@ -67,20 +67,24 @@ fn main() -> ferrite::Result<()> {
         table.devices.push((d.to_string(), what));
         let steps = if args.quick || matches!(d, Device::Cuda(c) if c.is_emulated()) { 20 } else { 500 };
         match d {
-            Device::Cpu => cpu::run(args.quick, &mut numpy, &mut table)?,
+            Device::Cpu => cpu::run(args.quick, &mut numpy, &mut table),
             // Timing the emulator would measure the emulator: on it, only `--quick` runs the
             // GPU section, as a smoke test of its code.
-            Device::Cuda(c) if !c.is_emulated() || args.quick => gpu::run(d, args.quick, &mut table)?,
+            Device::Cuda(c) if !c.is_emulated() || args.quick => gpu::run(d, args.quick, &mut table),
             Device::Cuda(_) => {}
         }
         let numpy_turn =
             (d == &Device::Cpu && numpy.is_some()).then(|| cpu::numpy_turn(&mut numpy, "train step", train::SHAPE));
-        train::run(d, steps, numpy_turn, &mut table)?;
+        table.attempt(("train step", train::SHAPE, "f32"), d, |t| train::run(d, steps, numpy_turn, t));
     }
     table.print();
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&table.json()).expect("JSON of plain values");
         std::fs::write(path, text).map_err(|source| ferrite::Error::Io { path: path.clone(), source })?;
     }
-    Ok(())
+    // Every row is in the table and the JSON; a failed one still makes the run fail.
+    match table.failures() {
+        0 => Ok(()),
+        n => Err(ferrite::Error::Config(format!("{n} benchmark row(s) failed; their errors are in the table"))),
+    }
 }

@@ -17,6 +17,8 @@ pub struct Row {
     /// NumPy's median seconds, timed in the same rounds (`--numpy`).
     pub numpy: Option<f64>,
     pub note: String,
+    /// Why the row has no measurement (the error, with the CUDA code and kernel when there is one).
+    pub error: Option<String>,
 }
 
 impl Row {
@@ -31,6 +33,7 @@ impl Row {
             achieved: None,
             numpy: None,
             note: String::new(),
+            error: None,
         }
     }
 
@@ -45,12 +48,15 @@ pub struct Table {
     pub date: String,
     /// (device label as in the rows, what it is), for every device measured.
     pub devices: Vec<(String, String)>,
+    /// Facts about the run (e.g. where cuBLAS was loaded from, or what was tried), printed
+    /// under the devices.
+    pub notes: Vec<String>,
     pub rows: Vec<Row>,
 }
 
 impl Default for Table {
     fn default() -> Self {
-        Table { date: today(), devices: Vec::new(), rows: Vec::new() }
+        Table { date: today(), devices: Vec::new(), notes: Vec::new(), rows: Vec::new() }
     }
 }
 
@@ -82,10 +88,35 @@ impl Table {
         self.rows.push(row);
     }
 
+    /// Runs one measurement, which pushes its row; if it fails, a row carrying the error takes
+    /// its place and the benchmark goes on, so one failing operation (a kernel the GPU refuses)
+    /// costs one row, not the table.
+    pub fn attempt(
+        &mut self,
+        (op, shape, dtype): (&str, &str, &str),
+        device: &Device,
+        measure: impl FnOnce(&mut Table) -> ferrite::Result<()>,
+    ) {
+        if let Err(e) = measure(self) {
+            eprintln!("  FAILED {op} {shape} {dtype} on {device}: {e}");
+            let mut row = Row::new(op, shape, dtype, device, f64::NAN);
+            row.error = Some(e.to_string());
+            self.rows.push(row);
+        }
+    }
+
+    /// Rows that failed.
+    pub fn failures(&self) -> usize {
+        self.rows.iter().filter(|r| r.error.is_some()).count()
+    }
+
     pub fn print(&self) {
         println!("ferrite bench, {} (UTC)\n", self.date);
         for (label, what) in &self.devices {
             println!("- `{label}`: {what}");
+        }
+        for note in &self.notes {
+            println!("- {note}");
         }
         println!();
         println!(
@@ -93,6 +124,14 @@ impl Table {
              |---|---|---|---|---|---|---|---|---|---|---|---|"
         );
         for r in &self.rows {
+            if let Some(e) = &r.error {
+                let e = e.replace('|', "\\|").replace('\n', " ");
+                println!(
+                    "| {} | {} | {} | {} | FAILED | - | - | - | - | - | - | {e} |",
+                    r.device, r.op, r.shape, r.dtype
+                );
+                continue;
+            }
             let (bn, bt) = r.baseline.as_ref().map_or(("-".into(), "-".into()), |(n, t)| (n.clone(), time(*t)));
             let speedup = r.speedup().map_or("-".into(), |s| format!("{s:.2}x"));
             let achieved =
@@ -124,16 +163,46 @@ impl Table {
                     "achieved": r.achieved.map(|a| a.0), "limit": r.achieved.map(|a| a.1), "unit": r.achieved.map(|a| a.2),
                     "numpy_seconds": r.numpy,
                     "note": r.note,
+                    "error": r.error,
                 })
             })
             .collect();
         let devices: Vec<_> = self.devices.iter().map(|(l, w)| json!({ "device": l, "description": w })).collect();
-        json!({ "date": self.date, "devices": devices, "rows": rows })
+        json!({ "date": self.date, "devices": devices, "notes": self.notes, "rows": rows })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{Row, Table};
+    use ferrite::Device;
+
+    /// A failing measurement leaves a row with its error, and the rows after it still come.
+    #[test]
+    fn a_failing_row_keeps_its_error_and_the_rest_of_the_table() {
+        let mut t = Table::default();
+        let gpu_error = ferrite::Error::Cuda {
+            call: "cuLaunchKernel",
+            code: "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES".into(),
+            message: "too many registers".into(),
+            kernel: Some("softmax_regs_f32_v8"),
+        };
+        t.attempt(("softmax", "2048x32768", "f32"), &Device::Cpu, |_| Err(gpu_error));
+        t.attempt(("matmul", "4x4x4", "f32"), &Device::Cpu, |t| {
+            t.push(Row::new("matmul", "4x4x4", "f32", &Device::Cpu, 1e-6));
+            Ok(())
+        });
+        assert_eq!((t.rows.len(), t.failures()), (2, 1));
+        let json = t.json();
+        let error = json["rows"][0]["error"].as_str().unwrap();
+        assert!(
+            error.contains("CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES") && error.contains("softmax_regs_f32_v8"),
+            "{error}"
+        );
+        assert_eq!(json["rows"][1]["seconds"], 1e-6);
+        assert!(json["rows"][1]["error"].is_null());
+    }
+
     #[test]
     fn dates_match_the_calendar() {
         // Counted independently (Python's datetime), around leap days and century rules.
