@@ -66,10 +66,10 @@ pub(crate) fn cuda_library_folders() -> Vec<PathBuf> {
     prefixes.extend(["/usr/local", "/usr", "/opt/conda"].map(PathBuf::from));
     if let Some(home) = env("HOME") {
         prefixes.push(home.join(".local"));
-        prefixes.extend(children(&home.join(".pyenv/versions"), |_| true));
+        prefixes.extend(children(home.join(".pyenv/versions"), |_| true));
     }
     for prefix in prefixes {
-        for python in children(&prefix.join("lib"), |n| n.starts_with("python3")) {
+        for python in children(prefix.join("lib"), |n| n.starts_with("python3")) {
             packages.push(python.join("site-packages"));
             packages.push(python.join("dist-packages"));
         }
