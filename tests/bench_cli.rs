@@ -30,7 +30,9 @@ fn quick_bench_on_the_emulated_device_measures_every_gpu_row_and_writes_json() {
         .collect();
     let count = |op: &str| rows.iter().filter(|(o, _)| o == op).count();
     assert_eq!(count("sqrt_into"), 1, "{rows:?}");
-    assert_eq!(count("softmax"), 6, "row lengths 1k to 32k: {rows:?}");
+    assert_eq!(count("softmax"), 7, "row lengths 1k to 32k and 28,672: {rows:?}");
+    let failed: Vec<_> = table["rows"].as_array().unwrap().iter().filter(|r| !r["error"].is_null()).collect();
+    assert!(failed.is_empty(), "rows that failed: {failed:?}");
     // The Hopper PTX adds the experimental wgmma kernel's rows.
     for dtype in ["f32", "tf32", "bf16", "f16", "bf16 wgmma", "f16 wgmma"] {
         assert!(rows.contains(&("matmul".into(), dtype.into())), "matmul {dtype}: {rows:?}");
@@ -38,6 +40,8 @@ fn quick_bench_on_the_emulated_device_measures_every_gpu_row_and_writes_json() {
     assert_eq!(count("train step"), 1, "{rows:?}");
     assert!(stdout.lines().filter(|l| l.starts_with("| emulated:sm_90a |")).count() == rows.len(), "{stdout}");
     assert!(stderr.contains("the emulator has no cuBLAS"), "says why matmul has no baseline:\n{stderr}");
+    let notes = table["notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n.as_str().unwrap().contains("no cuBLAS baseline")), "{notes:?}");
     // Without NumPy or its script, `--numpy` says so and the benchmark goes on.
     assert!(stderr.contains("no NumPy in the rounds: "), "{stderr}");
 }

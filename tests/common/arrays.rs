@@ -17,6 +17,22 @@ pub fn random<T: Element>(case: &str, n: usize, lo: f64, hi: f64) -> Vec<T> {
 /// Error bound of a k-term dot product in T (see tests/kernels_matmul.rs), plus the final
 /// rounding to T for 16-bit types.
 pub fn matmul_check<T: Float>(d: &Device, a_shape: &[usize], b_shape: &[usize], out_shape: &[usize]) -> CaseResult {
+    matmul_check_with::<T>(d, a_shape, b_shape, out_shape, 0.0)
+}
+
+/// A 2-D product whose inputs the kernel rounds to a unit roundoff of `input_u` first (tf32:
+/// 2^-11): each product then carries up to `2·input_u` relative error on top of the sum's.
+pub fn matmul_check_inputs_rounded<T: Float>(d: &Device, a: &[usize], b: &[usize], input_u: f64) -> CaseResult {
+    matmul_check_with::<T>(d, a, b, &[a[0], b[1]], input_u)
+}
+
+fn matmul_check_with<T: Float>(
+    d: &Device,
+    a_shape: &[usize],
+    b_shape: &[usize],
+    out_shape: &[usize],
+    input_u: f64,
+) -> CaseResult {
     let case = format!("matmul {} {a_shape:?} {b_shape:?}", T::DTYPE);
     let (na, nb): (usize, usize) = (a_shape.iter().product(), b_shape.iter().product());
     let a: Vec<T> = random(&format!("{case} a"), na, -1.0, 1.0);
@@ -42,7 +58,7 @@ pub fn matmul_check<T: Float>(d: &Device, a_shape: &[usize], b_shape: &[usize], 
                 mag += t.abs();
             }
             let g = got[i * n + j].to_f64();
-            let tol = 2.0 * k as f64 * u * mag + out_u * want.abs() + 1e-300;
+            let tol = (2.0 * k as f64 * u + 2.0 * input_u) * mag + out_u * want.abs() + 1e-300;
             ensure!((g - want).abs() <= tol, "{case}: C[{i}][{j}] = {g}, want {want} ± {tol}");
         }
     }

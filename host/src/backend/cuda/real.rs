@@ -100,7 +100,12 @@ impl RealDriver {
             return Err(Error::NoCuda(format!(
                 "the NVIDIA driver library (libcuda.so) is not installed on this machine (tried {} through the \
                  system's search)",
-                cudarc::get_lib_name_candidates("cuda").join(", ")
+                {
+                    let mut names = cudarc::get_lib_name_candidates("cuda");
+                    let mut seen = std::collections::HashSet::new();
+                    names.retain(|n| seen.insert(n.clone()));
+                    names.join(", ")
+                }
             )));
         }
         let no_cuda = |what: &str| {
