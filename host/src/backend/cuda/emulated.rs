@@ -25,6 +25,9 @@ pub(crate) struct EmulatedDriver {
     memory: MemoryMode,
     /// Frees that waited for the stream first (the plain mode's rule), for tests.
     synchronized_frees: Arc<AtomicU64>,
+    /// A kernel fault loses the device, as on a GPU, where a trap or an illegal address leaves
+    /// the context unusable: the first fault, as every later call reports it.
+    lost: Arc<OnceLock<String>>,
     /// Launches recorded by open captures, per capturing thread (other threads' work on the
     /// device runs as usual, as on a real GPU where each capture has its own stream).
     capture: Mutex<HashMap<ThreadId, Vec<Recorded>>>,
@@ -36,13 +39,20 @@ struct Recorded {
     cfg: LaunchConfig,
     limits: Limits,
     emulate: Arc<dyn Fn() + Send + Sync>,
+    /// The device's record of the fault that lost it.
+    lost: Arc<OnceLock<String>>,
 }
 
 impl Recorded {
     fn run(&self) -> Result<()> {
         emu::launch_with(&self.cfg, &self.limits, &*self.emulate).map_err(|e| match e {
             EmuError::InvalidConfig(m) => launch_error(self.kernel, "CUDA_ERROR_INVALID_VALUE", m),
-            other => launch_error(self.kernel, "CUDA_ERROR_LAUNCH_FAILED", other.to_string()),
+            // A kernel that faults (out of bounds, a trap, a stuck barrier) ends the context.
+            other => {
+                let err = launch_error(self.kernel, "CUDA_ERROR_LAUNCH_FAILED", other.to_string());
+                let _ = self.lost.set(err.to_string());
+                err
+            }
         })
     }
 }
@@ -64,6 +74,7 @@ impl EmulatedDriver {
             ptx_limit: None,
             memory: MemoryMode::Pool,
             synchronized_frees: Arc::new(AtomicU64::new(0)),
+            lost: Arc::new(OnceLock::new()),
             capture: Mutex::new(HashMap::new()),
         }
     }
@@ -86,6 +97,20 @@ impl EmulatedDriver {
     pub(crate) fn with_ptx_limit(mut self, limit: (u32, u32)) -> Self {
         self.ptx_limit = Some(limit);
         self
+    }
+}
+
+impl EmulatedDriver {
+    /// Fails at once once a fault has lost the device, as the real driver does.
+    fn check_lost(&self) -> Result<()> {
+        match self.lost.get() {
+            Some(cause) => Err(Error::DeviceLost { device: format!("emulated:{}", self.arch()), cause: cause.clone() }),
+            None => Ok(()),
+        }
+    }
+
+    fn arch(&self) -> &'static str {
+        self.variant.get().map_or("?", |v| v.arch)
     }
 }
 
@@ -147,6 +172,7 @@ impl Driver for EmulatedDriver {
     }
 
     fn alloc(&self, bytes: usize) -> Result<u64> {
+        self.check_lost()?;
         Ok(emu::alloc(bytes) as u64)
     }
 
@@ -162,18 +188,21 @@ impl Driver for EmulatedDriver {
     }
 
     unsafe fn copy_to_device(&self, dst: u64, src: &[u8]) -> Result<()> {
+        self.check_lost()?;
         emu::check_range(dst as usize, src.len()).map_err(|m| copy_error("cuMemcpyHtoD", m))?;
         unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst as *mut u8, src.len()) };
         Ok(())
     }
 
     unsafe fn copy_to_host(&self, dst: &mut [u8], src: u64) -> Result<()> {
+        self.check_lost()?;
         emu::check_range(src as usize, dst.len()).map_err(|m| copy_error("cuMemcpyDtoH", m))?;
         unsafe { std::ptr::copy_nonoverlapping(src as *const u8, dst.as_mut_ptr(), dst.len()) };
         Ok(())
     }
 
     unsafe fn copy_on_device(&self, dst: u64, src: u64, bytes: usize) -> Result<()> {
+        self.check_lost()?;
         emu::check_range(src as usize, bytes).map_err(|m| copy_error("cuMemcpyDtoD", m))?;
         emu::check_range(dst as usize, bytes).map_err(|m| copy_error("cuMemcpyDtoD", m))?;
         unsafe { std::ptr::copy(src as *const u8, dst as *mut u8, bytes) };
@@ -181,6 +210,7 @@ impl Driver for EmulatedDriver {
     }
 
     unsafe fn launch(&self, l: &Launch<'_>) -> Result<()> {
+        self.check_lost()?;
         let variant = self.variant.get().expect("PTX variant chosen when the device opened");
         if !variant.has_entry(l.kernel) {
             return Err(launch_error(
@@ -192,7 +222,8 @@ impl Driver for EmulatedDriver {
         let regs = variant.registers(l.kernel).unwrap_or(0);
         check_block(l.kernel, &l.cfg, self.max_threads(l.kernel)?, &format!("{regs} registers per thread"))?;
         let limits = Limits { max_shared_bytes: self.max_shared_bytes(), ..Limits::default() };
-        let launch = Recorded { kernel: l.kernel, cfg: l.cfg, limits, emulate: l.emulate.clone() };
+        let launch =
+            Recorded { kernel: l.kernel, cfg: l.cfg, limits, emulate: l.emulate.clone(), lost: self.lost.clone() };
         if let Some(recording) =
             self.capture.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&std::thread::current().id())
         {
@@ -206,7 +237,7 @@ impl Driver for EmulatedDriver {
     }
 
     fn synchronize(&self) -> Result<()> {
-        Ok(())
+        self.check_lost()
     }
 
     fn time(&self, enqueue: &mut dyn FnMut() -> Result<()>) -> Result<f64> {

@@ -368,6 +368,32 @@ mod tests {
         unsafe { dev.launch(&k, cfg, (x.ptr(), y.ptr_mut(), rows as u32, 8 * 4 * max)) }.unwrap();
     }
 
+    /// A kernel fault loses the device, as on a GPU: the faulting launch names its kernel, and
+    /// every later call says the device is lost and why, instead of repeating the error.
+    #[test]
+    fn a_kernel_fault_loses_the_device() {
+        let dev = CudaDevice::emulated((8, 0)).unwrap();
+        let x = dev.upload(&[1.0f32; 4]).unwrap();
+        let mut y = dev.alloc::<f32>(4).unwrap();
+        let cfg = kernels_gpu::elementwise::config::<f32>(8, 1);
+        // Eight elements of four-element buffers: out of bounds, as an illegal address.
+        match unsafe { dev.launch(&kernels_gpu::elementwise::sqrt_f32, cfg, (x.ptr(), y.ptr_mut(), 8)) } {
+            Err(Error::Cuda { code, kernel: Some("sqrt_f32"), .. }) => assert_eq!(code, "CUDA_ERROR_LAUNCH_FAILED"),
+            other => panic!("an out-of-bounds launch gave {other:?}"),
+        }
+        for e in [dev.synchronize().unwrap_err(), dev.alloc::<f32>(1).err().unwrap(), x.to_vec().unwrap_err()] {
+            match e {
+                Error::DeviceLost { device, cause } => {
+                    assert_eq!(device, "emulated:sm_80");
+                    assert!(cause.contains("sqrt_f32") && cause.contains("CUDA_ERROR_LAUNCH_FAILED"), "{cause}");
+                }
+                other => panic!("after the fault: {other:?}"),
+            }
+        }
+        let other = CudaDevice::emulated((8, 0)).unwrap();
+        assert!(other.upload(&[1.0f32]).is_ok(), "another device is unaffected");
+    }
+
     /// Without memory pools the device allocates plainly, and a free waits for the stream.
     #[test]
     fn a_device_without_memory_pools_allocates_plainly() {
