@@ -1,12 +1,13 @@
 //! A CUDA device made of the CPU grid emulator: the backend's launch code runs unchanged,
 //! and launches are checked the way the driver checks them (entry present in the loaded PTX
-//! variant, CUDA's launch limits, shared memory within what the device allows).
+//! variant, CUDA's launch limits, shared memory within what the device allows). With a
+//! [`PtxLauncher`], launches run the loaded variant's PTX instead of the Rust source.
 
-use super::driver::{Captured, Driver, Launch};
+use super::driver::{Captured, Driver, Launch, PtxLaunchError, PtxLauncher};
 use crate::error::{Error, Result};
 use crate::ptx::PtxVariant;
-use kernels_gpu::LaunchConfig;
 use kernels_gpu::emu::{self, EmuError, Limits};
+use kernels_gpu::{LaunchConfig, PtxParam};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
@@ -21,6 +22,8 @@ pub(crate) struct EmulatedDriver {
     /// Launches recorded by open captures, per capturing thread (other threads' work on the
     /// device runs as usual, as on a real GPU where each capture has its own stream).
     capture: Mutex<HashMap<ThreadId, Vec<Recorded>>>,
+    /// Runs the PTX instead of the Rust source, when set.
+    launcher: Option<Arc<dyn PtxLauncher>>,
 }
 
 /// A captured launch: checked when recorded, run at each replay.
@@ -28,15 +31,35 @@ struct Recorded {
     kernel: &'static str,
     cfg: LaunchConfig,
     limits: Limits,
-    emulate: Arc<dyn Fn() + Send + Sync>,
+    body: Body,
+}
+
+enum Body {
+    /// The kernel's Rust source on the grid emulator.
+    Source(Arc<dyn Fn() + Send + Sync>),
+    /// The variant's PTX through a launcher, with the argument values read at launch.
+    Ptx { launcher: Arc<dyn PtxLauncher>, variant: &'static PtxVariant, args: Vec<(PtxParam, u64)> },
 }
 
 impl Recorded {
     fn run(&self) -> Result<()> {
-        emu::launch_with(&self.cfg, &self.limits, &*self.emulate).map_err(|e| match e {
-            EmuError::InvalidConfig(m) => launch_error(self.kernel, "CUDA_ERROR_INVALID_VALUE", m),
-            other => launch_error(self.kernel, "CUDA_ERROR_LAUNCH_FAILED", other.to_string()),
-        })
+        match &self.body {
+            Body::Source(emulate) => emu::launch_with(&self.cfg, &self.limits, &**emulate).map_err(|e| match e {
+                EmuError::InvalidConfig(m) => launch_error(self.kernel, "CUDA_ERROR_INVALID_VALUE", m),
+                other => launch_error(self.kernel, "CUDA_ERROR_LAUNCH_FAILED", other.to_string()),
+            }),
+            Body::Ptx { launcher, variant, args } => {
+                emu::validate(&self.cfg, &self.limits)
+                    .map_err(|e| launch_error(self.kernel, "CUDA_ERROR_INVALID_VALUE", e.to_string()))?;
+                let max_shared = self.limits.max_shared_bytes;
+                launcher.launch(variant.ptx, variant.arch, self.kernel, &self.cfg, args, max_shared).map_err(
+                    |e| match e {
+                        PtxLaunchError::Invalid(m) => launch_error(self.kernel, "CUDA_ERROR_INVALID_VALUE", m),
+                        PtxLaunchError::Failed(m) => launch_error(self.kernel, "CUDA_ERROR_LAUNCH_FAILED", m),
+                    },
+                )
+            }
+        }
     }
 }
 
@@ -56,7 +79,15 @@ impl EmulatedDriver {
             variant: OnceLock::new(),
             ptx_limit: None,
             capture: Mutex::new(HashMap::new()),
+            launcher: None,
         }
+    }
+
+    /// Launches run the PTX through `launcher` instead of the Rust source.
+    pub(crate) fn with_launcher(mut self, launcher: Arc<dyn PtxLauncher>) -> Self {
+        self.name = "ferrite PTX interpreter".into();
+        self.launcher = Some(launcher);
+        self
     }
 
     /// Like a driver that JIT-compiles PTX up to ISA version `limit` only.
@@ -145,7 +176,28 @@ impl Driver for EmulatedDriver {
             ));
         }
         let limits = Limits { max_shared_bytes: self.max_shared_bytes(), ..Limits::default() };
-        let launch = Recorded { kernel: l.kernel, cfg: l.cfg, limits, emulate: l.emulate.clone() };
+        let body = match &self.launcher {
+            None => Body::Source(l.emulate.clone()),
+            Some(launcher) => {
+                // SAFETY: `params[i]` points at an argument of the kind `param_kinds[i]` says.
+                let args = l
+                    .param_kinds
+                    .iter()
+                    .zip(l.params)
+                    .map(|(&kind, &p)| {
+                        let v = unsafe {
+                            match kind {
+                                PtxParam::B32 => (p as *const u32).read_unaligned() as u64,
+                                PtxParam::Ptr | PtxParam::B64 => (p as *const u64).read_unaligned(),
+                            }
+                        };
+                        (kind, v)
+                    })
+                    .collect();
+                Body::Ptx { launcher: launcher.clone(), variant, args }
+            }
+        };
+        let launch = Recorded { kernel: l.kernel, cfg: l.cfg, limits, body };
         if let Some(recording) =
             self.capture.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&std::thread::current().id())
         {
