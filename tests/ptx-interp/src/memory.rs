@@ -162,27 +162,31 @@ impl SharedMem {
     }
 
     /// Loads `bits` at `addr` (checked), recording the read for the race detector.
+    #[inline]
     pub fn load(&mut self, addr: u64, bits: u32, who: Accessor) -> Result<u64, String> {
         let bytes = bits as u64 / 8;
         if self.race_check {
-            for w in Self::words_of(addr, bytes) {
-                let m = &mut self.words[w];
+            let (first, last) = ((addr / 4) as usize, ((addr + bytes - 1) / 4) as usize);
+            for m in &mut self.words[first..=last] {
                 if m.w_epoch == who.epoch + 1 && m.writer != who.tid {
-                    return Err(race("reads", addr, "written", m.writer, m.w_line));
+                    let (writer, line) = (m.writer, m.w_line);
+                    return Err(race("reads", addr, "written", writer, line));
                 }
-                if m.r_epoch == who.epoch + 1 && m.reader != who.tid {
-                    m.reader = MANY;
-                } else {
-                    m.reader = who.tid;
-                }
+                m.reader = if m.r_epoch == who.epoch + 1 && m.reader != who.tid { MANY } else { who.tid };
                 m.r_epoch = who.epoch + 1;
             }
         }
         Ok(self.raw(addr, bits))
     }
 
+    #[inline]
     pub fn raw(&self, addr: u64, bits: u32) -> u64 {
         let a = addr as usize;
+        match bits {
+            32 => return u32::from_le_bytes(self.data[a..a + 4].try_into().unwrap()) as u64,
+            64 => return u64::from_le_bytes(self.data[a..a + 8].try_into().unwrap()),
+            _ => {}
+        }
         let mut buf = [0u8; 8];
         buf[..bits as usize / 8].copy_from_slice(&self.data[a..a + bits as usize / 8]);
         u64::from_le_bytes(buf)
