@@ -45,7 +45,10 @@ impl GlobalMem {
         if self.known.iter().any(|&(s, e)| addr >= s && end <= e) {
             return Ok(());
         }
-        match allocation_containing(addr as usize) {
+        // An access that starts right at an allocation's end belongs to that allocation.
+        let owner = allocation_containing(addr as usize)
+            .or_else(|| allocation_containing(addr.checked_sub(1)? as usize).filter(|&(s, l)| s + l == addr as usize));
+        match owner {
             Some((start, len)) => {
                 let (s, e) = (start as u64, start as u64 + len as u64);
                 if end <= e {
