@@ -12,7 +12,7 @@ use kernels_gpu::{Kernel, KernelArgs, LaunchConfig, PtxParam};
 use ptx_interp::{InterpError, LaunchOptions, Module, ParamValue};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// The embedded PTX variants, parsed and decoded (an instruction the interpreter lacks fails
 /// here, naming it).
@@ -92,14 +92,8 @@ thread_local! {
     static LOG: RefCell<Vec<Logged>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `(variant, entry)` pairs some kernel-suite launch ran through the interpreter (directly, or
-/// as a variant whose entry has the same decoded code as one that ran).
-pub fn covered() -> &'static Mutex<BTreeSet<(String, String)>> {
-    static C: OnceLock<Mutex<BTreeSet<(String, String)>>> = OnceLock::new();
-    C.get_or_init(|| Mutex::new(BTreeSet::new()))
-}
-
-fn args_of<A: KernelArgs>(args: &A) -> Vec<(PtxParam, u64)> {
+/// The values of a kernel's arguments, each with its PTX kind.
+pub fn args_of<A: KernelArgs>(args: &A) -> Vec<(PtxParam, u64)> {
     args.param_ptrs()
         .iter()
         .zip(A::PARAMS)
@@ -201,9 +195,6 @@ pub fn on_each_target(body: impl Fn()) {
     for (arch, m) in modules() {
         let Some(entries) = kernels.iter().map(|k| m.kernel(k)).collect::<Option<Vec<_>>>() else { continue };
         let key: Vec<u64> = entries.iter().map(|e| e.body_hash).collect();
-        let mut cov = covered().lock().unwrap_or_else(|p| p.into_inner());
-        cov.extend(kernels.iter().map(|k| (arch.to_string(), k.to_string())));
-        drop(cov);
         if seen.contains_key(&key) {
             continue;
         }
@@ -220,30 +211,41 @@ fn compare(arch: &str, emulated: &[Logged], ptx: &[Logged]) {
         if e.kernel.starts_with("mma_matmul") || e.kernel.starts_with("wgmma_matmul") {
             continue;
         }
-        let (size, nan) = element(e.kernel);
-        for (a, (eb, pb)) in e.buffers.iter().zip(&p.buffers).enumerate() {
-            let (Some(eb), Some(pb)) = (eb, pb) else { continue };
-            assert_eq!(eb.len(), pb.len(), "launch {i} ({}), argument {a}: buffer sizes differ", e.kernel);
-            let bad: Vec<usize> = eb
-                .chunks(size)
-                .zip(pb.chunks(size))
-                .enumerate()
-                .filter(|(_, (x, y))| x != y && !(nan(x) && nan(y)))
-                .map(|(j, _)| j)
-                .collect();
-            assert!(
-                bad.is_empty(),
-                "{arch} PTX and the emulator differ after {} (launch {i}), argument {a}: {} of {} elements, first at \
-                 {:?}: PTX {:02x?}, emulator {:02x?}",
-                e.kernel,
+        if let Err(m) = same_results(e.kernel, &e.buffers, &p.buffers) {
+            panic!("{arch} PTX: launch {i}: {m}");
+        }
+    }
+}
+
+/// Whether two runs of `kernel` left the same bytes in every buffer (NaNs of any payload
+/// matching): `Err` describes the first difference.
+pub fn same_results(kernel: &str, emulated: &[Option<Vec<u8>>], ptx: &[Option<Vec<u8>>]) -> Result<(), String> {
+    let (size, nan) = element(kernel);
+    for (a, (eb, pb)) in emulated.iter().zip(ptx).enumerate() {
+        let (Some(eb), Some(pb)) = (eb, pb) else { continue };
+        if eb.len() != pb.len() {
+            return Err(format!("{kernel}, argument {a}: buffer sizes differ"));
+        }
+        let bad: Vec<usize> = eb
+            .chunks(size)
+            .zip(pb.chunks(size))
+            .enumerate()
+            .filter(|(_, (x, y))| x != y && !(nan(x) && nan(y)))
+            .map(|(j, _)| j)
+            .collect();
+        if let Some(&first) = bad.first() {
+            return Err(format!(
+                "results differ from the emulator after {kernel}, argument {a}: {} of {} elements, first at {:?}: \
+                 PTX {:02x?}, emulator {:02x?}",
                 bad.len(),
                 eb.len() / size,
                 &bad[..bad.len().min(5)],
-                &pb[bad[0] * size..(bad[0] + 1) * size],
-                &eb[bad[0] * size..(bad[0] + 1) * size]
-            );
+                &pb[first * size..(first + 1) * size],
+                &eb[first * size..(first + 1) * size]
+            ));
         }
     }
+    Ok(())
 }
 
 /// The size of a kernel's output element and its NaN test, from ferrite's naming (`_f32`,

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccessStats {
     pub requests: u64,
-    /// Bytes the lanes asked for.
+    /// Bytes the lanes asked for (global: distinct bytes of each request, so lanes reading the
+    /// same word count it once).
     pub bytes: u64,
     /// Global: 128-byte lines touched, the fewest possible, 32-byte sectors touched, and the
     /// requests whose lines were the fewest possible (fully coalesced).
@@ -95,9 +96,7 @@ impl LaunchStats {
         let mut lines: Vec<u64> = Vec::with_capacity(accesses.len());
         let mut sectors: Vec<u64> = Vec::with_capacity(accesses.len());
         let mut spans: Vec<(u64, u64)> = Vec::with_capacity(accesses.len());
-        let mut bytes = 0;
         for &(addr, n, alloc) in accesses {
-            bytes += n;
             spans.push((addr, addr + n));
             for l in addr / 128..=(addr + n - 1) / 128 {
                 lines.push(l);
@@ -132,7 +131,7 @@ impl LaunchStats {
         let min_lines = unique.div_ceil(128);
         let st = self.global.entry(pc).or_default();
         st.requests += 1;
-        st.bytes += bytes;
+        st.bytes += unique;
         st.lines += lines.len() as u64;
         st.min_lines += min_lines;
         st.sectors += sectors.len() as u64;
