@@ -81,7 +81,7 @@ fn same(got: f64, want: f64) -> bool {
 
 #[test]
 fn widening_is_exact_for_every_bit_pattern() {
-    on_each_target(|| widening_is_exact_for_every_bit_pattern_body());
+    on_each_target(widening_is_exact_for_every_bit_pattern_body);
 }
 
 fn widening_is_exact_for_every_bit_pattern_body() {
@@ -118,7 +118,7 @@ fn narrowing_inputs(case: &str, target: &Nearest) -> Vec<f64> {
 
 #[test]
 fn narrowing_rounds_to_nearest_even() {
-    on_each_target(|| narrowing_rounds_to_nearest_even_body());
+    on_each_target(narrowing_rounds_to_nearest_even_body);
 }
 
 fn narrowing_rounds_to_nearest_even_body() {
@@ -150,7 +150,7 @@ fn narrowing_rounds_to_nearest_even_body() {
 
 #[test]
 fn f32_f64_conversions_round_once() {
-    on_each_target(|| f32_f64_conversions_round_once_body());
+    on_each_target(f32_f64_conversions_round_once_body);
 }
 
 fn f32_f64_conversions_round_once_body() {

@@ -23,13 +23,20 @@ pub struct Setup {
     emulate: Box<dyn Fn() -> Result<(), EmuError>>,
 }
 
+/// Judges every buffer after a launch against an f64 reference.
+type RefCheck = Box<dyn Fn(&[Vec<u8>]) -> Result<(), String>>;
+type DenseFwd<T> = Kernel<(*const T, *const u32, u32, *const T, *mut T, u32, u32, u32, u32)>;
+type DenseBwdIn<T> = Kernel<(*const T, *const T, *const T, *mut T, u32, u32, u32, u32)>;
+type DenseBwdP<T> = Kernel<(*const T, *const u32, u32, *const T, *mut T, u32, u32, u32)>;
+type Adam<T> = Kernel<(*mut T, *const T, *mut T, *mut T, u64, T, T, T, T)>;
+
 /// How the interpreter's results are judged.
 enum Check {
     /// Bit for bit against the emulator (NaN payloads aside).
     Exact,
     /// Against an f64 reference with the kernel's error bound (tensor cores: the ISA leaves
     /// the accumulation order open), given every buffer after the launch.
-    Reference(Box<dyn Fn(&[Vec<u8>]) -> Result<(), String>>),
+    Reference(RefCheck),
 }
 
 pub struct Case {
@@ -298,7 +305,7 @@ fn tensor_case<T: Elem>(k: Kernel<MatmulArgs<T>>, dtype: DType, mnk: (usize, usi
                 }
                 let g = dec(&bufs[2], i * n + j);
                 let tol = (in_rel + (kk + 2) as f64 * 2f64.powi(-24)) * mag + out_rel * s.abs() + 1e-30;
-                if !((g - s).abs() <= tol) {
+                if (g - s).abs() > tol || g.is_nan() {
                     return Err(format!("C[{i}][{j}] = {g}, beyond the error bound of the f64 reference {s} ± {tol}"));
                 }
             }
@@ -309,9 +316,9 @@ fn tensor_case<T: Elem>(k: Kernel<MatmulArgs<T>>, dtype: DType, mnk: (usize, usi
 }
 
 fn dense_cases<T: Elem + kernels_gpu::prelude::Float>(
-    fwd: Kernel<(*const T, *const u32, u32, *const T, *mut T, u32, u32, u32, u32)>,
-    bwd_in: Kernel<(*const T, *const T, *const T, *mut T, u32, u32, u32, u32)>,
-    bwd_p: Kernel<(*const T, *const u32, u32, *const T, *mut T, u32, u32, u32)>,
+    fwd: DenseFwd<T>,
+    bwd_in: DenseBwdIn<T>,
+    bwd_p: DenseBwdP<T>,
 ) -> Vec<Case> {
     let (batch, inputs, units, total) = (256usize, 128usize, 64usize, 300usize);
     let shape = format!("batch {batch}, {inputs} → {units}, gathered rows");
@@ -431,7 +438,7 @@ fn loss_cases<T: Scale + kernels_gpu::launch::KernelParam>(
 fn optim_cases<T: Scale + kernels_gpu::launch::KernelParam + kernels_gpu::prelude::Float>(
     sgd: Kernel<(*mut T, *const T, u64, T)>,
     momentum: Kernel<(*mut T, *const T, *mut T, u64, T, T, u32)>,
-    adam: Kernel<(*mut T, *const T, *mut T, *mut T, u64, T, T, T, T)>,
+    adam: Adam<T>,
 ) -> Vec<Case> {
     let n = 1usize << 18;
     let cfg = elementwise::config::<T>(n, BLOCKS);

@@ -154,10 +154,10 @@ pub fn launch(
                 }
             }
         }
-        if let Some(s) = block.take_stats() {
-            if let Some(all) = stats.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-                all.merge(&s);
-            }
+        if let Some(s) = block.take_stats()
+            && let Some(all) = stats.lock().unwrap_or_else(|p| p.into_inner()).as_mut()
+        {
+            all.merge(&s);
         }
     };
     if workers <= 1 {

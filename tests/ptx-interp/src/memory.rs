@@ -132,6 +132,12 @@ pub struct Accessor {
     pub fences: u32,
 }
 
+impl Default for SharedMem {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl SharedMem {
     pub fn new() -> Self {
         SharedMem { data: Vec::new(), words: Vec::new(), race_check: true }

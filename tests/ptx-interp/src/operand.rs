@@ -119,7 +119,7 @@ pub fn parse_operand(s: &str, scopes: &Scopes) -> Result<Operand, String> {
         let (base, offset) = match split {
             Some(i) => {
                 let off = inner[i..].trim_start_matches('+').trim();
-                (inner[..i].trim(), parse_int(off).ok_or_else(|| format!("bad address offset in `{s}`"))? as i64)
+                (inner[..i].trim(), parse_int(off).ok_or_else(|| format!("bad address offset in `{s}`"))?)
             }
             None => (inner, 0),
         };

@@ -82,7 +82,7 @@ pub fn int_un(op: IntUnOp, ty: IntTy, a: u64) -> u64 {
     match op {
         IntUnOp::Not => chop(!a, bits),
         IntUnOp::Neg => chop(int_val(a, ty).wrapping_neg() as u64, bits),
-        IntUnOp::Abs => chop(int_val(a, ty).abs() as u64, bits),
+        IntUnOp::Abs => chop(int_val(a, ty).unsigned_abs() as u64, bits),
         IntUnOp::Clz => (chop(a, bits).leading_zeros() - (64 - bits)) as u64,
         IntUnOp::Popc => chop(a, bits).count_ones() as u64,
     }

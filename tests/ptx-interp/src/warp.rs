@@ -35,6 +35,12 @@ pub struct Warp {
     pub base_tid: u32,
 }
 
+impl Default for Warp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Warp {
     pub fn new() -> Self {
         Warp { regs: Vec::new(), pc: [0; WARP], state: [Lane::Absent; WARP], exists: 0, base_tid: 0 }
