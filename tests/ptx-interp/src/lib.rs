@@ -13,13 +13,16 @@
 //!   shared-memory descriptors, with fence, commit and wait groups and the async proxy);
 //! - launch checks as the driver makes them, and per-instruction memory-access statistics.
 //!
-//! Modules: [`text`] and [`operand`] read the text, [`parse`] builds kernels and [`decode`]
+//! Modules: [`text`] and [`operand`] read the text, [`parse`] builds kernels and [`decode`] ([`decode_sync`])
 //! their instructions ([`op`]), [`value`] holds scalar semantics, [`memory`] the state spaces,
-//! [`warp`] and [`block`] execution, [`mma`] and [`wgmma`] the tensor cores, [`launch`] the
+//! [`warp`], [`access`], [`block`] and [`collective`] execution, [`mma`] and [`wgmma`] the tensor cores, [`launch`] the
 //! grid, [`stats`] the access statistics.
 
+pub mod access;
 pub mod block;
+pub mod collective;
 pub mod decode;
+pub mod decode_sync;
 pub mod error;
 pub mod launch;
 pub mod memory;

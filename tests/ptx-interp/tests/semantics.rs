@@ -252,3 +252,36 @@ fn approximate_instructions_are_within_the_isa_bounds() {
     check("cos.approx.f32", &small, f64::cos, &|_, _| 2f64.powf(-20.5));
     check("tanh.approx.f32", &xs, f64::tanh, &|_, w| 2f64.powi(-11) * w.abs());
 }
+
+#[test]
+fn votes_follow_the_isa() {
+    // Lane l votes l % 3 == 0; lanes 0..16 also ask whether all of them have l < 16.
+    let body = ".visible .entry vote(.param .u64 .ptr k_out)
+{
+    .reg .b32 %r<8>;
+    .reg .b64 %rd<4>;
+    .reg .pred %p<6>;
+    ld.param.b64 %rd1, [k_out];
+    mov.u32 %r1, %tid.x;
+    rem.u32 %r2, %r1, 3;
+    setp.eq.b32 %p1, %r2, 0;
+    vote.sync.ballot.b32 %r3, %p1, -1;
+    vote.sync.any.pred %p2, %p1, -1;
+    vote.sync.all.pred %p3, %p1, -1;
+    vote.sync.uni.pred %p4, !%p1, -1;
+    selp.b32 %r4, 1, 0, %p2;
+    selp.b32 %r5, 2, 0, %p3;
+    selp.b32 %r6, 4, 0, %p4;
+    add.s32 %r4, %r4, %r5;
+    add.s32 %r4, %r4, %r6;
+    mul.wide.u32 %rd2, %r1, 8;
+    add.s64 %rd3, %rd1, %rd2;
+    st.global.v2.b32 [%rd3], {%r3, %r4};
+    ret;
+}";
+    let mut out = DeviceBuffer::<u32>::poisoned(64);
+    run(body, cfg(32, 0), &[ptr(&mut out)]).unwrap();
+    let ballot = (0..32).filter(|l| l % 3 == 0).fold(0u32, |m, l| m | 1 << l);
+    let want: Vec<u32> = (0..32).flat_map(|_| [ballot, 1]).collect();
+    assert_eq!(out.to_vec(), want, "ballot of l % 3 == 0; any true, all false, uni false");
+}
