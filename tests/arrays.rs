@@ -6,7 +6,7 @@
 mod common;
 
 use common::arrays::{matmul_check, on, random};
-use common::devices::{Case, CaseResult, run};
+use common::devices::{Case, CaseResult, run_with_cuda_only};
 use ferrite::{Array, DType, Device, Element, Error, Float, bf16, f16, with_device};
 
 fn main() {
@@ -31,7 +31,84 @@ fn main() {
         ("copy_from_copies_within_and_across_devices", copy_from_copies_within_and_across_devices),
         ("sqrt_into_writes_out_and_rejects_bad_outputs", sqrt_into_writes_out_and_rejects_bad_outputs),
     ];
-    run(cases)
+    let cuda_cases: &[(&'static str, Case)] =
+        &[("the_ptx_interpreter_agrees_bit_for_bit", the_ptx_interpreter_agrees_bit_for_bit)];
+    run_with_cuda_only(cases, cuda_cases)
+}
+
+/// The PTX interpreter's results against this device's, bit for bit (NaNs of any payload
+/// alike), for the kernels whose PTX fixes the order of every operation: on a GPU, whether the
+/// interpreter reads the PTX as the hardware does; on the emulator, whether the PTX computes
+/// what the Rust source does.
+fn the_ptx_interpreter_agrees_bit_for_bit(d: &Device) -> CaseResult {
+    let interp = Device::emulated_cuda_with_launcher(9, 0, std::sync::Arc::new(common::interp::Interp))?;
+    fn same<T: Float>(what: &str, x: Vec<T>, y: Vec<T>) -> CaseResult {
+        ensure!(x.len() == y.len(), "{what}: lengths");
+        let bad = x.iter().zip(&y).position(|(p, q)| {
+            let (p, q) = (p.to_f64(), q.to_f64());
+            p.to_bits() != q.to_bits() && !(p.is_nan() && q.is_nan())
+        });
+        ensure!(
+            bad.is_none(),
+            "{what}: element {} is {:?} on the device, {:?} on the interpreter",
+            bad.unwrap(),
+            x[bad.unwrap()],
+            y[bad.unwrap()]
+        );
+        Ok(())
+    }
+    fn both<T: Element, U: Float>(
+        d: &Device,
+        i: &Device,
+        what: &str,
+        data: &[T],
+        shape: &[usize],
+        f: impl Fn(Array<T>) -> ferrite::Result<Array<U>>,
+    ) -> CaseResult {
+        let x = f(on(d, data.to_vec(), shape)?)?.to_vec()?;
+        let y = f(on(i, data.to_vec(), shape)?)?.to_vec()?;
+        same(what, x, y)
+    }
+    let mut f32s: Vec<f32> = random("agree bits f32", 100_003, -40.0, 1e4);
+    f32s[..6].copy_from_slice(&[0.0, -0.0, -1.0, f32::INFINITY, f32::NAN, 1e-40]);
+    let f64s: Vec<f64> = random("agree bits f64", 10_007, -40.0, 1e4);
+    both(d, &interp, "sqrt f32", &f32s, &[f32s.len()], |a| a.sqrt())?;
+    both(d, &interp, "sqrt f64", &f64s, &[f64s.len()], |a| a.sqrt())?;
+    // Softmax: the shared-memory kernel (odd rows) and the one-pass kernel at 1, 4 and 8 groups.
+    for (rows, cols) in [(3, 1001), (4, 1024), (2, 4100), (2, 16384)] {
+        let x: Vec<f32> = random(&format!("agree softmax {rows}x{cols}"), rows * cols, -30.0, 30.0);
+        both(d, &interp, &format!("softmax f32 {rows}x{cols}"), &x, &[rows, cols], |a| a.softmax())?;
+    }
+    for (rows, cols) in [(3, 1001), (2, 2048)] {
+        let x: Vec<f64> = random(&format!("agree softmax f64 {rows}x{cols}"), rows * cols, -30.0, 30.0);
+        both(d, &interp, &format!("softmax f64 {rows}x{cols}"), &x, &[rows, cols], |a| a.softmax())?;
+    }
+    // Matmul: the 64-tile kernel, the 128-tile SGEMM, f64.
+    for (m, k, n) in [(65, 63, 129), (256, 64, 256)] {
+        let a: Vec<f32> = random(&format!("agree mm a {m}"), m * k, -1.0, 1.0);
+        let b = on(d, random::<f32>(&format!("agree mm b {m}"), k * n, -1.0, 1.0), &[k, n])?;
+        let bi = on(&interp, b.to_vec()?, &[k, n])?;
+        let x = on(d, a.clone(), &[m, k])?.matmul(&b)?.to_vec()?;
+        let y = on(&interp, a, &[m, k])?.matmul(&bi)?.to_vec()?;
+        same(&format!("matmul f32 {m}x{k}x{n}"), x, y)?;
+    }
+    let a: Vec<f64> = random("agree mm f64", 33 * 65, -1.0, 1.0);
+    let b: Vec<f64> = random("agree mm f64 b", 65 * 17, -1.0, 1.0);
+    let x = on(d, a.clone(), &[33, 65])?.matmul(&on(d, b.clone(), &[65, 17])?)?.to_vec()?;
+    let y = on(&interp, a, &[33, 65])?.matmul(&on(&interp, b, &[65, 17])?)?.to_vec()?;
+    same("matmul f64", x, y)?;
+    // Casts.
+    let n = f32s.len();
+    both(d, &interp, "f32 -> f16", &f32s, &[n], |a| a.cast::<f16>())?;
+    both(d, &interp, "f32 -> bf16", &f32s, &[n], |a| a.cast::<bf16>())?;
+    both(d, &interp, "f32 -> f64", &f32s, &[n], |a| a.cast::<f64>())?;
+    both(d, &interp, "f64 -> f32", &f64s, &[f64s.len()], |a| a.cast::<f32>())?;
+    let halves: Vec<f16> = (0..=u16::MAX).map(f16::from_bits).collect();
+    both(d, &interp, "f16 -> f32", &halves, &[halves.len()], |a| a.cast::<f32>())?;
+    both(d, &interp, "f16 -> bf16", &halves, &[halves.len()], |a| a.cast::<bf16>())?;
+    let bhalves: Vec<bf16> = (0..=u16::MAX).map(bf16::from_bits).collect();
+    both(d, &interp, "bf16 -> f64", &bhalves, &[bhalves.len()], |a| a.cast::<f64>())?;
+    Ok(())
 }
 
 fn roundtrip_every_dtype(d: &Device) -> CaseResult {

@@ -7,11 +7,12 @@
 
 mod common;
 
+use common::interp::{launch_kernel, on_each_target};
 use common::*;
 use kernels_gpu::Kernel;
 use kernels_gpu::cast;
 use kernels_gpu::elementwise::config;
-use kernels_gpu::emu::{DeviceBuffer, launch_kernel};
+use kernels_gpu::emu::DeviceBuffer;
 use kernels_gpu::prelude::{BF16, F16};
 
 /// Exact value of 16-bit pattern `h` with `frac` fraction bits and `exp` exponent bits.
@@ -80,6 +81,10 @@ fn same(got: f64, want: f64) -> bool {
 
 #[test]
 fn widening_is_exact_for_every_bit_pattern() {
+    on_each_target(widening_is_exact_for_every_bit_pattern_body);
+}
+
+fn widening_is_exact_for_every_bit_pattern_body() {
     let all: Vec<u16> = (0..=u16::MAX).collect();
     let f16: Vec<F16> = all.iter().map(|&h| F16(h)).collect();
     let bf16: Vec<BF16> = all.iter().map(|&h| BF16(h)).collect();
@@ -113,6 +118,10 @@ fn narrowing_inputs(case: &str, target: &Nearest) -> Vec<f64> {
 
 #[test]
 fn narrowing_rounds_to_nearest_even() {
+    on_each_target(narrowing_rounds_to_nearest_even_body);
+}
+
+fn narrowing_rounds_to_nearest_even_body() {
     for (name, frac, exp) in [("f16", 10, 5), ("bf16", 7, 8)] {
         let target = Nearest::new(frac, exp);
         let x64 = narrowing_inputs(&format!("narrow to {name}"), &target);
@@ -141,6 +150,10 @@ fn narrowing_rounds_to_nearest_even() {
 
 #[test]
 fn f32_f64_conversions_round_once() {
+    on_each_target(f32_f64_conversions_round_once_body);
+}
+
+fn f32_f64_conversions_round_once_body() {
     let x64: Vec<f64> = uniform(&mut rng("f64 -> f32"), 10_000, -1e6, 1e6);
     let got = run(&cast::cast_f64_f32, &x64);
     assert!(x64.iter().zip(&got).all(|(x, g)| (*x as f32).to_bits() == g.to_bits()));

@@ -2,13 +2,15 @@
 //!
 //! sqrt is correctly rounded in IEEE arithmetic and the f64 square root rounded to f32 is the
 //! correctly rounded f32 square root, so the expected tolerance is zero: bit-exact results.
+//! Every case runs on the emulator and on the PTX interpreter (`common::interp`).
 
 mod common;
 
+use common::interp::{launch_kernel, on_each_target};
 use common::*;
 use kernels_gpu::Kernel;
 use kernels_gpu::elementwise::{self, config};
-use kernels_gpu::emu::{DeviceBuffer, launch_kernel};
+use kernels_gpu::emu::DeviceBuffer;
 use rstest::rstest;
 
 trait SqrtKernel: Elem {
@@ -62,7 +64,7 @@ fn sqrt_f32_matches_f64_reference(
     #[values(0, 1)] offset: usize,
     #[values(1, 3, 1024)] max_blocks: u32,
 ) {
-    check_sqrt::<f32>(n, offset, max_blocks);
+    on_each_target(|| check_sqrt::<f32>(n, offset, max_blocks));
 }
 
 #[rstest]
@@ -71,11 +73,15 @@ fn sqrt_f64_matches_f64_reference(
     #[values(0, 1)] offset: usize,
     #[values(2, 1024)] max_blocks: u32,
 ) {
-    check_sqrt::<f64>(n, offset, max_blocks);
+    on_each_target(|| check_sqrt::<f64>(n, offset, max_blocks));
 }
 
 #[test]
 fn sqrt_works_in_place() {
+    on_each_target(sqrt_in_place);
+}
+
+fn sqrt_in_place() {
     let x = inputs::<f32>(1000, "sqrt in place");
     let mut d = DeviceBuffer::from_slice(&x);
     let p = d.as_mut_ptr();

@@ -7,9 +7,10 @@
 
 mod common;
 
+use common::interp::{launch_kernel, on_each_target};
 use common::*;
 use kernels_gpu::Kernel;
-use kernels_gpu::emu::{DeviceBuffer, launch_kernel};
+use kernels_gpu::emu::DeviceBuffer;
 use kernels_gpu::matmul::{self, config};
 use rstest::rstest;
 
@@ -85,7 +86,7 @@ fn matmul_f32_matches_f64_reference(
     #[case] k: usize,
     #[values((false, false), (true, false), (false, true))] t: (bool, bool),
 ) {
-    check::<f32>(m, n, k, t.0, t.1);
+    on_each_target(|| check::<f32>(m, n, k, t.0, t.1));
 }
 
 /// The 128×128-tile FP32 kernel: one element, primes, exact tiles and one past them, K not a
@@ -107,6 +108,10 @@ fn matmul_f32_matches_f64_reference(
 #[case(131, 260, 44, 1)]
 #[case(130, 132, 12, 2)]
 fn sgemm_128_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize, #[case] skip: usize) {
+    on_each_target(|| sgemm_128_matches_f64_reference_body(m, n, k, skip));
+}
+
+fn sgemm_128_matches_f64_reference_body(m: usize, n: usize, k: usize, skip: usize) {
     let case = format!("sgemm {m}x{k} · {k}x{n}, operands {skip} elements in");
     let mut r = rng(&case);
     let a: Vec<f32> = cast(&uniform(&mut r, skip + m * k, -1.0, 1.0));
@@ -142,5 +147,5 @@ fn matmul_f64_matches_f64_reference(
     #[case] k: usize,
     #[values((false, false), (true, false), (false, true))] t: (bool, bool),
 ) {
-    check::<f64>(m, n, k, t.0, t.1);
+    on_each_target(|| check::<f64>(m, n, k, t.0, t.1));
 }

@@ -8,8 +8,9 @@
 
 mod common;
 
+use common::interp::{launch_kernel, on_each_target};
 use common::*;
-use kernels_gpu::emu::{DeviceBuffer, launch_kernel};
+use kernels_gpu::emu::DeviceBuffer;
 use kernels_gpu::nn::activation::{LINEAR, RELU, SIGMOID, SOFTMAX, TANH};
 use kernels_gpu::nn::{dense, loss, optim};
 use kernels_gpu::{LaunchConfig, elementwise};
@@ -55,6 +56,10 @@ fn dense_forward_matches_reference(
     #[values(LINEAR, RELU, SIGMOID, TANH)] act: u32,
     #[values(true, false)] gathered: bool,
 ) {
+    on_each_target(|| dense_forward_matches_reference_body(shape, act, gathered));
+}
+
+fn dense_forward_matches_reference_body(shape: (usize, usize, usize), act: u32, gathered: bool) {
     let (batch, inputs, units) = shape;
     let case = format!("dense forward {shape:?} act {act} gather {gathered}");
     let mut r = rng(&case);
@@ -101,6 +106,10 @@ fn dense_backward_input_matches_reference(
     #[values((1, 1, 1), (32, 64, 10), (33, 100, 64), (5, 70, 3))] shape: (usize, usize, usize),
     #[values(LINEAR, RELU, SIGMOID, TANH)] act_prev: u32,
 ) {
+    on_each_target(|| dense_backward_input_matches_reference_body(shape, act_prev));
+}
+
+fn dense_backward_input_matches_reference_body(shape: (usize, usize, usize), act_prev: u32) {
     let (batch, inputs, units) = shape;
     let case = format!("dense backward input {shape:?} act {act_prev}");
     let mut r = rng(&case);
@@ -144,6 +153,10 @@ fn dense_backward_params_matches_reference(
     #[values((1, 1, 1), (32, 100, 64), (33, 64, 10), (200, 3, 5))] shape: (usize, usize, usize),
     #[values(true, false)] gathered: bool,
 ) {
+    on_each_target(|| dense_backward_params_matches_reference_body(shape, gathered));
+}
+
+fn dense_backward_params_matches_reference_body(shape: (usize, usize, usize), gathered: bool) {
     let (batch, inputs, units) = shape;
     let case = format!("dense backward params {shape:?} gather {gathered}");
     let mut r = rng(&case);
@@ -325,6 +338,10 @@ fn loss_heads_match_reference(
     #[values((1, 1), (32, 10), (33, 3), (9, 70))] shape: (usize, usize),
     #[values(true, false)] train: bool,
 ) {
+    on_each_target(|| loss_heads_match_reference_body(shape, train));
+}
+
+fn loss_heads_match_reference_body(shape: (usize, usize), train: bool) {
     let (batch, cols) = shape;
     check_head(Head::Sparse, batch, cols, train);
     check_head(Head::OneHot, batch, cols, train);
@@ -339,6 +356,10 @@ fn run_update(n: usize, launch: impl FnOnce(LaunchConfig)) {
 
 #[rstest]
 fn optimizer_updates_match_keras_formulas(#[values(1, 257, 4099)] n: usize) {
+    on_each_target(|| optimizer_updates_match_keras_formulas_body(n));
+}
+
+fn optimizer_updates_match_keras_formulas_body(n: usize) {
     let mut r = rng(&format!("optim {n}"));
     let p = f32s(&mut r, n, -1.0, 1.0);
     let g = f32s(&mut r, n, -1.0, 1.0);
@@ -408,6 +429,10 @@ fn optimizer_updates_match_keras_formulas(#[values(1, 257, 4099)] n: usize) {
 
 #[rstest]
 fn sum2_adds_in_a_fixed_order(#[values(1, 1023, 1025, 60001)] n: usize) {
+    on_each_target(|| sum2_adds_in_a_fixed_order_body(n));
+}
+
+fn sum2_adds_in_a_fixed_order_body(n: usize) {
     let mut r = rng(&format!("sum2 {n}"));
     let (a, b) = (f32s(&mut r, n, 0.0, 3.0), f32s(&mut r, n, 0.0, 1.0));
     let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));

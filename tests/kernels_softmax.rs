@@ -9,9 +9,10 @@
 
 mod common;
 
+use common::interp::{launch_kernel, on_each_target};
 use common::*;
 use kernels_gpu::Kernel;
-use kernels_gpu::emu::{DeviceBuffer, launch_kernel};
+use kernels_gpu::emu::DeviceBuffer;
 use kernels_gpu::softmax::{self, config};
 use rstest::rstest;
 
@@ -102,7 +103,7 @@ fn softmax_f32_matches_f64_reference(
     shape: (usize, usize),
     #[values(48 * 1024, 0)] max_shared: u32,
 ) {
-    random_rows::<f32>(shape.0, shape.1, Some(max_shared));
+    on_each_target(|| random_rows::<f32>(shape.0, shape.1, Some(max_shared)));
 }
 
 #[rstest]
@@ -110,7 +111,7 @@ fn softmax_f64_matches_f64_reference(
     #[values((1, 1), (2, 3), (3, 97), (2, 1031), (1, 6007))] shape: (usize, usize),
     #[values(48 * 1024, 0)] max_shared: u32,
 ) {
-    random_rows::<f64>(shape.0, shape.1, Some(max_shared));
+    on_each_target(|| random_rows::<f64>(shape.0, shape.1, Some(max_shared)));
 }
 
 /// The one-pass kernel at each register depth: rows of 1k to 28k f32 (and the smallest ones),
@@ -122,14 +123,14 @@ fn one_pass_softmax_matches_f64_reference(
         usize,
     ),
 ) {
-    random_rows::<f32>(shape.0, shape.1, None);
+    on_each_target(|| random_rows::<f32>(shape.0, shape.1, None));
 }
 
 #[rstest]
 fn one_pass_softmax_f64_matches_f64_reference(
     #[values((1, 2), (3, 998), (2, 4098), (1, 16384))] shape: (usize, usize),
 ) {
-    random_rows::<f64>(shape.0, shape.1, None);
+    on_each_target(|| random_rows::<f64>(shape.0, shape.1, None));
 }
 
 /// Rows the one-pass kernel can hold with the blocks its registers allow: `V = 8` at about 70
@@ -181,9 +182,9 @@ fn softmax_special_values_follow_ieee(
 ) {
     // The one-pass kernel takes rows of whole 16-byte groups only.
     if max_shared.is_some() || cols.is_multiple_of(4) {
-        special_rows::<f32>(cols, max_shared);
+        on_each_target(|| special_rows::<f32>(cols, max_shared));
     }
     if max_shared.is_some() || cols.is_multiple_of(2) {
-        special_rows::<f64>(cols, max_shared);
+        on_each_target(|| special_rows::<f64>(cols, max_shared));
     }
 }

@@ -4,8 +4,9 @@
 
 mod common;
 
+use common::interp::{launch_kernel, launch_kernel_with, on_each_target};
 use common::*;
-use kernels_gpu::emu::{DeviceBuffer, LaunchConfig, Limits, launch, launch_kernel, launch_kernel_with};
+use kernels_gpu::emu::{DeviceBuffer, LaunchConfig, Limits, launch};
 use kernels_gpu::prelude::*;
 use kernels_gpu::tensor_core::{self, config};
 use kernels_gpu::wgmma_matmul;
@@ -227,9 +228,9 @@ fn check(input: Input, unit: Unit, (m, n, k): (usize, usize, usize), skip: usize
 #[case(130, 132, 72, 1)]
 #[case(64, 136, 40, 2)]
 fn tensor_core_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize, #[case] skip: usize) {
-    check(Input::Tf32, Unit::Mma, (m, n, k), skip);
-    check(Input::Bf16, Unit::Mma, (m, n, k), skip);
-    check(Input::F16, Unit::Mma, (m, n, k), skip);
+    on_each_target(|| check(Input::Tf32, Unit::Mma, (m, n, k), skip));
+    on_each_target(|| check(Input::Bf16, Unit::Mma, (m, n, k), skip));
+    on_each_target(|| check(Input::F16, Unit::Mma, (m, n, k), skip));
 }
 
 /// The `wgmma` kernel's shapes: its tile is 128×128 with 64 K per stage in two alternating
@@ -247,6 +248,6 @@ fn tensor_core_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, 
 #[case(130, 129, 321, 0)]
 #[case(129, 132, 72, 1)]
 fn wgmma_matmul_matches_f64_reference(#[case] m: usize, #[case] n: usize, #[case] k: usize, #[case] skip: usize) {
-    check(Input::Bf16, Unit::Wgmma, (m, n, k), skip);
-    check(Input::F16, Unit::Wgmma, (m, n, k), skip);
+    on_each_target(|| check(Input::Bf16, Unit::Wgmma, (m, n, k), skip));
+    on_each_target(|| check(Input::F16, Unit::Wgmma, (m, n, k), skip));
 }

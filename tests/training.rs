@@ -20,7 +20,58 @@ fn main() {
         ("saved_weights_load_back", saved_weights_load_back),
         ("validation_split_holds_out_the_last_rows", validation_split_holds_out_the_last_rows),
     ];
-    run_with_cuda_only(cases, &[("cuda_training_replays_captured_graphs", cuda_training_replays_captured_graphs)])
+    run_with_cuda_only(
+        cases,
+        &[
+            ("cuda_training_replays_captured_graphs", cuda_training_replays_captured_graphs),
+            ("the_ptx_interpreter_trains_bit_for_bit", the_ptx_interpreter_trains_bit_for_bit),
+        ],
+    )
+}
+
+/// Two epochs on this device and on the PTX interpreter from the same seed end with the same
+/// weights, bit for bit: the dense, loss-head and optimizer kernels' PTX, run by the
+/// interpreter, does what this device does with it (a GPU), or what their Rust source does
+/// (the emulator).
+fn the_ptx_interpreter_trains_bit_for_bit(d: &Device) -> CaseResult {
+    let interp = Device::emulated_cuda_with_launcher(9, 0, std::sync::Arc::new(common::interp::Interp))?;
+    let mut r = rng("interpreter bits");
+    let x: Vec<f32> = (0..96 * 20).map(|_| r.random_range(-1.0..1.0)).collect();
+    let y: Vec<u32> = (0..96).map(|_| r.random_range(0..4)).collect();
+    let data = TrainingData::new(&Array::from_vec(x, &[96, 20])?, &Array::from_vec(y, &[96])?)?.one_hot(4)?;
+    let layers = [Dense::new(16, Activation::Tanh).input_dim(20), Dense::new(4, Activation::Softmax)];
+    let opts = FitOptions { epochs: 2, batch_size: 32, verbose: 0, ..Default::default() };
+    for (name, opt) in [("nesterov", "nesterov".parse::<Optimizer>()?), ("adam", Optimizer::adam())] {
+        let mut weights = Vec::new();
+        for device in [d, &interp] {
+            let mut m: Sequential<f32> = model(device, &layers, 5);
+            m.compile(Loss::CategoricalCrossentropy, opt, &[Metric::Accuracy])?;
+            m.fit_data(&data, &opts)?;
+            weights.push(m.get_weights()?);
+        }
+        for (l, (a, b)) in weights[0].iter().zip(&weights[1]).enumerate() {
+            let bad = a.iter().zip(b).position(|(p, q)| p.to_bits() != q.to_bits());
+            ensure!(
+                bad.is_none(),
+                "{name}: array {l}[{}] is {} on {d}, {} on the interpreter",
+                bad.unwrap(),
+                a[bad.unwrap()],
+                b[bad.unwrap()]
+            );
+        }
+    }
+    let f64_data = random_data("interpreter bits f64", 64, 12, 3, Loss::MeanSquaredError);
+    let layers = [Dense::new(8, Activation::Sigmoid).input_dim(12), Dense::new(3, Activation::Linear)];
+    let opts = FitOptions::<f64> { epochs: 2, batch_size: 32, verbose: 0, ..Default::default() };
+    let mut weights = Vec::new();
+    for device in [d, &interp] {
+        let mut m: Sequential<f64> = model(device, &layers, 6);
+        m.compile(Loss::MeanSquaredError, Optimizer::sgd(), &[Metric::Accuracy])?;
+        m.fit_data(&f64_data, &opts)?;
+        weights.push(m.get_weights()?);
+    }
+    ensure!(weights[0] == weights[1], "f64 MSE: the weights differ between {d} and the interpreter");
+    Ok(())
 }
 
 fn digits() -> (TrainingData<f32>, TrainingData<f32>) {

@@ -85,6 +85,17 @@ impl Device {
         Ok(Device::Cuda(CudaDevice::emulated((major, minor))?))
     }
 
+    /// The emulated CUDA device with its launches running the embedded PTX through `launcher`
+    /// (a PTX interpreter) instead of the Rust-source emulator. For ferrite's own tests.
+    #[doc(hidden)]
+    pub fn emulated_cuda_with_launcher(
+        major: u32,
+        minor: u32,
+        launcher: std::sync::Arc<dyn cuda::PtxLauncher>,
+    ) -> Result<Device> {
+        Ok(Device::Cuda(CudaDevice::emulated_with_launcher((major, minor), launcher)?))
+    }
+
     /// CUDA device 0 if there is one, else the CPU, with a sentence saying which and why.
     /// `FERRITE_DEVICE` (any device string) overrides the choice.
     pub fn best_available() -> (Device, String) {

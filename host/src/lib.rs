@@ -30,6 +30,8 @@ pub use array::{
     set_float32_matmul_precision, softmax, sqrt,
 };
 pub use backend::cuda::CudaDevice;
+#[doc(hidden)]
+pub use backend::cuda::{PtxLaunchError, PtxLauncher};
 pub use data::{Dataset, Labels};
 pub use device::{Device, DeviceSpec, default_device, with_device};
 pub use dtype::{DType, Element, Float, Native};

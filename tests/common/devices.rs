@@ -1,5 +1,5 @@
 //! A test harness (libtest-mimic) that runs each case on every device: the CPU, the emulated
-//! CUDA device at each PTX generation, and real GPUs. Without a GPU its cases are reported as
+//! CUDA device at each PTX generation, the sm_90a PTX on the PTX interpreter, and real GPUs. Without a GPU its cases are reported as
 //! ignored, with the reason, never as passed; `--include-ignored` makes them fail, and so
 //! does `FERRITE_REQUIRE_GPU=1` (the GPU check kit sets it where nvidia-smi sees a GPU).
 //!
@@ -35,6 +35,9 @@ fn targets() -> Targets {
         let d = Device::emulated_cuda(major, minor).map_err(|e| e.to_string());
         t.push((format!("emulated_sm{major}{minor}"), d));
     }
+    // The embedded sm_90a PTX itself, run by the PTX interpreter (tests/ptx-interp).
+    let interp = Device::emulated_cuda_with_launcher(9, 0, std::sync::Arc::new(super::interp::Interp));
+    t.push(("interp_sm90".to_string(), interp.map_err(|e| e.to_string())));
     t.push(("gpu".to_string(), Device::cuda(0).map_err(|e| e.to_string())));
     t
 }

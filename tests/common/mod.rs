@@ -3,6 +3,7 @@
 
 pub mod arrays;
 pub mod devices;
+pub mod interp;
 pub mod tools;
 
 pub use kernels_gpu::prelude::Float;

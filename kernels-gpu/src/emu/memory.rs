@@ -59,6 +59,16 @@ pub fn check_range(addr: usize, bytes: usize) -> Result<(), std::string::String>
     }
 }
 
+/// The live allocation holding `addr`, as `(start, bytes)`: for tools that check many
+/// accesses (the PTX interpreter), which cache it instead of taking the lock each time.
+pub fn allocation_containing(addr: usize) -> Option<(usize, usize)> {
+    let live = LIVE.read().unwrap_or_else(|e| e.into_inner());
+    match live.range(..=addr).next_back() {
+        Some((&start, &len)) if addr < start + len.max(1) => Some((start, len)),
+        _ => None,
+    }
+}
+
 /// A typed emulated device buffer, for tests that launch kernels directly.
 pub struct DeviceBuffer<T: Copy> {
     ptr: *mut T,

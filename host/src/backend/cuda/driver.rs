@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::ptx::PtxVariant;
-use kernels_gpu::LaunchConfig;
+use kernels_gpu::{LaunchConfig, PtxParam};
 use std::ffi::c_void;
 use std::sync::Arc;
 
@@ -16,6 +16,8 @@ pub(crate) struct Launch<'a> {
     pub cfg: LaunchConfig,
     /// `cuLaunchKernel`'s `kernelParams`: one pointer per argument.
     pub params: &'a [*mut c_void],
+    /// How each argument appears in PTX (what a PTX interpreter needs to read `params`).
+    pub param_kinds: &'static [PtxParam],
     /// The same kernel with the same arguments, for the emulator (owned, so that a capture can
     /// keep it for replays).
     pub emulate: Arc<dyn Fn() + Send + Sync>,
@@ -29,6 +31,35 @@ pub(crate) enum MemoryMode {
     /// `cuMemAlloc`/`cuMemFree`, where the device has no memory pools: a free waits for the
     /// stream first.
     Plain,
+}
+
+/// Runs a launch's PTX itself instead of the Rust-source body: a PTX interpreter that the
+/// test suites plug into the emulated device (`Device::emulated_cuda_with_launcher`). Not
+/// part of ferrite's API.
+#[doc(hidden)]
+pub trait PtxLauncher: Send + Sync {
+    /// Runs entry `kernel` of the PTX module `ptx` (the `arch` variant) over `cfg`, each argument
+    /// as its PTX kind and value (pointers and 64-bit scalars whole, 32-bit scalars in the low
+    /// half), on a device whose blocks may use up to `max_shared_bytes` of shared memory.
+    fn launch(
+        &self,
+        ptx: &'static str,
+        arch: &'static str,
+        kernel: &str,
+        cfg: &LaunchConfig,
+        args: &[(PtxParam, u64)],
+        max_shared_bytes: u32,
+    ) -> std::result::Result<(), PtxLaunchError>;
+}
+
+/// Why a [`PtxLauncher`] launch failed.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub enum PtxLaunchError {
+    /// The driver would refuse the launch (`CUDA_ERROR_INVALID_VALUE`).
+    Invalid(String),
+    /// The kernel faulted or could not finish (`CUDA_ERROR_LAUNCH_FAILED`).
+    Failed(String),
 }
 
 /// Work recorded by a stream capture, replayable as one launch (a CUDA graph).

@@ -2,13 +2,14 @@
 //! and launches are checked the way the driver checks them (entry present in the loaded PTX
 //! variant, CUDA's launch limits, shared memory within what the device allows, and a block no
 //! larger than the kernel's registers allow, from ptxas's count in `ptx/registers.rs`): a
-//! launch a GPU would refuse fails here too, with the driver's error code.
+//! launch a GPU would refuse fails here too, with the driver's error code. With a
+//! [`PtxLauncher`], launches run the loaded variant's PTX instead of the Rust source.
 
-use super::driver::{Captured, Driver, Launch, MemoryMode, check_block};
+use super::driver::{Captured, Driver, Launch, MemoryMode, PtxLaunchError, PtxLauncher, check_block};
 use crate::error::{Error, Result};
 use crate::ptx::PtxVariant;
-use kernels_gpu::LaunchConfig;
 use kernels_gpu::emu::{self, EmuError, Limits};
+use kernels_gpu::{LaunchConfig, PtxParam};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -31,6 +32,8 @@ pub(crate) struct EmulatedDriver {
     /// Launches recorded by open captures, per capturing thread (other threads' work on the
     /// device runs as usual, as on a real GPU where each capture has its own stream).
     capture: Mutex<HashMap<ThreadId, Vec<Recorded>>>,
+    /// Runs the PTX instead of the Rust source, when set.
+    launcher: Option<Arc<dyn PtxLauncher>>,
 }
 
 /// A captured launch: checked when recorded, run at each replay.
@@ -38,22 +41,44 @@ struct Recorded {
     kernel: &'static str,
     cfg: LaunchConfig,
     limits: Limits,
-    emulate: Arc<dyn Fn() + Send + Sync>,
+    body: Body,
     /// The device's record of the fault that lost it.
     lost: Arc<OnceLock<String>>,
 }
 
+enum Body {
+    /// The kernel's Rust source on the grid emulator.
+    Source(Arc<dyn Fn() + Send + Sync>),
+    /// The variant's PTX through a launcher, with the argument values read at launch.
+    Ptx { launcher: Arc<dyn PtxLauncher>, variant: &'static PtxVariant, args: Vec<(PtxParam, u64)> },
+}
+
 impl Recorded {
     fn run(&self) -> Result<()> {
-        emu::launch_with(&self.cfg, &self.limits, &*self.emulate).map_err(|e| match e {
-            EmuError::InvalidConfig(m) => launch_error(self.kernel, "CUDA_ERROR_INVALID_VALUE", m),
-            // A kernel that faults (out of bounds, a trap, a stuck barrier) ends the context.
-            other => {
-                let err = launch_error(self.kernel, "CUDA_ERROR_LAUNCH_FAILED", other.to_string());
-                let _ = self.lost.set(err.to_string());
-                err
+        let result = match &self.body {
+            Body::Source(emulate) => emu::launch_with(&self.cfg, &self.limits, &**emulate).map_err(|e| match e {
+                EmuError::InvalidConfig(m) => launch_error(self.kernel, "CUDA_ERROR_INVALID_VALUE", m),
+                other => launch_error(self.kernel, "CUDA_ERROR_LAUNCH_FAILED", other.to_string()),
+            }),
+            Body::Ptx { launcher, variant, args } => {
+                emu::validate(&self.cfg, &self.limits)
+                    .map_err(|e| launch_error(self.kernel, "CUDA_ERROR_INVALID_VALUE", e.to_string()))?;
+                let max_shared = self.limits.max_shared_bytes;
+                launcher.launch(variant.ptx, variant.arch, self.kernel, &self.cfg, args, max_shared).map_err(
+                    |e| match e {
+                        PtxLaunchError::Invalid(m) => launch_error(self.kernel, "CUDA_ERROR_INVALID_VALUE", m),
+                        PtxLaunchError::Failed(m) => launch_error(self.kernel, "CUDA_ERROR_LAUNCH_FAILED", m),
+                    },
+                )
             }
-        })
+        };
+        // A kernel that faults (out of bounds, a trap, a stuck barrier) ends the context.
+        if let Err(e @ Error::Cuda { code, .. }) = &result
+            && code == "CUDA_ERROR_LAUNCH_FAILED"
+        {
+            let _ = self.lost.set(e.to_string());
+        }
+        result
     }
 }
 
@@ -76,6 +101,7 @@ impl EmulatedDriver {
             synchronized_frees: Arc::new(AtomicU64::new(0)),
             lost: Arc::new(OnceLock::new()),
             capture: Mutex::new(HashMap::new()),
+            launcher: None,
         }
     }
 
@@ -90,6 +116,13 @@ impl EmulatedDriver {
     #[cfg(test)]
     pub(crate) fn synchronized_frees(&self) -> Arc<AtomicU64> {
         self.synchronized_frees.clone()
+    }
+
+    /// Launches run the PTX through `launcher` instead of the Rust source.
+    pub(crate) fn with_launcher(mut self, launcher: Arc<dyn PtxLauncher>) -> Self {
+        self.name = "ferrite PTX interpreter".into();
+        self.launcher = Some(launcher);
+        self
     }
 
     /// Like a driver that JIT-compiles PTX up to ISA version `limit` only.
@@ -222,8 +255,28 @@ impl Driver for EmulatedDriver {
         let regs = variant.registers(l.kernel).unwrap_or(0);
         check_block(l.kernel, &l.cfg, self.max_threads(l.kernel)?, &format!("{regs} registers per thread"))?;
         let limits = Limits { max_shared_bytes: self.max_shared_bytes(), ..Limits::default() };
-        let launch =
-            Recorded { kernel: l.kernel, cfg: l.cfg, limits, emulate: l.emulate.clone(), lost: self.lost.clone() };
+        let body = match &self.launcher {
+            None => Body::Source(l.emulate.clone()),
+            Some(launcher) => {
+                // SAFETY: `params[i]` points at an argument of the kind `param_kinds[i]` says.
+                let args = l
+                    .param_kinds
+                    .iter()
+                    .zip(l.params)
+                    .map(|(&kind, &p)| {
+                        let v = unsafe {
+                            match kind {
+                                PtxParam::B32 => (p as *const u32).read_unaligned() as u64,
+                                PtxParam::Ptr | PtxParam::B64 => (p as *const u64).read_unaligned(),
+                            }
+                        };
+                        (kind, v)
+                    })
+                    .collect();
+                Body::Ptx { launcher: launcher.clone(), variant, args }
+            }
+        };
+        let launch = Recorded { kernel: l.kernel, cfg: l.cfg, limits, body, lost: self.lost.clone() };
         if let Some(recording) =
             self.capture.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&std::thread::current().id())
         {

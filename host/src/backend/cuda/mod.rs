@@ -21,6 +21,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
+pub use driver::{PtxLaunchError, PtxLauncher};
 pub(crate) use real::driver_library_present;
 
 /// A CUDA device with its loaded kernels. Cloning is cheap; clones are the same device.
@@ -60,6 +61,12 @@ impl CudaDevice {
     /// selects the PTX variant (and so the kernels) exactly as on a real GPU.
     pub(crate) fn emulated(cc: (u32, u32)) -> Result<Self> {
         Self::with_driver(Box::new(emulated::EmulatedDriver::new(cc)), None)
+    }
+
+    /// An emulated device whose launches run the PTX through `launcher` (a PTX interpreter)
+    /// instead of the kernels' Rust source.
+    pub(crate) fn emulated_with_launcher(cc: (u32, u32), launcher: Arc<dyn PtxLauncher>) -> Result<Self> {
+        Self::with_driver(Box::new(emulated::EmulatedDriver::new(cc).with_launcher(launcher)), None)
     }
 
     fn with_driver(driver: Box<dyn Driver>, ordinal: Option<usize>) -> Result<Self> {
@@ -211,7 +218,8 @@ impl CudaDevice {
             let a = &shared;
             unsafe { body(a.0) }
         });
-        unsafe { self.0.driver.launch(&Launch { kernel: kernel.name(), cfg, params: &params, emulate }) }
+        let launch = Launch { kernel: kernel.name(), cfg, params: &params, param_kinds: kernel.info.params, emulate };
+        unsafe { self.0.driver.launch(&launch) }
     }
 
     /// Records the launches issued by `work` as a CUDA graph instead of running them; replay
