@@ -53,6 +53,13 @@ fn build_variant(root: &Path, out: &Path, arch: &str, extra: &[&str]) {
         .args(["rustc", "--release", "--offline", "--locked", "--target", "nvptx64-nvidia-cuda", "-Zbuild-std=core"])
         .args(["--manifest-path", "kernels-gpu/Cargo.toml", "--target-dir"])
         .arg(&target_dir)
+        // The PTX must be a whole program: the kernels call `libm` (sin, tanh, erf...), whose
+        // functions read lookup tables (`static`s). A library crate's assembly would leave
+        // those `.extern`, and ptxas would then zero-fill them with only a warning (exp2 and
+        // pow silently wrong). A static library under fat LTO is compiled as one module with
+        // every crate in it, and needs no linker for the nvptx target.
+        .args(["--crate-type", "staticlib"])
+        .env("CARGO_PROFILE_RELEASE_LTO", "fat")
         .args(["--", "-Ccodegen-units=1"])
         .arg(format!("--emit=asm={}", ptx.display()));
     for var in [

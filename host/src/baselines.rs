@@ -2,7 +2,7 @@
 //! stream: cuBLAS GEMM (libcublas loaded at run time, like libcuda).
 
 use crate::array::Array;
-use crate::backend::Storage;
+use crate::array::storage::Storage;
 use crate::backend::cuda::library;
 use crate::device::Device;
 use crate::dtype::{DType, Element};
@@ -114,7 +114,9 @@ impl Cublas {
             return Err(Error::shape_mismatch("cublas matmul", a.shape(), b.shape(), format!("into {:?}", c.shape())));
         }
         let ptr = |x: &Array<T>| match x.storage() {
-            Storage::Cuda(buf) if x.device() == self.device => Ok(buf.ptr::<c_void>()),
+            Storage::Cuda(buf) if x.device() == self.device && x.is_contiguous() => {
+                Ok(buf.ptr_at::<c_void>(x.layout().offset()))
+            }
             _ => Err(Error::DeviceMismatch {
                 op: "cublas matmul",
                 lhs: self.device.to_string(),

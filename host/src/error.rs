@@ -69,6 +69,19 @@ pub enum Error {
     #[error("{what} has a non-finite value ({value}) at row {row}, column {col}")]
     NonFinite { what: &'static str, row: usize, col: usize, value: f64 },
 
+    /// An allocation the device cannot satisfy (NumPy's `MemoryError`): more than the
+    /// device's memory, more than an address space holds, or refused by the allocator.
+    #[error("out of memory: {device} cannot allocate {} ({bytes} bytes)", crate::alloc::human_bytes(*bytes))]
+    OutOfMemory { bytes: u128, device: String },
+
+    /// An axis outside the array's dimensions (NumPy's `AxisError`).
+    #[error("{op}: axis {axis} is out of range for an array of {ndim} dimensions (shape {shape:?})")]
+    AxisOutOfRange { op: &'static str, axis: isize, ndim: usize, shape: Vec<usize> },
+
+    /// An operation that does not take this dtype.
+    #[error("{op} does not take {dtype} arrays{}", if hint.is_empty() { String::new() } else { format!(": {hint}") })]
+    DType { op: &'static str, dtype: DType, hint: &'static str },
+
     /// A model or training setting that cannot work (e.g. a layer without an input size).
     #[error("{0}")]
     Config(String),

@@ -15,6 +15,7 @@
 //! their operations), `backend` (the CPU code and the CUDA launches), [`ptx`] (the embedded
 //! kernels). The kernels themselves live in the `kernels-gpu` crate.
 
+mod alloc;
 mod array;
 mod backend;
 pub mod baselines;
@@ -26,14 +27,15 @@ pub mod nn;
 pub mod ptx;
 
 pub use array::{
-    Array, MatmulPrecision, experimental_wgmma, float32_matmul_precision, matmul, set_experimental_wgmma,
-    set_float32_matmul_precision, softmax, sqrt,
+    Array, Axes, MatmulPrecision, Summable, experimental_wgmma, float32_matmul_precision, set_experimental_wgmma,
+    set_float32_matmul_precision,
 };
+pub use array::functions::*;
 pub use backend::cuda::CudaDevice;
 #[doc(hidden)]
 pub use backend::cuda::{PtxLaunchError, PtxLauncher};
 pub use data::{Dataset, Labels};
 pub use device::{Device, DeviceSpec, default_device, with_device};
-pub use dtype::{DType, Element, Float, Native};
+pub use dtype::{DType, Element, Float, Int, Native, Num};
 pub use error::{Error, Result};
 pub use half::{bf16, f16};

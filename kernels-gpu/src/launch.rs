@@ -67,12 +67,14 @@ pub const fn max_threads_for_registers(registers: u32) -> u32 {
     if threads > MAX_THREADS_PER_BLOCK { MAX_THREADS_PER_BLOCK } else { threads }
 }
 
-/// How one kernel parameter appears in PTX: a 64-bit pointer or a 32/64-bit scalar.
+/// How one kernel parameter appears in PTX: a 64-bit pointer, a 32/64-bit scalar, or a
+/// struct passed by value (`.param .align 8 .b8 name[N]`, e.g. a layout).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PtxParam {
     Ptr,
     B32,
     B64,
+    Bytes(u32),
 }
 
 /// A type that may be passed to a kernel by value.
@@ -91,6 +93,12 @@ macro_rules! scalar_params {
 }
 scalar_params!(B32: u32, i32, f32);
 scalar_params!(B64: u64, i64, f64);
+impl KernelParam for crate::ops::layout::Shape {
+    const PTX: PtxParam = PtxParam::Bytes(size_of::<Self>() as u32);
+}
+impl KernelParam for crate::ops::layout::Strides {
+    const PTX: PtxParam = PtxParam::Bytes(size_of::<Self>() as u32);
+}
 
 /// A kernel's argument list: a tuple of [`KernelParam`]s.
 pub trait KernelArgs: Copy {
@@ -123,6 +131,8 @@ tuple_args!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
 tuple_args!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
 tuple_args!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
 tuple_args!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+tuple_args!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+tuple_args!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
 
 /// What a test or a loader needs to know about an entry without its argument types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,8 +184,19 @@ impl<A: KernelArgs> Kernel<A> {
 ///     ["sm_80"] mma_tf32(...) => mma::<f32>;
 /// }
 /// ```
+///
+/// `kernels!(@entries ...)` declares the entries without the `KERNELS` list, for families
+/// that declare their entries op by op and list them together (see `ops/unary.rs`).
 #[macro_export]
 macro_rules! kernels {
+    (@entries $(
+        $(#[doc = $doc:literal])*
+        $([$arch:literal])? $name:ident($($arg:ident: $ty:ty),* $(,)?) => $body:expr;
+    )*) => {
+        $(
+            $crate::kernels!(@entry [$(#[doc = $doc])*] [$($arch)?] $name ($($arg: $ty),*) => $body);
+        )*
+    };
     ($(
         $(#[doc = $doc:literal])*
         $([$arch:literal])? $name:ident($($arg:ident: $ty:ty),* $(,)?) => $body:expr;

@@ -24,7 +24,7 @@
     ),
     allow(internal_features)
 )]
-#![feature(core_float_math)]
+#![feature(core_float_math, macro_metavar_expr_concat)]
 
 #[cfg(not(target_arch = "nvptx64"))]
 extern crate std;
@@ -36,10 +36,10 @@ pub mod prelude;
 #[cfg(not(target_arch = "nvptx64"))]
 pub mod emu;
 
-pub mod cast;
 pub mod elementwise;
 pub mod matmul;
 pub mod nn;
+pub mod ops;
 pub mod sgemm;
 pub mod softmax;
 pub mod tensor_core;
@@ -52,15 +52,18 @@ pub use launch::{Kernel, KernelArgs};
 /// Every entry point of every module, for the PTX cross-check. A module left out here makes
 /// that check fail, since its entries then appear in the PTX without a descriptor.
 #[cfg(not(target_arch = "nvptx64"))]
-pub const ALL_KERNELS: &[&[KernelInfo]] = &[
-    cast::KERNELS,
-    elementwise::KERNELS,
-    matmul::KERNELS,
-    nn::dense::KERNELS,
-    nn::loss::KERNELS,
-    nn::optim::KERNELS,
-    sgemm::KERNELS,
-    softmax::KERNELS,
-    tensor_core::KERNELS,
-    wgmma_matmul::KERNELS,
-];
+pub fn all_kernels() -> std::vec::Vec<KernelInfo> {
+    let modules: &[&[KernelInfo]] = &[
+        matmul::KERNELS,
+        nn::dense::KERNELS,
+        nn::loss::KERNELS,
+        nn::optim::KERNELS,
+        sgemm::KERNELS,
+        softmax::KERNELS,
+        tensor_core::KERNELS,
+        wgmma_matmul::KERNELS,
+    ];
+    let families: &[&[KernelInfo]] =
+        &[ops::unary::KERNELS, ops::binary::KERNELS, ops::compare::KERNELS, ops::cast::KERNELS, ops::reduce::KERNELS, ops::copy::KERNELS];
+    modules.iter().chain(families).flat_map(|m| m.iter().copied()).collect()
+}

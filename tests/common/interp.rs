@@ -33,12 +33,20 @@ pub fn module(arch: &str) -> &'static Module {
     &modules().iter().find(|(a, _)| *a == arch).unwrap_or_else(|| panic!("no PTX variant {arch}")).1
 }
 
-fn param(kind: PtxParam, v: u64) -> ParamValue {
+/// An argument's bytes as the interpreter's parameter value.
+pub fn param(kind: PtxParam, bytes: &[u8]) -> ParamValue {
+    let word = || u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
     match kind {
-        PtxParam::Ptr => ParamValue::Ptr(v),
-        PtxParam::B32 => ParamValue::B32(v as u32),
-        PtxParam::B64 => ParamValue::B64(v),
+        PtxParam::Ptr => ParamValue::Ptr(word()),
+        PtxParam::B32 => ParamValue::B32(u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes"))),
+        PtxParam::B64 => ParamValue::B64(word()),
+        PtxParam::Bytes(_) => ParamValue::Bytes(bytes.to_vec()),
     }
+}
+
+/// A pointer argument's address.
+pub fn pointer(kind: PtxParam, bytes: &[u8]) -> Option<u64> {
+    (kind == PtxParam::Ptr).then(|| u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")))
 }
 
 /// Runs `kernel` of the `arch` PTX.
@@ -46,11 +54,11 @@ pub fn run_ptx(
     arch: &str,
     kernel: &str,
     cfg: &LaunchConfig,
-    args: &[(PtxParam, u64)],
+    args: &[(PtxParam, Vec<u8>)],
     max_shared_bytes: u32,
 ) -> Result<(), InterpError> {
     let k = module(arch).kernel(kernel).ok_or_else(|| InterpError::NoEntry { kernel: kernel.to_string() })?;
-    let params: Vec<ParamValue> = args.iter().map(|&(kind, v)| param(kind, v)).collect();
+    let params: Vec<ParamValue> = args.iter().map(|(kind, v)| param(*kind, v)).collect();
     let opts = LaunchOptions { max_shared_bytes, ..LaunchOptions::default() };
     ptx_interp::launch(k, cfg, &params, &opts).map(|_| ())
 }
@@ -65,7 +73,7 @@ impl PtxLauncher for Interp {
         arch: &'static str,
         kernel: &str,
         cfg: &LaunchConfig,
-        args: &[(PtxParam, u64)],
+        args: &[(PtxParam, Vec<u8>)],
         max_shared_bytes: u32,
     ) -> Result<(), PtxLaunchError> {
         run_ptx(arch, kernel, cfg, args, max_shared_bytes).map_err(|e| match e {
@@ -93,30 +101,26 @@ thread_local! {
 }
 
 /// The values of a kernel's arguments, each with its PTX kind.
-pub fn args_of<A: KernelArgs>(args: &A) -> Vec<(PtxParam, u64)> {
+pub fn args_of<A: KernelArgs>(args: &A) -> Vec<(PtxParam, Vec<u8>)> {
     args.param_ptrs()
         .iter()
         .zip(A::PARAMS)
         .map(|(&p, &kind)| {
-            // SAFETY: `param_ptrs` points at each argument, of the kind `PARAMS` names.
-            let v = unsafe {
-                match kind {
-                    PtxParam::B32 => (p as *const u32).read_unaligned() as u64,
-                    _ => (p as *const u64).read_unaligned(),
-                }
+            let n = match kind {
+                PtxParam::B32 => 4,
+                PtxParam::Ptr | PtxParam::B64 => 8,
+                PtxParam::Bytes(n) => n as usize,
             };
-            (kind, v)
+            // SAFETY: `param_ptrs` points at each argument, of the kind `PARAMS` names.
+            (kind, unsafe { std::slice::from_raw_parts(p.cast::<u8>(), n) }.to_vec())
         })
         .collect()
 }
 
-fn snapshot(args: &[(PtxParam, u64)]) -> Vec<Option<Vec<u8>>> {
+fn snapshot(args: &[(PtxParam, Vec<u8>)]) -> Vec<Option<Vec<u8>>> {
     args.iter()
-        .map(|&(kind, v)| {
-            if kind != PtxParam::Ptr {
-                return None;
-            }
-            let (start, len) = allocation_containing(v as usize)?;
+        .map(|(kind, v)| {
+            let (start, len) = allocation_containing(pointer(*kind, v)? as usize)?;
             // SAFETY: a live emulated allocation of `len` bytes.
             Some(unsafe { std::slice::from_raw_parts(start as *const u8, len) }.to_vec())
         })

@@ -1,56 +1,89 @@
-//! `Array<T>`: a typed, row-major n-dimensional array owned by one device.
+//! `Array<T>`: a typed n-dimensional array on one device: shared storage plus a strided
+//! [`Layout`](layout::Layout) (shape, strides, offset), so views (`reshape` of a contiguous
+//! array, `t`, `transpose`, `permute`, `broadcast_to`, `squeeze`, `unsqueeze`, slicing) copy
+//! nothing.
 //!
 //! Constructors allocate on the [default device](crate::default_device) unless told
 //! otherwise (`*_on`); operations run on the operands' device and never copy between devices
-//! implicitly (`to_device`, `cpu()` and `cuda()` do that, as in PyTorch).
+//! implicitly (`to_device`, `cpu()` and `cuda()` do that, as in PyTorch). Writing into an array
+//! never changes another that shares its storage: a shared storage is copied first
+//! (copy-on-write; NumPy would write through a view, ferrite keeps values values).
+//!
+//! Map: `layout.rs` (strides, broadcasting, the walk a kernel takes), `storage.rs` (the
+//! elements), `create.rs` (constructors), `views.rs`, `ops/` (the operations, by family),
+//! `display.rs`, `precision.rs`.
 
+mod create;
 mod display;
+pub(crate) mod layout;
 mod ops;
 mod precision;
+pub(crate) mod storage;
+mod views;
 
-use crate::backend::Storage;
-use crate::device::{Device, default_device};
-use crate::dtype::{DType, Element, Float};
+use crate::backend::{cpu, cuda};
+use crate::device::Device;
+use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal, Uniform};
+use layout::{Layout, Walk};
+use std::marker::PhantomData;
+use std::sync::Arc;
+use storage::{CpuData, Storage};
 
-pub use ops::{matmul, softmax, sqrt};
+pub use ops::functions;
+pub use ops::{Axes, Summable};
 pub use precision::{
     MatmulPrecision, experimental_wgmma, float32_matmul_precision, set_experimental_wgmma, set_float32_matmul_precision,
 };
 
 pub struct Array<T: Element> {
-    shape: Vec<usize>,
-    storage: Storage<T>,
+    storage: Arc<Storage>,
+    layout: Layout,
+    _t: PhantomData<T>,
 }
 
-fn volume(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+impl<T: Element> Clone for Array<T> {
+    /// A new handle on the same elements (cheap: the storage is shared, and copied only when
+    /// one of the two is written).
+    fn clone(&self) -> Self {
+        Array { storage: self.storage.clone(), layout: self.layout.clone(), _t: PhantomData }
+    }
 }
 
 impl<T: Element> Array<T> {
+    pub(crate) fn from_parts(storage: Arc<Storage>, layout: Layout) -> Self {
+        debug_assert_eq!(storage.dtype(), T::DTYPE);
+        Array { storage, layout, _t: PhantomData }
+    }
+
+    pub(crate) fn from_storage(storage: Storage, shape: &[usize]) -> Self {
+        Self::from_parts(Arc::new(storage), Layout::contiguous(shape))
+    }
+
+    pub(crate) fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
     /// An array of `shape` holding `data` (row-major) on the default device.
     pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self> {
-        Self::from_vec_on(data, shape, &default_device())
+        Self::from_vec_on(data, shape, &crate::device::default_device())
     }
 
     pub fn from_slice(data: &[T], shape: &[usize]) -> Result<Self> {
-        Self::from_vec_on(data.to_vec(), shape, &default_device())
+        Self::from_vec(crate::alloc::try_to_vec(data)?, shape)
     }
 
     /// An array of `shape` holding `data` on `device`; `data.len()` must equal the shape's size.
     pub fn from_vec_on(data: Vec<T>, shape: &[usize], device: &Device) -> Result<Self> {
-        let expected = volume(shape).ok_or_else(|| Error::bad_shape("from_vec", shape, "its size overflows usize"))?;
+        let expected = crate::alloc::volume("from_vec", shape)?;
         if data.len() != expected {
             return Err(Error::DataLength { len: data.len(), shape: shape.to_vec(), expected });
         }
-        let storage = match device {
-            Device::Cpu => Storage::Cpu(data),
-            Device::Cuda(c) => Storage::Cuda(c.upload(&data)?),
-        };
-        Ok(Array { shape: shape.to_vec(), storage })
+        Ok(Self::from_storage(Storage::from_vec(data, device)?, shape))
     }
 
     /// A 0-dimensional array holding `value`.
@@ -58,50 +91,32 @@ impl<T: Element> Array<T> {
         Self::from_vec(vec![value], &[])
     }
 
-    pub fn full(shape: &[usize], value: T) -> Result<Self> {
-        Self::full_on(shape, value, &default_device())
-    }
-
-    pub fn full_on(shape: &[usize], value: T, device: &Device) -> Result<Self> {
-        let n = volume(shape).ok_or_else(|| Error::bad_shape("full", shape, "its size overflows usize"))?;
-        Self::from_vec_on(vec![value; n], shape, device)
-    }
-
-    pub fn zeros(shape: &[usize]) -> Result<Self> {
-        Self::full(shape, T::from_f64(0.0))
-    }
-
-    pub fn ones(shape: &[usize]) -> Result<Self> {
-        Self::full(shape, T::from_f64(1.0))
-    }
-
-    pub(crate) fn from_storage(shape: Vec<usize>, storage: Storage<T>) -> Self {
-        Array { shape, storage }
-    }
-
-    pub(crate) fn storage(&self) -> &Storage<T> {
-        &self.storage
-    }
-
-    pub(crate) fn storage_mut(&mut self) -> &mut Storage<T> {
-        &mut self.storage
-    }
-
     pub fn shape(&self) -> &[usize] {
-        &self.shape
+        self.layout.shape()
+    }
+
+    /// The step between neighbours along each dimension, in elements (NumPy's strides are in
+    /// bytes; these are PyTorch's `stride()`).
+    pub fn strides(&self) -> &[isize] {
+        self.layout.strides()
     }
 
     pub fn ndim(&self) -> usize {
-        self.shape.len()
+        self.layout.ndim()
     }
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        self.shape.iter().product()
+        self.layout.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether the elements are row-major and contiguous in the storage.
+    pub fn is_contiguous(&self) -> bool {
+        self.layout.is_contiguous()
     }
 
     pub fn dtype(&self) -> DType {
@@ -109,30 +124,41 @@ impl<T: Element> Array<T> {
     }
 
     pub fn device(&self) -> Device {
-        match &self.storage {
-            Storage::Cpu(_) => Device::Cpu,
-            Storage::Cuda(b) => Device::Cuda(b.device().clone()),
-        }
+        self.storage.device()
+    }
+
+    /// Whether two arrays share storage (views of one another).
+    pub fn shares_storage<U: Element>(&self, other: &Array<U>) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(&self.storage), Arc::as_ptr(&other.storage))
     }
 
     /// The elements in row-major order, copied to the host (`cp.asnumpy`, `.cpu().numpy()`).
     pub fn to_vec(&self) -> Result<Vec<T>> {
-        match &self.storage {
-            Storage::Cpu(v) => Ok(v.clone()),
-            Storage::Cuda(b) => b.to_vec(),
+        let whole = self.layout.offset() == 0 && self.len() == self.storage.len() && self.is_contiguous();
+        match &*self.storage {
+            Storage::Cpu(d) if whole => crate::alloc::try_to_vec(d.as_slice::<T>().expect("dtype")),
+            Storage::Cpu(_) => self.contiguous()?.to_vec(),
+            Storage::Cuda(c) if self.is_contiguous() => {
+                let mut out = crate::alloc::try_filled(self.len(), T::default())?;
+                let bytes = storage::bytes_of(&out).len();
+                // SAFETY: `out` holds `len` elements of `T`, the bytes copied.
+                unsafe {
+                    let dst = std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), bytes);
+                    c.buf.device().read(dst, c.ptr_at::<u8>(self.layout.offset()) as u64)?;
+                }
+                Ok(out)
+            }
+            Storage::Cuda(_) => self.contiguous()?.to_vec(),
         }
     }
 
-    /// A copy on `device` (a copy even if already there).
+    /// A copy on `device` (a copy even if already there), contiguous.
     pub fn to_device(&self, device: &Device) -> Result<Self> {
-        let storage = match (&self.storage, device) {
-            (Storage::Cpu(v), Device::Cpu) => Storage::Cpu(v.clone()),
-            (Storage::Cuda(b), Device::Cuda(c)) if b.device().same_device(c) => Storage::Cuda(b.try_clone()?),
-            (Storage::Cpu(v), Device::Cuda(c)) => Storage::Cuda(c.upload(v)?),
-            (Storage::Cuda(b), Device::Cpu) => Storage::Cpu(b.to_vec()?),
-            (Storage::Cuda(b), Device::Cuda(c)) => Storage::Cuda(c.upload(&b.to_vec()?)?),
-        };
-        Ok(Array { shape: self.shape.clone(), storage })
+        if &self.device() == device {
+            return self.copy();
+        }
+        let host = self.to_vec()?;
+        Ok(Self::from_storage(Storage::from_vec(host, device)?, self.shape()))
     }
 
     /// A copy on the CPU (PyTorch's `.cpu()`).
@@ -145,59 +171,99 @@ impl<T: Element> Array<T> {
         self.to_device(&Device::cuda(0)?)
     }
 
+    /// A contiguous copy of the elements, on the same device.
+    pub fn copy(&self) -> Result<Self> {
+        let mut out = Storage::alloc(T::DTYPE, self.len(), &self.device())?;
+        copy_layout(&self.storage, &self.layout, &mut out, &Layout::contiguous(self.shape()))?;
+        Ok(Self::from_storage(out, self.shape()))
+    }
+
+    /// A copy of the data (`try_clone` predates cheap clones; same as [`Array::copy`]).
     pub fn try_clone(&self) -> Result<Self> {
-        self.to_device(&self.device())
+        self.copy()
+    }
+
+    /// This array if it is contiguous, else a contiguous copy (PyTorch's `.contiguous()`).
+    pub fn contiguous(&self) -> Result<Self> {
+        if self.is_contiguous() { Ok(self.clone()) } else { self.copy() }
+    }
+
+    /// Storage this array alone holds, for writing: shared storage is copied first (with this
+    /// array's elements, contiguous), so no other array sees the write.
+    pub(crate) fn storage_mut(&mut self) -> Result<&mut Storage> {
+        if Arc::get_mut(&mut self.storage).is_none() {
+            let copy = self.copy()?;
+            *self = copy;
+        }
+        Ok(Arc::get_mut(&mut self.storage).expect("unique after the copy"))
+    }
+
+    /// The storage and layout to write through: this array's own (copied first if shared).
+    pub(crate) fn parts_mut(&mut self) -> Result<(&mut Storage, &Layout)> {
+        self.storage_mut()?;
+        Ok((Arc::get_mut(&mut self.storage).expect("unique"), &self.layout))
     }
 
     /// Copies `src`'s elements into this array (PyTorch's `copy_`), across devices if they
-    /// differ; the shapes must match. On one CUDA device this is a device-to-device copy,
-    /// the benchmark's bandwidth ceiling.
+    /// differ, broadcasting `src` to this array's shape. On one CUDA device this is a
+    /// device-to-device copy, the benchmark's bandwidth ceiling.
     pub fn copy_from(&mut self, src: &Array<T>) -> Result<()> {
-        if self.shape != src.shape {
-            return Err(Error::shape_mismatch("copy_from", &self.shape, &src.shape, "the shapes differ"));
-        }
-        match (&mut self.storage, &src.storage) {
-            (Storage::Cpu(d), Storage::Cpu(s)) => d.copy_from_slice(s),
-            (Storage::Cuda(d), Storage::Cuda(s)) if d.device().same_device(s.device()) => {
-                let dev = d.device().clone();
-                dev.copy(s, d)?
-            }
-            (Storage::Cuda(d), Storage::Cpu(s)) => d.write(s)?,
-            (Storage::Cpu(d), Storage::Cuda(s)) => d.copy_from_slice(&s.to_vec()?),
-            (Storage::Cuda(d), Storage::Cuda(s)) => d.write(&s.to_vec()?)?,
-        }
-        Ok(())
+        let src_layout = src.layout.broadcast_to("copy_from", self.shape())?;
+        let src = if src.device() == self.device() {
+            src.clone()
+        } else {
+            Array::from_parts(Arc::new(Storage::from_vec(src.to_vec()?, &self.device())?), Layout::contiguous(src.shape()))
+        };
+        let src_layout = if src.layout == src_layout { src.layout.clone() } else { src.layout.broadcast_to("copy_from", self.shape())? };
+        let src_storage = src.storage.clone();
+        drop(src);
+        let (storage, layout) = self.parts_mut()?;
+        let layout = layout.clone();
+        copy_layout(&src_storage, &src_layout, storage, &layout)
     }
 
-    /// The same elements in a new shape of the same size (a copy).
-    pub fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        if volume(shape) != Some(self.len()) {
-            return Err(Error::shape_mismatch("reshape", &self.shape, shape, "the sizes differ"));
+    /// The elements converted to `U` (NumPy's `astype`): floats round to nearest even,
+    /// integers take floats truncated toward zero and saturated (NaN gives 0), bool takes
+    /// "nonzero" and gives 0 or 1. One kernel on every device, every dtype pair.
+    pub fn cast<U: Element>(&self) -> Result<Array<U>> {
+        let src = self.contiguous()?;
+        let mut out = Storage::alloc(U::DTYPE, self.len(), &self.device())?;
+        if T::DTYPE == U::DTYPE {
+            copy_layout(&src.storage, &src.layout, &mut out, &Layout::contiguous(self.shape()))?;
+        } else {
+            match (&*src.storage, &mut out) {
+                (Storage::Cpu(x), Storage::Cpu(y)) => cpu::convert(x, src.layout.offset(), y),
+                (Storage::Cuda(x), Storage::Cuda(y)) => cuda::elementwise::convert(&x.view(), src.layout.offset(), y, self.len())?,
+                _ => unreachable!("one device"),
+            }
         }
-        let mut out = self.try_clone()?;
-        out.shape = shape.to_vec();
-        Ok(out)
+        Ok(Array::from_storage(out, self.shape()))
     }
 }
 
-impl<T: Float> Array<T> {
-    /// Seeded uniform samples in `[low, high)`, generated on the host (ChaCha8, so the same
-    /// seed gives the same values on every machine and device) and placed on the default device.
-    pub fn rand_uniform(shape: &[usize], low: f64, high: f64, seed: u64) -> Result<Self> {
-        let dist = Uniform::new(low, high)
-            .map_err(|e| Error::Config(format!("rand_uniform: low {low} and high {high}: {e}")))?;
-        Self::sample(shape, dist, seed)
+/// Copies the elements `src` (in `sl`) to `dst` (in `dl`, of the same shape), on one device.
+pub(crate) fn copy_layout(src: &Storage, sl: &Layout, dst: &mut Storage, dl: &Layout) -> Result<()> {
+    if sl.is_empty() {
+        return Ok(());
     }
-
-    /// Seeded normal samples with mean `mean` and standard deviation `std`.
-    pub fn rand_normal(shape: &[usize], mean: f64, std: f64, seed: u64) -> Result<Self> {
-        let dist = Normal::new(mean, std).map_err(|e| Error::Config(format!("rand_normal: std {std}: {e}")))?;
-        Self::sample(shape, dist, seed)
+    let walk = Walk::new(&[dl, sl]);
+    match (src, dst) {
+        (Storage::Cpu(s), Storage::Cpu(d)) => {
+            cpu::copy(s, d, &walk);
+            Ok(())
+        }
+        (Storage::Cuda(s), Storage::Cuda(d)) => cuda::elementwise::copy(&s.view(), d, &walk),
+        _ => Err(Error::DeviceMismatch { op: "copy", lhs: src_device(src), rhs: "the destination".into() }),
     }
+}
 
-    fn sample(shape: &[usize], dist: impl Distribution<f64>, seed: u64) -> Result<Self> {
-        let n = volume(shape).ok_or_else(|| Error::bad_shape("rand", shape, "its size overflows usize"))?;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        Self::from_vec((0..n).map(|_| T::from_f64(dist.sample(&mut rng))).collect(), shape)
+fn src_device(s: &Storage) -> String {
+    s.device().to_string()
+}
+
+/// A storage's dtype must be the array's: a typed view of untyped data.
+impl CpuData {
+    pub(crate) fn typed<T: Element>(&self) -> &[T] {
+        self.as_slice::<T>().expect("an array's storage holds its dtype")
     }
 }

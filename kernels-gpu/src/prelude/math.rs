@@ -158,10 +158,12 @@ pub fn ln_f32(x: f32) -> f32 {
     let s2 = s * s;
     // 2 atanh(s) = r + r·s²·q with r = 2s and q = 1/3 + s²/5 + ... (terms to s^10 leave < 1e-10
     // relative error); adding the small correction to r keeps r's single rounding.
-    let mut q = 1.0 / 11.0;
-    for c in [1.0 / 9.0, 1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0] {
-        q = m32::mul_add(q, s2, c);
-    }
+    // Written out: a loop over a coefficient array is not always unrolled, and then the array
+    // lives in local memory on the GPU.
+    let q = m32::mul_add(1.0 / 11.0, s2, 1.0 / 9.0);
+    let q = m32::mul_add(q, s2, 1.0 / 7.0);
+    let q = m32::mul_add(q, s2, 1.0 / 5.0);
+    let q = m32::mul_add(q, s2, 1.0 / 3.0);
     let r = 2.0 * s;
     m32::mul_add(e as f32, core::f32::consts::LN_2, m32::mul_add(r, s2 * q, r))
 }

@@ -7,7 +7,7 @@
 //! `ld`/`st`; only the shared-memory size is checked there (one compare per view), because
 //! it depends on the host's launch code rather than on the kernel.
 
-use super::{Float, target};
+use super::{Elem, Float, target};
 use core::marker::PhantomData;
 
 /// A 16-byte aligned value, so `ld`/`st` use the 128-bit vector forms.
@@ -74,6 +74,17 @@ impl<T: Copy> Global<T> {
     }
 }
 
+impl<T: Elem> Global<T> {
+    /// The `p`-th 16-byte group of any element type: elements `[p * LANES, (p + 1) * LANES)`,
+    /// one vector load. Requires [`Self::is_aligned16`].
+    #[inline(always)]
+    pub fn load_lanes(&self, p: usize) -> T::Lanes {
+        check_index((p + 1) * T::LANES - 1, self.len);
+        debug_assert!(self.is_aligned16());
+        unsafe { load_lanes_at::<T>(self.ptr.cast::<T::Lanes>().add(p)) }
+    }
+}
+
 impl<T: Copy> Global<T> {
     /// The 16 bytes starting at element `i`, as four words: one `ld.global.v4` on the GPU.
     /// Their address must be 16-byte aligned and inside the view (both checked on the emulator).
@@ -121,6 +132,33 @@ fn check_words<T>(base: *const T, i: usize, bytes: usize, len: usize) {
     }
     #[cfg(target_arch = "nvptx64")]
     let _ = (base, i, bytes, len);
+}
+
+/// 16 bytes of any element type from a 16-byte aligned address (one `ld.global.v4.u32`).
+#[inline(always)]
+unsafe fn load_lanes_at<T: Elem>(p: *const T::Lanes) -> T::Lanes {
+    #[cfg(target_arch = "nvptx64")]
+    {
+        let words = unsafe { target::ld_global_v4(p.cast()) };
+        unsafe { core::mem::transmute_copy(&words) }
+    }
+    #[cfg(not(target_arch = "nvptx64"))]
+    unsafe {
+        p.cast::<Align16<T::Lanes>>().read().0
+    }
+}
+
+/// 16 bytes of any element type to a 16-byte aligned address (one `st.global.v4.u32`).
+#[inline(always)]
+unsafe fn store_lanes_at<T: Elem>(p: *mut T::Lanes, v: T::Lanes) {
+    #[cfg(target_arch = "nvptx64")]
+    unsafe {
+        target::st_global_v4(p.cast(), core::mem::transmute_copy(&v))
+    }
+    #[cfg(not(target_arch = "nvptx64"))]
+    unsafe {
+        p.cast::<Align16<T::Lanes>>().write(Align16(v))
+    }
 }
 
 /// A 16-byte group from a 16-byte aligned address (one `ld.global.v4` on the GPU).
@@ -203,6 +241,24 @@ impl<T: Copy> GlobalMut<T> {
         check_index((p + 1) * T::LANES16 - 1, self.len);
         debug_assert!(self.is_aligned16());
         unsafe { store16_at::<T>(self.ptr.cast::<Align16<T::Lanes16>>().add(p).cast(), v) }
+    }
+}
+
+impl<T: Elem> GlobalMut<T> {
+    /// Writes the `p`-th 16-byte group of any element type with one vector store. Requires
+    /// [`Self::is_aligned16`].
+    #[inline(always)]
+    pub fn store_lanes(&self, p: usize, v: T::Lanes) {
+        check_index((p + 1) * T::LANES - 1, self.len);
+        debug_assert!(self.is_aligned16());
+        unsafe { store_lanes_at::<T>(self.ptr.cast::<T::Lanes>().add(p), v) }
+    }
+
+    /// The `p`-th 16-byte group, one vector load (for in-place kernels reading their output).
+    #[inline(always)]
+    pub fn load_lanes(&self, p: usize) -> T::Lanes {
+        check_index((p + 1) * T::LANES - 1, self.len);
+        unsafe { load_lanes_at::<T>(self.ptr.cast::<T::Lanes>().add(p)) }
     }
 }
 

@@ -12,6 +12,7 @@ mod math;
 mod memory;
 mod mma;
 mod reduce;
+mod scalar;
 mod wgmma;
 
 #[cfg(target_arch = "nvptx64")]
@@ -25,6 +26,7 @@ use crate::emu::thread as target;
 pub use crate::launch::Dim3;
 pub use float::Float;
 pub use half::{BF16, F16};
+pub use scalar::{Bool, Elem, Int, Num, cast};
 pub use memory::{Align16, Global, GlobalMut, Shared};
 pub use mma::{MmaKind, bf16_rn, f16_rn, mma_m16n8k8_tf32, mma_m16n8k16_bf16, mma_m16n8k16_f16, pack2, tf32};
 pub use reduce::{Shuffle, block_max, block_reduce, block_sum, shfl_xor, warp_max, warp_reduce, warp_sum};

@@ -41,6 +41,13 @@ impl Shuffle for u64 {
     }
 }
 
+impl Shuffle for i64 {
+    #[inline(always)]
+    fn shfl(self, mode: Shfl, b: u32) -> i64 {
+        (self as u64).shfl(mode, b) as i64
+    }
+}
+
 impl Shuffle for f64 {
     #[inline(always)]
     fn shfl(self, mode: Shfl, b: u32) -> f64 {
@@ -84,7 +91,7 @@ pub fn warp_max<T: Float>(v: T) -> T {
 /// call it, the block must be a whole number of warps, and the barrier at the end lets the
 /// caller reuse `scratch` at once.
 #[inline(always)]
-pub fn block_reduce<T: Float>(v: T, scratch: &Shared<T>, identity: T, op: impl Fn(T, T) -> T + Copy) -> T {
+pub fn block_reduce<T: Shuffle>(v: T, scratch: &Shared<T>, identity: T, op: impl Fn(T, T) -> T + Copy) -> T {
     let warps = (super::block_dim().volume() as u32).div_ceil(WARP_SIZE);
     let w = warp_reduce(v, op);
     if lane_id() == 0 {

@@ -11,8 +11,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// One kernel argument, as `cuLaunchKernel` passes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ParamValue {
+    /// A struct passed by value (`.param .align N .b8 name[len]`): its bytes.
+    Bytes(Vec<u8>),
     /// A device pointer (a `.u64 .ptr` parameter).
     Ptr(u64),
     /// A 32-bit scalar (`.u32`, `.s32`, `.f32`, `.b32`).
@@ -72,6 +74,7 @@ pub fn prepare(
             ParamValue::Ptr(x) => (x.to_le_bytes().to_vec(), p.bytes == 8 && p.ptr),
             ParamValue::B64(x) => (x.to_le_bytes().to_vec(), p.bytes == 8 && !p.ptr),
             ParamValue::B32(x) => (x.to_le_bytes().to_vec(), p.bytes == 4),
+            ParamValue::Bytes(b) => (b.clone(), b.len() == p.bytes as usize && !p.ptr),
         };
         if !ok {
             return Err(invalid(

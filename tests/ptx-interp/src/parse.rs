@@ -138,13 +138,25 @@ impl Parser {
         for p in split_operands(&header[open + 1..close]) {
             let words: Vec<&str> = p.split_whitespace().collect();
             let ty = words.iter().find(|w| scalar_bytes(w).is_some()).copied();
-            let bytes =
+            let elem =
                 ty.and_then(scalar_bytes).ok_or_else(|| err(header_line, format!("unsupported parameter `{p}`")))?;
-            if words.iter().any(|w| w.ends_with(']')) {
-                return Err(err(header_line, format!("array parameters are not supported: `{p}`")));
-            }
-            offset = offset.next_multiple_of(bytes);
-            let pname = words.last().unwrap_or(&"").to_string();
+            let last = *words.last().unwrap_or(&"");
+            // A struct passed by value: `.param .align 8 .b8 name[72]`.
+            let (pname, count) = match last.split_once('[') {
+                Some((n, rest)) => {
+                    let count = rest.trim_end_matches(']').parse::<u32>().map_err(|_| {
+                        err(header_line, format!("array parameter `{p}` without a constant length"))
+                    })?;
+                    (n.to_string(), count)
+                }
+                None => (last.to_string(), 1),
+            };
+            let align = match words.iter().position(|w| *w == ".align") {
+                Some(i) => words.get(i + 1).and_then(|a| a.parse::<u32>().ok()).unwrap_or(elem),
+                None => elem,
+            };
+            let bytes = elem * count;
+            offset = offset.next_multiple_of(align.max(1));
             params.push(Param { name: pname, bytes, ptr: words.contains(&".ptr"), offset });
             offset += bytes;
         }

@@ -180,15 +180,15 @@ fn launches_are_checked_as_the_driver_checks_them() {
         Err(InterpError::InvalidLaunch { message, .. }) => message,
         other => panic!("expected an invalid launch, got {other:?}"),
     };
-    run(bounded, cfg(64, 0), &[p, ParamValue::B32(1)]).unwrap();
-    assert!(invalid(run(bounded, cfg(65, 0), &[p, ParamValue::B32(1)])).contains(".maxntid"));
-    assert!(invalid(run(bounded, cfg(32, 0), &[p])).contains("1 arguments for 2 parameters"));
+    run(bounded, cfg(64, 0), &[p.clone(), ParamValue::B32(1)]).unwrap();
+    assert!(invalid(run(bounded, cfg(65, 0), &[p.clone(), ParamValue::B32(1)])).contains(".maxntid"));
+    assert!(invalid(run(bounded, cfg(32, 0), &[p.clone()])).contains("1 arguments for 2 parameters"));
     assert!(invalid(run(bounded, cfg(32, 0), &[ParamValue::B32(0), ParamValue::B32(1)])).contains("pointer"));
-    assert!(invalid(run(bounded, cfg(32, 0), &[p, ParamValue::B64(1)])).contains("4-byte"));
-    run(exact, cfg(32, 0), &[p]).unwrap();
-    assert!(invalid(run(exact, cfg(64, 0), &[p])).contains(".reqntid"));
-    assert!(invalid(run(exact, cfg(32, 64 * 1024), &[p])).contains("shared memory"));
-    assert!(invalid(run(exact, LaunchConfig { grid: Dim3::x(0), ..cfg(32, 0) }, &[p])).contains("zero-sized"));
+    assert!(invalid(run(bounded, cfg(32, 0), &[p.clone(), ParamValue::B64(1)])).contains("4-byte"));
+    run(exact, cfg(32, 0), &[p.clone()]).unwrap();
+    assert!(invalid(run(exact, cfg(64, 0), &[p.clone()])).contains(".reqntid"));
+    assert!(invalid(run(exact, cfg(32, 64 * 1024), &[p.clone()])).contains("shared memory"));
+    assert!(invalid(run(exact, LaunchConfig { grid: Dim3::x(0), ..cfg(32, 0) }, &[p.clone()])).contains("zero-sized"));
 }
 
 #[test]

@@ -1,32 +1,30 @@
-//! The CPU backend. Elementwise and softmax arithmetic is the kernels' own (`UnaryOp`,
-//! `Float::exp`), so CPU and GPU results differ only by summation order; matmul is the
-//! `gemm` crate's kernels (`matmul.rs`). Hot loops are also compiled for AVX-512 and AVX2 + FMA and chosen at run
-//! time (`simd`), and large inputs are split across cores with rayon.
+//! The CPU backend. Elementwise, reduction and softmax arithmetic is the kernels' own (the op
+//! families' formulas, `Float::exp`), so CPU and GPU results differ only by summation order;
+//! matmul is the `gemm` crate's kernels (`matmul.rs`). Hot loops are also compiled for
+//! AVX-512 and AVX2 + FMA and chosen at run time (`simd`), and large inputs are split across
+//! cores with rayon.
+//!
+//! Map: `walk.rs` (the strided elementwise engine), `elementwise.rs` (the op families on it),
+//! `reduce.rs`, `matmul.rs`, `stream.rs` (streaming stores), this file (softmax, sqrt into an
+//! existing array).
 
+pub(crate) mod elementwise;
 mod matmul;
+pub(crate) mod reduce;
 pub(crate) mod simd;
 mod stream;
+mod walk;
 
-use crate::dtype::Element;
-use kernels_gpu::elementwise::UnaryOp;
-use kernels_gpu::prelude::Float as KernelFloat;
 use rayon::prelude::*;
 use simd::multiversion;
 use std::mem::MaybeUninit;
 
+pub(crate) use elementwise::{convert, copy};
 pub(crate) use matmul::{gemm_into, matmul};
 pub(crate) use simd::CpuMath;
 
 /// Below this many elements (or multiply-adds) threads cost more than they save.
 const PARALLEL_MIN: usize = 1 << 15;
-
-pub(crate) fn unary<Op: UnaryOp, T: KernelFloat + Send + Sync>(x: &[T]) -> Vec<T> {
-    if x.len() < PARALLEL_MIN {
-        x.iter().map(|&v| Op::apply(v)).collect()
-    } else {
-        x.par_iter().with_min_len(PARALLEL_MIN / 4).map(|&v| Op::apply(v)).collect()
-    }
-}
 
 /// Outputs from this many bytes on are written with streaming stores (`stream.rs`): they are
 /// past any core's private caches, and are not read back from cache anyway.
@@ -160,8 +158,3 @@ pub(crate) fn softmax_in_place<T: CpuMath>(x: &mut [T], cols: usize) {
     }
 }
 
-/// Conversion through f64: exact for every source type, then one rounding (or, for integer
-/// targets, truncation toward zero with saturation, as Rust's `as` does).
-pub(crate) fn cast<S: Element, D: Element>(x: &[S]) -> Vec<D> {
-    x.iter().map(|&v| D::from_f64(v.to_f64())).collect()
-}

@@ -63,6 +63,33 @@ macro_rules! multiversion {
 }
 pub(crate) use multiversion;
 
+/// Runs `f` compiled for AVX-512 or AVX2 + FMA where the CPU has them: the closure is inlined
+/// into a function with those target features, so its loops vectorize with them (the same
+/// idea as [`multiversion!`], for code written as a closure).
+#[inline(always)]
+pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2_fma<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if has_avx512() {
+            // SAFETY: the CPU has the features `avx512` is compiled for.
+            return unsafe { avx512(f) };
+        }
+        if has_avx2_fma() {
+            // SAFETY: the CPU has the features `avx2_fma` is compiled for.
+            return unsafe { avx2_fma(f) };
+        }
+    }
+    f()
+}
+
 /// What the CPU loops need beyond the kernels' `Float`.
 pub trait CpuMath: KernelFloat + Send + Sync {
     /// `y = sqrt(x)` with streaming stores (`stream.rs`).

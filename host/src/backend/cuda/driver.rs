@@ -39,15 +39,16 @@ pub(crate) enum MemoryMode {
 #[doc(hidden)]
 pub trait PtxLauncher: Send + Sync {
     /// Runs entry `kernel` of the PTX module `ptx` (the `arch` variant) over `cfg`, each argument
-    /// as its PTX kind and value (pointers and 64-bit scalars whole, 32-bit scalars in the low
-    /// half), on a device whose blocks may use up to `max_shared_bytes` of shared memory.
+    /// as its PTX kind and its bytes (little-endian: 8 for pointers and 64-bit scalars, 4 for
+    /// 32-bit ones, the struct's bytes for a by-value struct), on a device whose blocks may use
+    /// up to `max_shared_bytes` of shared memory.
     fn launch(
         &self,
         ptx: &'static str,
         arch: &'static str,
         kernel: &str,
         cfg: &LaunchConfig,
-        args: &[(PtxParam, u64)],
+        args: &[(PtxParam, Vec<u8>)],
         max_shared_bytes: u32,
     ) -> std::result::Result<(), PtxLaunchError>;
 }
@@ -126,4 +127,18 @@ pub(crate) fn check_block(kernel: &'static str, cfg: &LaunchConfig, max_threads:
         ),
         kernel: Some(kernel),
     })
+}
+
+/// A launch argument's bytes, read from the pointer `cuLaunchKernel` would be given.
+///
+/// # Safety
+/// `p` points at a value of the kind `kind` names.
+pub(crate) unsafe fn arg_bytes(kind: PtxParam, p: *const std::ffi::c_void) -> Vec<u8> {
+    let n = match kind {
+        PtxParam::B32 => 4,
+        PtxParam::Ptr | PtxParam::B64 => 8,
+        PtxParam::Bytes(n) => n as usize,
+    };
+    // SAFETY: the caller's contract.
+    unsafe { std::slice::from_raw_parts(p.cast::<u8>(), n) }.to_vec()
 }

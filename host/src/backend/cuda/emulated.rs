@@ -50,7 +50,7 @@ enum Body {
     /// The kernel's Rust source on the grid emulator.
     Source(Arc<dyn Fn() + Send + Sync>),
     /// The variant's PTX through a launcher, with the argument values read at launch.
-    Ptx { launcher: Arc<dyn PtxLauncher>, variant: &'static PtxVariant, args: Vec<(PtxParam, u64)> },
+    Ptx { launcher: Arc<dyn PtxLauncher>, variant: &'static PtxVariant, args: Vec<(PtxParam, Vec<u8>)> },
 }
 
 impl Recorded {
@@ -263,15 +263,7 @@ impl Driver for EmulatedDriver {
                     .param_kinds
                     .iter()
                     .zip(l.params)
-                    .map(|(&kind, &p)| {
-                        let v = unsafe {
-                            match kind {
-                                PtxParam::B32 => (p as *const u32).read_unaligned() as u64,
-                                PtxParam::Ptr | PtxParam::B64 => (p as *const u64).read_unaligned(),
-                            }
-                        };
-                        (kind, v)
-                    })
+                    .map(|(&kind, &p)| (kind, unsafe { super::driver::arg_bytes(kind, p) }))
                     .collect();
                 Body::Ptx { launcher: launcher.clone(), variant, args }
             }

@@ -5,7 +5,9 @@
 //! kernel's own descriptor), `ops.rs` (array operations as kernel launches).
 
 mod driver;
+pub(crate) mod elementwise;
 mod emulated;
+pub(crate) mod reduce;
 pub(crate) mod library;
 pub(crate) mod ops;
 mod real;
@@ -251,6 +253,20 @@ impl CudaDevice {
     }
 }
 
+impl CudaDevice {
+    /// Copies `dst.len()` bytes from device address `src` to the host (after queued work).
+    pub(crate) fn read(&self, dst: &mut [u8], src: u64) -> Result<()> {
+        // SAFETY: callers pass an address range inside one of this device's buffers.
+        unsafe { self.0.driver.copy_to_host(dst, src) }
+    }
+
+    /// Copies `bytes` between two of this device's addresses (stream-ordered).
+    pub(crate) fn copy_raw(&self, dst: u64, src: u64, bytes: usize) -> Result<()> {
+        // SAFETY: callers pass ranges inside this device's buffers.
+        unsafe { self.0.driver.copy_on_device(dst, src, bytes) }
+    }
+}
+
 /// Launches captured once and replayed many times, with one launch each.
 pub(crate) struct CudaGraph {
     captured: Box<dyn driver::Captured>,
@@ -383,17 +399,18 @@ mod tests {
         let dev = CudaDevice::emulated((8, 0)).unwrap();
         let x = dev.upload(&[1.0f32; 4]).unwrap();
         let mut y = dev.alloc::<f32>(4).unwrap();
-        let cfg = kernels_gpu::elementwise::config::<f32>(8, 1);
+        let cfg = kernels_gpu::ops::map::config(&kernels_gpu::ops::layout::Shape::flat(8), true, 4, 1);
         // Eight elements of four-element buffers: out of bounds, as an illegal address.
-        match unsafe { dev.launch(&kernels_gpu::elementwise::sqrt_f32, cfg, (x.ptr(), y.ptr_mut(), 8)) } {
-            Err(Error::Cuda { code, kernel: Some("sqrt_f32"), .. }) => assert_eq!(code, "CUDA_ERROR_LAUNCH_FAILED"),
+        let args = (kernels_gpu::ops::unary::Unary::Sqrt as u32, x.ptr(), y.ptr_mut(), 8, 0, 0, 0);
+        match unsafe { dev.launch(&kernels_gpu::ops::unary::unary_f32, cfg, args) } {
+            Err(Error::Cuda { code, kernel: Some("unary_f32"), .. }) => assert_eq!(code, "CUDA_ERROR_LAUNCH_FAILED"),
             other => panic!("an out-of-bounds launch gave {other:?}"),
         }
         for e in [dev.synchronize().unwrap_err(), dev.alloc::<f32>(1).err().unwrap(), x.to_vec().unwrap_err()] {
             match e {
                 Error::DeviceLost { device, cause } => {
                     assert_eq!(device, "emulated:sm_80");
-                    assert!(cause.contains("sqrt_f32") && cause.contains("CUDA_ERROR_LAUNCH_FAILED"), "{cause}");
+                    assert!(cause.contains("unary_f32") && cause.contains("CUDA_ERROR_LAUNCH_FAILED"), "{cause}");
                 }
                 other => panic!("after the fault: {other:?}"),
             }

@@ -7,9 +7,10 @@
 //!   been proven on the emulator only, never on a GPU (`docs/performance.md`).
 
 use super::ops::dim32;
-use super::{CudaDevice, DeviceBuffer};
+use super::CudaDevice;
+use crate::array::storage::{CudaData, CudaRef};
 use crate::array::{MatmulPrecision, experimental_wgmma, float32_matmul_precision};
-use crate::dtype::{DType, Element};
+use crate::dtype::DType;
 use crate::error::Result;
 use kernels_gpu::{LaunchConfig, tensor_core, wgmma_matmul};
 
@@ -60,35 +61,42 @@ pub(crate) fn kernel_name(dev: &CudaDevice, dtype: DType) -> Option<&'static str
     TensorCoreKernel::choose(dev, dtype).map(TensorCoreKernel::name)
 }
 
-/// `C = A · B` on tensor cores when the device has them and the dtype and settings allow;
-/// `None` means "use the CUDA-core path".
-pub(crate) fn matmul<T: Element>(
-    a: &DeviceBuffer<T>,
-    b: &DeviceBuffer<T>,
+/// `C = A · B` of `dtype` on tensor cores (operands from elements `ao` and `bo`) when the device
+/// has them and the dtype and settings allow; `false` means "use the CUDA-core path".
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul(
+    dtype: DType,
+    a: &CudaRef,
+    ao: usize,
+    b: &CudaRef,
+    bo: usize,
+    c: &mut CudaData,
     (m, k, n): (usize, usize, usize),
-) -> Result<Option<DeviceBuffer<T>>> {
-    let dev = a.device();
-    let Some(kernel) = TensorCoreKernel::choose(dev, T::DTYPE) else { return Ok(None) };
+) -> Result<bool> {
+    let dev = a.device().clone();
+    let Some(kernel) = TensorCoreKernel::choose(&dev, dtype) else { return Ok(false) };
     // Both kernels' tiles are 128 rows: the grid's y limit bounds M.
     if m == 0 || n == 0 || m.div_ceil(tensor_core::TILE) > 65535 {
-        return Ok(None);
+        return Ok(false);
     }
     let (m32, k32, n32) = (dim32("matmul", "M", m)?, dim32("matmul", "K", k)?, dim32("matmul", "N", n)?);
-    let mut c = dev.alloc::<T>(m * n)?;
     let cfg = kernel.config(m, n);
     macro_rules! go {
-        ($k:expr) => {
-            // SAFETY: `a`, `b`, `c` hold m·k, k·n and m·n elements of the kernel's type, which
-            // `choose` picked from `T::DTYPE`.
-            unsafe { dev.launch(&$k, cfg, (a.ptr(), b.ptr(), c.ptr_mut(), m32, n32, k32)) }
+        ($k:expr, $t:ty) => {
+            // SAFETY: `a`, `b`, `c` hold m·k, k·n and m·n elements of the kernel's type from these
+            // offsets; `choose` picked the kernel from the dtype.
+            unsafe {
+                dev.launch(&$k, cfg, (a.ptr_at::<$t>(ao), b.ptr_at::<$t>(bo), c.ptr_at_mut::<$t>(0), m32, n32, k32))
+            }
         };
     }
+    use kernels_gpu::prelude::{BF16, F16};
     match kernel {
-        TensorCoreKernel::MmaTf32 => go!(tensor_core::mma_matmul_tf32),
-        TensorCoreKernel::MmaBf16 => go!(tensor_core::mma_matmul_bf16),
-        TensorCoreKernel::MmaF16 => go!(tensor_core::mma_matmul_f16),
-        TensorCoreKernel::WgmmaBf16 => go!(wgmma_matmul::wgmma_matmul_bf16),
-        TensorCoreKernel::WgmmaF16 => go!(wgmma_matmul::wgmma_matmul_f16),
+        TensorCoreKernel::MmaTf32 => go!(tensor_core::mma_matmul_tf32, f32),
+        TensorCoreKernel::MmaBf16 => go!(tensor_core::mma_matmul_bf16, BF16),
+        TensorCoreKernel::MmaF16 => go!(tensor_core::mma_matmul_f16, F16),
+        TensorCoreKernel::WgmmaBf16 => go!(wgmma_matmul::wgmma_matmul_bf16, BF16),
+        TensorCoreKernel::WgmmaF16 => go!(wgmma_matmul::wgmma_matmul_f16, F16),
     }?;
-    Ok(Some(c))
+    Ok(true)
 }

@@ -1,4 +1,7 @@
-//! Elementwise kernels on the CPU grid emulator against an f64 reference.
+//! The unary family's contiguous entries (`kernels_gpu::ops::unary`) on the CPU grid emulator
+//! and the PTX interpreter, through `sqrt`: misaligned pointers (the scalar path), grid-stride
+//! loops, in place. Every other op and dtype, strided and broadcast, is the op registry's
+//! (`tests/ops.rs`).
 //!
 //! sqrt is correctly rounded in IEEE arithmetic and the f64 square root rounded to f32 is the
 //! correctly rounded f32 square root, so the expected tolerance is zero: bit-exact results.
@@ -9,19 +12,22 @@ mod common;
 use common::interp::{launch_kernel, on_each_target};
 use common::*;
 use kernels_gpu::Kernel;
-use kernels_gpu::elementwise::{self, config};
+use kernels_gpu::elementwise::config;
 use kernels_gpu::emu::DeviceBuffer;
+use kernels_gpu::ops::unary::{Unary, UnaryArgs, unary_f32, unary_f64};
 use rstest::rstest;
 
 trait SqrtKernel: Elem {
-    const SQRT: Kernel<(*const Self, *mut Self, u64)>;
+    const UNARY: Kernel<UnaryArgs<Self>>;
 }
 impl SqrtKernel for f32 {
-    const SQRT: Kernel<(*const f32, *mut f32, u64)> = elementwise::sqrt_f32;
+    const UNARY: Kernel<UnaryArgs<f32>> = unary_f32;
 }
 impl SqrtKernel for f64 {
-    const SQRT: Kernel<(*const f64, *mut f64, u64)> = elementwise::sqrt_f64;
+    const UNARY: Kernel<UnaryArgs<f64>> = unary_f64;
 }
+
+const SQRT: u32 = Unary::Sqrt as u32;
 
 /// Random inputs over many magnitudes, with the IEEE special cases mixed in.
 fn inputs<T: Elem>(n: usize, case: &str) -> Vec<T> {
@@ -47,7 +53,8 @@ fn check_sqrt<T: SqrtKernel>(n: usize, offset: usize, max_blocks: u32) {
     let mut dy = DeviceBuffer::<T>::poisoned(n + offset);
     let cfg = config::<T>(n, max_blocks);
     unsafe {
-        launch_kernel(&T::SQRT, &cfg, (dx.as_ptr().add(offset), dy.as_mut_ptr().add(offset), n as u64)).unwrap();
+        let (x, y) = (dx.as_ptr().add(offset), dy.as_mut_ptr().add(offset));
+        launch_kernel(&T::UNARY, &cfg, (SQRT, x, y, n as u64, 0, 0, 0)).unwrap();
     }
     let got = &dy.to_vec()[offset..];
     let want: Vec<f64> = x.iter().map(|v| T::of(v.to_f64().sqrt()).to_f64()).collect();
@@ -85,7 +92,7 @@ fn sqrt_in_place() {
     let x = inputs::<f32>(1000, "sqrt in place");
     let mut d = DeviceBuffer::from_slice(&x);
     let p = d.as_mut_ptr();
-    unsafe { launch_kernel(&elementwise::sqrt_f32, &config::<f32>(x.len(), 4), (p.cast_const(), p, 1000)).unwrap() };
+    unsafe { launch_kernel(&unary_f32, &config::<f32>(x.len(), 4), (SQRT, p.cast_const(), p, 1000, 0, 0, 0)).unwrap() };
     let want: Vec<f64> = x.iter().map(|v| (v.to_f64().sqrt() as f32) as f64).collect();
     assert_close(&d.to_vec(), &want, |_| 0.0, "sqrt in place");
 }

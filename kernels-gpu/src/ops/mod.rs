@@ -1,0 +1,22 @@
+//! The array operations, one family per file, each family one generic kernel over the
+//! elementwise engine (`map.rs`) or the reduction engine, instantiated per op and dtype from
+//! a one-line-per-op list:
+//!
+//! - `layout.rs`: how a kernel sees a strided operand (shape, strides, offset);
+//! - `map.rs`: the elementwise engine (contiguous vector path, strided rows);
+//! - `unary.rs`: `neg`, `sqrt`, `exp`, `gelu`, ... (float, and numeric ops on integers too);
+//! - `binary.rs`: `add`, `sub`, `mul`, `div`, `rem`, `maximum`, `minimum`, `pow`, `atan2`;
+//! - `compare.rs`: comparisons and logic to `bool`, `isnan`-style tests, `where`;
+//! - `cast.rs`: every pair of dtypes;
+//! - `copy.rs`: strided copies and tiled transposes, bit for bit, by element size;
+//! - `reduce.rs`: `sum`, `prod`, `max`, `min`, `argmax`, `argmin`, and the sums behind
+//!   `mean`, `var`, `std`, `norm` and `logsumexp`, over any axes.
+
+pub mod binary;
+pub mod cast;
+pub mod compare;
+pub mod copy;
+pub mod layout;
+pub mod map;
+pub mod reduce;
+pub mod unary;
