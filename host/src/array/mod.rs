@@ -208,15 +208,14 @@ impl<T: Element> Array<T> {
     /// differ, broadcasting `src` to this array's shape. On one CUDA device this is a
     /// device-to-device copy, the benchmark's bandwidth ceiling.
     pub fn copy_from(&mut self, src: &Array<T>) -> Result<()> {
-        let src_layout = src.layout.broadcast_to("copy_from", self.shape())?;
-        let src = if src.device() == self.device() {
-            src.clone()
+        // Checked before any transfer; a source on another device comes over contiguous.
+        let mut src_layout = src.layout.broadcast_to("copy_from", self.shape())?;
+        let src_storage = if src.device() == self.device() {
+            src.storage.clone()
         } else {
-            Array::from_parts(Arc::new(Storage::from_vec(src.to_vec()?, &self.device())?), Layout::contiguous(src.shape()))
+            src_layout = Layout::contiguous(src.shape()).broadcast_to("copy_from", self.shape())?;
+            Arc::new(Storage::from_vec(src.to_vec()?, &self.device())?)
         };
-        let src_layout = if src.layout == src_layout { src.layout.clone() } else { src.layout.broadcast_to("copy_from", self.shape())? };
-        let src_storage = src.storage.clone();
-        drop(src);
         let (storage, layout) = self.parts_mut()?;
         let layout = layout.clone();
         copy_layout(&src_storage, &src_layout, storage, &layout)
