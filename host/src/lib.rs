@@ -15,6 +15,7 @@
 //! their operations), `backend` (the CPU code and the CUDA launches), [`ptx`] (the embedded
 //! kernels). The kernels themselves live in the `kernels-gpu` crate.
 
+mod alloc;
 mod array;
 mod backend;
 pub mod baselines;

@@ -8,6 +8,7 @@ mod display;
 mod ops;
 mod precision;
 
+use crate::alloc::{try_collect, try_filled, try_to_vec, volume};
 use crate::backend::Storage;
 use crate::device::{Device, default_device};
 use crate::dtype::{DType, Element, Float};
@@ -26,8 +27,17 @@ pub struct Array<T: Element> {
     storage: Storage<T>,
 }
 
-fn volume(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+/// `n` elements made on the host by `fill`, placed on `device`. A CUDA buffer is allocated
+/// first, so a device short of memory is the one an [`Error::OutOfMemory`] names.
+fn place<T: Element>(device: &Device, n: usize, fill: impl FnOnce() -> Result<Vec<T>>) -> Result<Storage<T>> {
+    Ok(match device {
+        Device::Cpu => Storage::Cpu(fill()?),
+        Device::Cuda(c) => {
+            let mut buf = c.alloc::<T>(n)?;
+            buf.write(&fill()?)?;
+            Storage::Cuda(buf)
+        }
+    })
 }
 
 impl<T: Element> Array<T> {
@@ -42,7 +52,7 @@ impl<T: Element> Array<T> {
 
     /// An array of `shape` holding `data` on `device`; `data.len()` must equal the shape's size.
     pub fn from_vec_on(data: Vec<T>, shape: &[usize], device: &Device) -> Result<Self> {
-        let expected = volume(shape).ok_or_else(|| Error::bad_shape("from_vec", shape, "its size overflows usize"))?;
+        let expected = volume("from_vec", shape)?;
         if data.len() != expected {
             return Err(Error::DataLength { len: data.len(), shape: shape.to_vec(), expected });
         }
@@ -63,8 +73,9 @@ impl<T: Element> Array<T> {
     }
 
     pub fn full_on(shape: &[usize], value: T, device: &Device) -> Result<Self> {
-        let n = volume(shape).ok_or_else(|| Error::bad_shape("full", shape, "its size overflows usize"))?;
-        Self::from_vec_on(vec![value; n], shape, device)
+        let n = volume("full", shape)?;
+        let storage = place(device, n, || try_filled(n, value))?;
+        Ok(Array { shape: shape.to_vec(), storage })
     }
 
     pub fn zeros(shape: &[usize]) -> Result<Self> {
@@ -118,7 +129,7 @@ impl<T: Element> Array<T> {
     /// The elements in row-major order, copied to the host (`cp.asnumpy`, `.cpu().numpy()`).
     pub fn to_vec(&self) -> Result<Vec<T>> {
         match &self.storage {
-            Storage::Cpu(v) => Ok(v.clone()),
+            Storage::Cpu(v) => try_to_vec(v),
             Storage::Cuda(b) => b.to_vec(),
         }
     }
@@ -126,7 +137,7 @@ impl<T: Element> Array<T> {
     /// A copy on `device` (a copy even if already there).
     pub fn to_device(&self, device: &Device) -> Result<Self> {
         let storage = match (&self.storage, device) {
-            (Storage::Cpu(v), Device::Cpu) => Storage::Cpu(v.clone()),
+            (Storage::Cpu(v), Device::Cpu) => Storage::Cpu(try_to_vec(v)?),
             (Storage::Cuda(b), Device::Cuda(c)) if b.device().same_device(c) => Storage::Cuda(b.try_clone()?),
             (Storage::Cpu(v), Device::Cuda(c)) => Storage::Cuda(c.upload(v)?),
             (Storage::Cuda(b), Device::Cpu) => Storage::Cpu(b.to_vec()?),
@@ -171,7 +182,7 @@ impl<T: Element> Array<T> {
 
     /// The same elements in a new shape of the same size (a copy).
     pub fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        if volume(shape) != Some(self.len()) {
+        if volume("reshape", shape)? != self.len() {
             return Err(Error::shape_mismatch("reshape", &self.shape, shape, "the sizes differ"));
         }
         let mut out = self.try_clone()?;
@@ -184,20 +195,28 @@ impl<T: Float> Array<T> {
     /// Seeded uniform samples in `[low, high)`, generated on the host (ChaCha8, so the same
     /// seed gives the same values on every machine and device) and placed on the default device.
     pub fn rand_uniform(shape: &[usize], low: f64, high: f64, seed: u64) -> Result<Self> {
+        if !(low.is_finite() && high.is_finite()) {
+            return Err(Error::Config(format!("rand_uniform: low {low} and high {high} must be finite")));
+        }
         let dist = Uniform::new(low, high)
             .map_err(|e| Error::Config(format!("rand_uniform: low {low} and high {high}: {e}")))?;
         Self::sample(shape, dist, seed)
     }
 
-    /// Seeded normal samples with mean `mean` and standard deviation `std`.
+    /// Seeded normal samples with mean `mean` and standard deviation `std` (finite, and not
+    /// negative).
     pub fn rand_normal(shape: &[usize], mean: f64, std: f64, seed: u64) -> Result<Self> {
+        if !(mean.is_finite() && std.is_finite() && std >= 0.0) {
+            return Err(Error::Config(format!("rand_normal: mean {mean} and std {std}: need finite values, std >= 0")));
+        }
         let dist = Normal::new(mean, std).map_err(|e| Error::Config(format!("rand_normal: std {std}: {e}")))?;
         Self::sample(shape, dist, seed)
     }
 
     fn sample(shape: &[usize], dist: impl Distribution<f64>, seed: u64) -> Result<Self> {
-        let n = volume(shape).ok_or_else(|| Error::bad_shape("rand", shape, "its size overflows usize"))?;
+        let n = volume("rand", shape)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        Self::from_vec((0..n).map(|_| T::from_f64(dist.sample(&mut rng))).collect(), shape)
+        let values = || try_collect(n, std::iter::repeat_with(|| T::from_f64(dist.sample(&mut rng))));
+        Ok(Array { shape: shape.to_vec(), storage: place(&default_device(), n, values)? })
     }
 }

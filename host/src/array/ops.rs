@@ -44,6 +44,7 @@ fn matmul_shapes(a: &[usize], b: &[usize]) -> Result<(usize, usize, usize, Vec<u
     let lead = &a[..a.len() - 1];
     let mut out = lead.to_vec();
     out.extend(n);
+    crate::alloc::volume("matmul", &out)?; // the result's size, and so m·n, fits in usize
     Ok((lead.iter().product(), k, n.unwrap_or(1), out))
 }
 
@@ -137,7 +138,7 @@ impl<T: Native> Array<T> {
 
     fn matmul_native(&self, other: &Array<T>, (m, k, n, shape): (usize, usize, usize, Vec<usize>)) -> Result<Array<T>> {
         let storage = match (self.storage(), other.storage()) {
-            (Storage::Cpu(a), Storage::Cpu(b)) => Storage::Cpu(cpu::matmul(a, b, (m, k, n), (false, false))),
+            (Storage::Cpu(a), Storage::Cpu(b)) => Storage::Cpu(cpu::matmul(a, b, (m, k, n), (false, false))?),
             (Storage::Cuda(a), Storage::Cuda(b)) => Storage::Cuda(cuda::ops::matmul(a, b, (m, k, n), (false, false))?),
             _ => unreachable!("devices checked by the caller"),
         };
@@ -146,8 +147,16 @@ impl<T: Native> Array<T> {
 }
 
 impl<T: Element> Array<T> {
-    /// The elements converted to `U`, rounded to nearest even (as NumPy's `astype`). On CUDA
-    /// devices only float-to-float conversions run; integer arrays convert on the CPU.
+    /// The elements converted to `U`, as NumPy's `astype`: to a float type rounded to nearest
+    /// even; to an integer type truncated toward zero and saturated at the type's limits, NaN
+    /// becoming 0 (Rust's `as`). On CUDA devices only float-to-float conversions run; integer
+    /// arrays convert on the CPU.
+    ///
+    /// ```
+    /// let x = ferrite::Array::from_vec(vec![2.7f32, -2.7, 1e10, f32::NAN], &[4])?;
+    /// assert_eq!(x.cast::<i32>()?.to_vec()?, [2, -2, i32::MAX, 0]);
+    /// # Ok::<(), ferrite::Error>(())
+    /// ```
     pub fn cast<U: Element>(&self) -> Result<Array<U>> {
         let storage = match self.storage() {
             Storage::Cpu(v) => Storage::Cpu(cpu::cast(v)),

@@ -1,0 +1,217 @@
+//! Checked sizes and fallible allocation: every shape volume, byte count and host buffer that
+//! a user's sizes reach goes through here, so an impossible size is an `Err` and never a panic
+//! or an abort. A count that overflows `usize` is [`Error::BadShape`]; memory that cannot be
+//! had is [`Error::OutOfMemory`] (NumPy's `MemoryError`).
+//!
+//! A host request larger than the machine could ever give is refused before the allocator
+//! sees it: more than physical memory plus swap (Linux's own heuristic for one request, which
+//! `vm.overcommit_memory=1` turns off), more than the cgroup allows, or more than
+//! `FERRITE_MEMORY_LIMIT` (bytes, or with a K, M, G or T suffix, binary), which makes the
+//! limit explicit and the same on every machine. Below it, buffers are reserved with
+//! `try_reserve_exact`, so an allocator refusal is an error too. The emulated CUDA device's
+//! memory is host memory and takes the same limit; a real GPU's driver reports its own.
+
+use crate::device::Device;
+use crate::error::{Error, Result};
+use std::io::Read;
+use std::sync::OnceLock;
+
+/// Elements in `shape`, or [`Error::BadShape`] naming `op` when the product overflows `usize`.
+pub(crate) fn volume(op: &'static str, shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| Error::bad_shape(op, shape, "its number of elements overflows usize"))
+}
+
+/// Bytes of `len` elements of `T`, exactly.
+pub(crate) fn bytes_of<T>(len: usize) -> u128 {
+    len as u128 * size_of::<T>() as u128
+}
+
+/// `bytes` as an allocation size on `device` whose memory is at most `limit`: an
+/// [`Error::OutOfMemory`] above it or above `isize::MAX` (no allocation can be larger).
+pub(crate) fn admit(bytes: u128, limit: u64, device: impl FnOnce() -> String) -> Result<usize> {
+    if bytes > isize::MAX as u128 || bytes > limit as u128 {
+        return Err(Error::OutOfMemory { bytes, device: device() });
+    }
+    Ok(bytes as usize)
+}
+
+/// [`admit`] on the host.
+pub(crate) fn admit_host(bytes: u128) -> Result<usize> {
+    admit(bytes, host_limit(), host_name)
+}
+
+/// [`admit`] on `device`: the host's limit for the CPU and the emulator (host memory); a
+/// real GPU's driver reports its own shortage when asked.
+pub(crate) fn admit_on(device: &Device, bytes: u128) -> Result<usize> {
+    let limit = match device {
+        Device::Cuda(c) if !c.is_emulated() => u64::MAX,
+        _ => host_limit(),
+    };
+    admit(bytes, limit, || device.to_string())
+}
+
+fn host_name() -> String {
+    "cpu".into()
+}
+
+/// An empty vector with room for `len` elements, or [`Error::OutOfMemory`].
+pub(crate) fn try_with_capacity<T>(len: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    reserve(&mut v, len)?;
+    Ok(v)
+}
+
+/// Room for `additional` more elements in `v`, or [`Error::OutOfMemory`] for the whole buffer.
+pub(crate) fn reserve<T>(v: &mut Vec<T>, additional: usize) -> Result<()> {
+    let total = bytes_of::<T>(v.len()) + bytes_of::<T>(additional);
+    admit_host(total)?;
+    v.try_reserve_exact(additional).map_err(|_| Error::OutOfMemory { bytes: total, device: host_name() })
+}
+
+/// `len` copies of `value` (`vec![value; len]`), or [`Error::OutOfMemory`].
+pub(crate) fn try_filled<T: Clone>(len: usize, value: T) -> Result<Vec<T>> {
+    let mut v = try_with_capacity(len)?;
+    v.resize(len, value);
+    Ok(v)
+}
+
+/// `src.to_vec()`, or [`Error::OutOfMemory`].
+pub(crate) fn try_to_vec<T: Clone>(src: &[T]) -> Result<Vec<T>> {
+    let mut v = try_with_capacity(src.len())?;
+    v.extend_from_slice(src);
+    Ok(v)
+}
+
+/// The first `len` items of `items` in a vector allocated once, or [`Error::OutOfMemory`].
+pub(crate) fn try_collect<T>(len: usize, items: impl IntoIterator<Item = T>) -> Result<Vec<T>> {
+    let mut v = try_with_capacity(len)?;
+    v.extend(items.into_iter().take(len));
+    Ok(v)
+}
+
+/// Up to `limit` bytes from `reader` (fewer if it ends first), in a buffer that grows
+/// fallibly: a stream that claims less than it holds (a decompression bomb) costs at most
+/// `limit` bytes. Read errors go through `io_error`.
+pub(crate) fn read_at_most(
+    reader: impl Read,
+    limit: u64,
+    io_error: impl Fn(std::io::Error) -> Error,
+) -> Result<Vec<u8>> {
+    let mut reader = reader.take(limit);
+    let mut chunk = vec![0u8; limit.min(64 << 10) as usize];
+    let mut out = Vec::new();
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_error(e)),
+        };
+        if out.capacity() - out.len() < n {
+            // Doubling, but never past `limit`.
+            let room = (out.len().max(n) as u64).min(limit - out.len() as u64) as usize;
+            reserve(&mut out, room.max(n))?;
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The largest host allocation that can succeed: `FERRITE_MEMORY_LIMIT` if set, else physical
+/// memory plus swap, capped by the cgroup's `memory.max` (plus swap); unbounded where neither
+/// can be read.
+pub(crate) fn host_limit() -> u64 {
+    static LIMIT: OnceLock<u64> = OnceLock::new();
+    *LIMIT.get_or_init(|| match std::env::var("FERRITE_MEMORY_LIMIT") {
+        Ok(text) => parse_size(&text).unwrap_or_else(|| {
+            eprintln!("ferrite: FERRITE_MEMORY_LIMIT={text:?} is not a size (e.g. 512M, 8G); ignoring it");
+            machine_limit()
+        }),
+        Err(_) => machine_limit(),
+    })
+}
+
+/// `1234`, `512K`, `8G`, `1TiB`: bytes, with binary suffixes.
+fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim().to_ascii_uppercase();
+    let t = t.strip_suffix("IB").or_else(|| t.strip_suffix('B')).unwrap_or(&t);
+    let (digits, shift) = match t.char_indices().last()? {
+        (i, 'K') => (&t[..i], 10),
+        (i, 'M') => (&t[..i], 20),
+        (i, 'G') => (&t[..i], 30),
+        (i, 'T') => (&t[..i], 40),
+        _ => (t, 0),
+    };
+    digits.trim().parse::<u64>().ok()?.checked_mul(1 << shift)
+}
+
+fn machine_limit() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let kib = |key: &str| -> Option<u64> {
+        let line = meminfo.lines().find(|l| l.starts_with(key))?;
+        line[key.len()..].trim().trim_end_matches("kB").trim().parse::<u64>().ok()?.checked_mul(1024)
+    };
+    let swap = kib("SwapTotal:").unwrap_or(0);
+    let physical = kib("MemTotal:").map(|m| m.saturating_add(swap));
+    let cgroup = cgroup_memory_max().map(|m| m.saturating_add(swap));
+    physical.into_iter().chain(cgroup).min().unwrap_or(u64::MAX)
+}
+
+/// cgroup v2's `memory.max` for this process, if it is a number.
+fn cgroup_memory_max() -> Option<u64> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = own.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let read = |dir: &str| std::fs::read_to_string(format!("/sys/fs/cgroup{dir}/memory.max")).ok();
+    read(path.trim_end_matches('/')).or_else(|| read(""))?.trim().parse().ok()
+}
+
+/// `4.0 TiB`, `512 B`: for messages.
+pub(crate) fn human_bytes(bytes: u128) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("1234"), Some(1234));
+        assert_eq!(parse_size("512k"), Some(512 << 10));
+        assert_eq!(parse_size(" 8G "), Some(8 << 30));
+        assert_eq!(parse_size("1TiB"), Some(1 << 40));
+        assert_eq!(parse_size("2MB"), Some(2 << 20));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("99999999999T"), None);
+    }
+
+    #[test]
+    fn volumes_and_byte_counts_are_checked() {
+        assert_eq!(volume("t", &[3, 0, usize::MAX]).unwrap(), 0);
+        assert!(matches!(volume("t", &[1 << 32, 1 << 32]), Err(Error::BadShape { op: "t", .. })));
+        assert_eq!(bytes_of::<f64>(1 << 62), 1 << 65);
+        let oom = admit(1 << 65, u64::MAX, host_name).unwrap_err();
+        assert!(matches!(oom, Error::OutOfMemory { bytes, .. } if bytes == 1 << 65), "{oom:?}");
+        assert!(oom.to_string().contains("32.0 EiB"), "{oom}");
+        assert!(matches!(admit(100, 99, host_name), Err(Error::OutOfMemory { bytes: 100, .. })));
+        assert_eq!(admit(99, 99, host_name).unwrap(), 99);
+    }
+
+    #[test]
+    fn host_vectors_larger_than_the_machine_are_errors() {
+        let huge = (host_limit() / 4).saturating_add(1) as usize;
+        assert!(matches!(try_filled(huge, 0f32), Err(Error::OutOfMemory { .. })));
+        assert!(matches!(try_with_capacity::<u8>(usize::MAX), Err(Error::OutOfMemory { .. })));
+        assert_eq!(try_filled(3, 7u8).unwrap(), [7, 7, 7]);
+        assert_eq!(try_collect(2, 0..10).unwrap(), [0, 1]);
+    }
+}
