@@ -47,7 +47,7 @@ impl<T: Element> Array<T> {
     }
 
     pub fn from_slice(data: &[T], shape: &[usize]) -> Result<Self> {
-        Self::from_vec_on(data.to_vec(), shape, &default_device())
+        Self::from_vec_on(try_to_vec(data)?, shape, &default_device())
     }
 
     /// An array of `shape` holding `data` on `device`; `data.len()` must equal the shape's size.

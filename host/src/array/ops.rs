@@ -111,7 +111,7 @@ impl<T: Float> Array<T> {
 impl<T: Native> Array<T> {
     fn sqrt_native(&self) -> Result<Array<T>> {
         let storage = match self.storage() {
-            Storage::Cpu(v) => Storage::Cpu(cpu::unary::<Sqrt, T>(v)),
+            Storage::Cpu(v) => Storage::Cpu(cpu::unary::<Sqrt, T>(v)?),
             Storage::Cuda(b) => Storage::Cuda(cuda::ops::sqrt(b)?),
         };
         Ok(Array::from_storage(self.shape().to_vec(), storage))
@@ -130,7 +130,7 @@ impl<T: Native> Array<T> {
         let cols = self.shape()[self.ndim() - 1];
         let rows = self.len().checked_div(cols).unwrap_or(0);
         let storage = match self.storage() {
-            Storage::Cpu(v) => Storage::Cpu(cpu::softmax(v, cols)),
+            Storage::Cpu(v) => Storage::Cpu(cpu::softmax(v, cols)?),
             Storage::Cuda(b) => Storage::Cuda(cuda::ops::softmax(b, rows, cols)?),
         };
         Ok(Array::from_storage(self.shape().to_vec(), storage))
@@ -159,7 +159,7 @@ impl<T: Element> Array<T> {
     /// ```
     pub fn cast<U: Element>(&self) -> Result<Array<U>> {
         let storage = match self.storage() {
-            Storage::Cpu(v) => Storage::Cpu(cpu::cast(v)),
+            Storage::Cpu(v) => Storage::Cpu(cpu::cast(v)?),
             Storage::Cuda(b) => Storage::Cuda(cuda::ops::cast(b)?),
         };
         Ok(Array::from_storage(self.shape().to_vec(), storage))

@@ -7,7 +7,9 @@ mod matmul;
 pub(crate) mod simd;
 mod stream;
 
+use crate::alloc::{try_collect, try_to_vec, try_with_capacity};
 use crate::dtype::Element;
+use crate::error::Result;
 use kernels_gpu::elementwise::UnaryOp;
 use kernels_gpu::prelude::Float as KernelFloat;
 use rayon::prelude::*;
@@ -20,12 +22,15 @@ pub(crate) use simd::CpuMath;
 /// Below this many elements (or multiply-adds) threads cost more than they save.
 const PARALLEL_MIN: usize = 1 << 15;
 
-pub(crate) fn unary<Op: UnaryOp, T: KernelFloat + Send + Sync>(x: &[T]) -> Vec<T> {
+/// Results are allocated fallibly (`crate::alloc`), here and in `softmax` and `cast`.
+pub(crate) fn unary<Op: UnaryOp, T: KernelFloat + Send + Sync>(x: &[T]) -> Result<Vec<T>> {
+    let mut y = try_with_capacity(x.len())?;
     if x.len() < PARALLEL_MIN {
-        x.iter().map(|&v| Op::apply(v)).collect()
+        y.extend(x.iter().map(|&v| Op::apply(v)));
     } else {
-        x.par_iter().with_min_len(PARALLEL_MIN / 4).map(|&v| Op::apply(v)).collect()
+        y.par_extend(x.par_iter().with_min_len(PARALLEL_MIN / 4).map(|&v| Op::apply(v)));
     }
+    Ok(y)
 }
 
 /// Outputs from this many bytes on are written with streaming stores (`stream.rs`): they are
@@ -133,11 +138,11 @@ fn rows_per_task(len: usize, cols: usize) -> Option<usize> {
 }
 
 /// Row softmax of a `rows × cols` array.
-pub(crate) fn softmax<T: CpuMath>(x: &[T], cols: usize) -> Vec<T> {
+pub(crate) fn softmax<T: CpuMath>(x: &[T], cols: usize) -> Result<Vec<T>> {
     if cols == 0 {
-        return x.to_vec();
+        return try_to_vec(x);
     }
-    let mut y = Vec::with_capacity(x.len());
+    let mut y = try_with_capacity(x.len())?;
     let out = &mut y.spare_capacity_mut()[..x.len()];
     match rows_per_task(x.len(), cols) {
         None => softmax_rows_into(x, out, cols),
@@ -148,7 +153,7 @@ pub(crate) fn softmax<T: CpuMath>(x: &[T], cols: usize) -> Vec<T> {
     }
     // SAFETY: the calls above wrote every element: `x.len()` is a multiple of `cols`.
     unsafe { y.set_len(x.len()) };
-    y
+    Ok(y)
 }
 
 /// Row softmax of a `rows × cols` array, in place.
@@ -162,6 +167,6 @@ pub(crate) fn softmax_in_place<T: CpuMath>(x: &mut [T], cols: usize) {
 
 /// Conversion through f64: exact for every source type, then one rounding (or, for integer
 /// targets, truncation toward zero with saturation, as Rust's `as` does).
-pub(crate) fn cast<S: Element, D: Element>(x: &[S]) -> Vec<D> {
-    x.iter().map(|&v| D::from_f64(v.to_f64())).collect()
+pub(crate) fn cast<S: Element, D: Element>(x: &[S]) -> Result<Vec<D>> {
+    try_collect(x.len(), x.iter().map(|&v| D::from_f64(v.to_f64())))
 }
