@@ -1,6 +1,7 @@
 //! The training operations as kernel launches (a GPU, or the emulator behind the same code).
-//! Nothing here synchronises except `read` and `sum2`, which the host calls once per
-//! progress update; a training step is `3 × layers + 1` launches.
+//! Nothing here synchronises except `read` and `sum2`, which the host calls once per chunk
+//! of 16 steps (the NaN guard) and per progress update; a training step is `3 × layers + 1`
+//! launches.
 
 use super::{Dims, Head, Input, NnBackend, Scores, Targets, Update};
 use crate::alloc::{try_filled, try_to_vec};
