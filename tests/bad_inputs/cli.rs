@@ -49,6 +49,21 @@ pub fn sweep(s: &mut Sweep) {
     let one = write(&dir, "one.csv", b"a,label\n0.5,0\n0.25,0\n");
     expect_exit(s, &["--train", one.to_str().unwrap()], 1, &["error: classification needs at least 2 classes"], true);
 
+    expect_exit(s, &["--hidden", "0"], 1, &["error: layer 0 has 64 inputs and 0 units"], true);
+    expect_exit(s, &["--optimizer", "rmsprop"], 1, &["error: unknown optimizer \"rmsprop\""], true);
+    expect_exit(s, &["--train", "/no/such/file.csv"], 1, &["error: /no/such/file.csv: No such file"], true);
+    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), 'shape': (1,), }";
+    let x = write(&dir, "x.npy", &crate::seeds::npy_with_header(header, &1f32.to_le_bytes()));
+    let y = write(&dir, "y.npy", &crate::seeds::npy("|u1", false, "(1,)", &[0]));
+    let pair = format!("{},{}", x.display(), y.display());
+    expect_exit(
+        s,
+        &["--train", &pair],
+        1,
+        &["x.npy: array 'x', header: the header gives 'shape' more than once"],
+        true,
+    );
+
     let config = "error: ";
     expect_exit(s, &["--scale", "nan"], 1, &[config, "factor NaN"], true);
     let png = dir.join("p.png");
