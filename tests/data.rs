@@ -1,6 +1,8 @@
 //! Dataset loaders: each format read back from files the tests write, the embedded digits split,
 //! and the Dataset/Labels helpers. Errors for malformed files are in `data/errors.rs`.
 
+#[path = "data/bombs.rs"]
+mod bombs;
 #[path = "data/errors.rs"]
 mod errors;
 
@@ -110,7 +112,7 @@ fn a_pair_of_npy_files() {
     let spec = format!("{},{}", x.display(), y.display());
     let ds = Dataset::load(&spec).unwrap();
     assert_eq!((ds.rows(), ds.features, ds.classes()), (2, 3, 5));
-    assert_eq!(ds.row(1), [4.0, 5.0, 6.0]);
+    assert_eq!(ds.row(1).unwrap(), [4.0, 5.0, 6.0]);
     assert_eq!(classes(&ds), [4, 1]);
 }
 
@@ -125,7 +127,7 @@ fn mnist_files(prefix: &str, gz: bool) -> (PathBuf, PathBuf) {
 
 fn check_mnist(ds: &Dataset) {
     assert_eq!((ds.rows(), ds.features, ds.classes()), (3, 4, 8));
-    assert_eq!(ds.row(0), [0.0, 255.0, 1.0, 2.0]);
+    assert_eq!(ds.row(0).unwrap(), [0.0, 255.0, 1.0, 2.0]);
     assert_eq!(classes(ds), [7, 0, 3]);
 }
 
@@ -152,7 +154,7 @@ fn digits_is_the_stratified_sklearn_split() {
     assert_eq!((train.features, test.features, train.classes(), test.classes()), (64, 64, 10, 10));
     let csv = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/host/data/digits.csv")).unwrap();
     let row: Vec<f32> = csv.lines().nth(1 + 1364).unwrap().split(',').map(|v| v.parse().unwrap()).collect();
-    assert_eq!(test.row(0), &row[..64]);
+    assert_eq!(test.row(0).unwrap(), &row[..64]);
     assert_eq!(classes(&test)[0] as f32, row[64]);
     for split in [&train, &test] {
         assert!(split.x.iter().all(|&v| (0.0..=16.0).contains(&v)));
@@ -179,7 +181,7 @@ fn split_last_takes_the_last_rows_as_keras_does() {
     assert_eq!((train.rows(), validation.rows()), (8, 2));
     assert_eq!(validation.x, [16.0, 17.0, 18.0, 19.0]);
     assert_eq!(classes(&validation), [2, 0]);
-    assert_eq!(train.row(7), ds.row(7));
+    assert_eq!(train.row(7).unwrap(), ds.row(7).unwrap());
     // Keras keeps floor(rows * (1 - fraction)) rows for training: 10 * 0.75 = 7.5 -> 7, so 3 validate.
     let (train, validation) = ds.split_last(0.25).unwrap();
     assert_eq!((train.rows(), validation.rows()), (7, 3));
@@ -201,21 +203,21 @@ fn split_last_refuses_fractions_outside_0_to_1() {
 
 #[test]
 fn select_keeps_features_and_labels_together() {
-    let picked = ten_rows().select(&[9, 0, 9]);
+    let picked = ten_rows().select(&[9, 0, 9]).unwrap();
     assert_eq!(picked.x, [18.0, 19.0, 0.0, 1.0, 18.0, 19.0]);
     assert_eq!(picked.labels, Labels::Classes { labels: vec![0, 0, 0], classes: 3 });
     let one_hot = Labels::OneHot { values: vec![1.0, 0.0, 0.0, 1.0, 0.5, 0.5], classes: 2 };
-    assert_eq!(one_hot.select(&[2, 1]), Labels::OneHot { values: vec![0.5, 0.5, 0.0, 1.0], classes: 2 });
+    assert_eq!(one_hot.select(&[2, 1]).unwrap(), Labels::OneHot { values: vec![0.5, 0.5, 0.0, 1.0], classes: 2 });
 }
 
 #[test]
 fn labels_convert_both_ways() {
     let labels = Labels::Classes { labels: vec![2, 0], classes: 3 };
-    assert_eq!(labels.to_one_hot(), [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+    assert_eq!(labels.to_one_hot().unwrap(), [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
     assert_eq!((labels.len(), labels.classes()), (2, 3));
     let soft = Labels::OneHot { values: vec![0.2, 0.5, 0.3, 0.4, 0.1, 0.4], classes: 3 };
     assert_eq!(soft.to_classes(), [1, 0]); // the first maximum wins a tie
-    assert_eq!(soft.to_one_hot(), [0.2, 0.5, 0.3, 0.4, 0.1, 0.4]);
+    assert_eq!(soft.to_one_hot().unwrap(), [0.2, 0.5, 0.3, 0.4, 0.1, 0.4]);
     assert_eq!(soft.len(), 2);
 }
 
@@ -223,7 +225,7 @@ fn labels_convert_both_ways() {
 fn scale_multiplies_every_feature() {
     let (mut train, _) = Dataset::digits();
     let before = train.x.clone();
-    train.scale(1.0 / 16.0);
+    train.scale(1.0 / 16.0).unwrap();
     assert!(train.x.iter().zip(&before).all(|(a, b)| *a == b / 16.0));
     assert!(train.x.iter().all(|&v| (0.0..=1.0).contains(&v)));
 }

@@ -6,9 +6,10 @@ use ferrite::{Array, Dataset, Error};
 
 fn digits() -> (TrainingData<f32>, TrainingData<f32>) {
     let (mut train, mut test) = Dataset::digits();
-    train.scale(1.0 / 16.0);
-    test.scale(1.0 / 16.0);
-    (TrainingData::from_dataset(&train).one_hot(10).unwrap(), TrainingData::from_dataset(&test).one_hot(10).unwrap())
+    train.scale(1.0 / 16.0).unwrap();
+    test.scale(1.0 / 16.0).unwrap();
+    let one_hot = |d: &Dataset| TrainingData::from_dataset(d).unwrap().one_hot(10).unwrap();
+    (one_hot(&train), one_hot(&test))
 }
 
 fn seed_model(seed: u64) -> Sequential {
@@ -200,4 +201,28 @@ fn history_plots_to_a_png() {
     let png = std::fs::read(&path).unwrap();
     let _ = std::fs::remove_file(&path);
     assert!(png.starts_with(b"\x89PNG") && png.len() > 5_000, "a real image: {} bytes", png.len());
+}
+
+/// A history whose losses are NaN or infinite (a run with `terminate_on_nan` off), or span
+/// f64's whole range, still plots: the values that cannot be drawn are gaps.
+#[test]
+fn histories_with_non_finite_values_plot() {
+    use ferrite::nn::{EpochLog, History};
+    let cases = [[f64::NAN; 3], [f64::INFINITY, f64::NAN, -1e308], [1e308, -1e308, 0.0], [5.0, 5.0, 5.0], [1e308; 3]];
+    for (i, values) in cases.into_iter().enumerate() {
+        let log = |(epoch, &loss): (usize, &f64)| EpochLog {
+            epoch,
+            loss,
+            accuracy: Some(0.1),
+            val_loss: Some(loss),
+            val_accuracy: None,
+            seconds: 0.0,
+        };
+        let h = History { epochs: values.iter().enumerate().map(log).collect(), warnings: Vec::new() };
+        let path = std::env::temp_dir().join(format!("ferrite-nan-curves-{}-{i}.png", std::process::id()));
+        h.plot(&path).unwrap_or_else(|e| panic!("{values:?}: {e}"));
+        let png = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(png.starts_with(b"\x89PNG"), "{values:?}");
+    }
 }

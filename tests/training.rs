@@ -3,6 +3,8 @@
 //! the CPU, convergence on the digits, determinism, prediction and saved weights.
 
 mod common;
+#[path = "training/guards.rs"]
+mod guards;
 
 use common::devices::{Case, CaseResult, run_with_cuda_only};
 use common::rng;
@@ -19,6 +21,14 @@ fn main() {
         ("predict_agrees_with_evaluate", predict_agrees_with_evaluate),
         ("saved_weights_load_back", saved_weights_load_back),
         ("validation_split_holds_out_the_last_rows", validation_split_holds_out_the_last_rows),
+        (
+            "a_nan_loss_stops_fit_keeping_the_weights_before_its_batch",
+            guards::a_nan_loss_stops_fit_keeping_the_weights_before_its_batch,
+        ),
+        ("terminate_on_nan_can_be_turned_off", guards::terminate_on_nan_can_be_turned_off),
+        ("a_loss_that_grows_a_hundredfold_warns", guards::a_loss_that_grows_a_hundredfold_warns),
+        ("a_model_without_metrics_records_no_accuracy", guards::a_model_without_metrics_records_no_accuracy),
+        ("fit_uploads_data_from_another_device", guards::fit_uploads_data_from_another_device),
     ];
     run_with_cuda_only(
         cases,
@@ -76,9 +86,9 @@ fn the_ptx_interpreter_trains_bit_for_bit(d: &Device) -> CaseResult {
 
 fn digits() -> (TrainingData<f32>, TrainingData<f32>) {
     let (mut train, mut test) = Dataset::digits();
-    train.scale(1.0 / 16.0);
-    test.scale(1.0 / 16.0);
-    let one_hot = |d: &Dataset| TrainingData::from_dataset(d).one_hot(10).unwrap();
+    train.scale(1.0 / 16.0).unwrap();
+    test.scale(1.0 / 16.0).unwrap();
+    let one_hot = |d: &Dataset| TrainingData::from_dataset(d).unwrap().one_hot(10).unwrap();
     (one_hot(&train), one_hot(&test))
 }
 
@@ -309,9 +319,9 @@ fn validation_split_holds_out_the_last_rows(d: &Device) -> CaseResult {
     // Keras: the last 20% of the rows, unshuffled, are the validation set.
     let (full, _) = Dataset::digits();
     let keep = (full.rows() as f64 * 0.8).floor() as usize;
-    let mut held = full.select(&(keep..full.rows()).collect::<Vec<_>>());
-    held.scale(1.0 / 16.0);
-    let holdout = TrainingData::from_dataset(&held).one_hot(10)?;
+    let mut held = full.select(&(keep..full.rows()).collect::<Vec<_>>())?;
+    held.scale(1.0 / 16.0)?;
+    let holdout = TrainingData::from_dataset(&held)?.one_hot(10)?;
     let v = m.evaluate_data(&holdout, 32)?;
     ensure!(
         (v[0] - h.val_loss()[1]).abs() < 1e-5 && (v[1] - h.val_accuracy()[1]).abs() < 1e-9,

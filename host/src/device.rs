@@ -49,9 +49,14 @@ impl FromStr for DeviceSpec {
             "cuda" | "gpu" => Ok(DeviceSpec::Cuda(ordinal(index)?)),
             "emulated" => match index {
                 None => Ok(DeviceSpec::Emulated(9, 0)),
+                // sm_XY or sm_XYZ (major X or XY, minor the last digit), as NVIDIA names them.
                 Some(arch) => {
-                    let digits = arch.strip_prefix("sm_").ok_or_else(bad)?.trim_end_matches('a');
-                    let n: u32 = digits.parse().map_err(|_| bad())?;
+                    let digits = arch.strip_prefix("sm_").ok_or_else(bad)?;
+                    let digits = digits.strip_suffix('a').unwrap_or(digits);
+                    let well_formed = matches!(digits.len(), 2 | 3)
+                        && digits.bytes().all(|b| b.is_ascii_digit())
+                        && !digits.starts_with('0');
+                    let n: u32 = digits.parse().ok().filter(|_| well_formed).ok_or_else(bad)?;
                     Ok(DeviceSpec::Emulated(n / 10, n % 10))
                 }
             },

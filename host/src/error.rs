@@ -29,7 +29,9 @@ pub enum Error {
     Unsupported { op: &'static str, dtype: DType, device: String },
 
     /// A device string that does not parse.
-    #[error("unknown device {text:?}: expected cpu, cuda, cuda:N, gpu:N, /gpu:N or /device:GPU:N")]
+    #[error(
+        "unknown device {text:?}: expected cpu, cuda, cuda:N, gpu:N, /gpu:N, /device:GPU:N, emulated or emulated:sm_XY"
+    )]
     DeviceSyntax { text: String },
 
     /// No CUDA driver, no GPU, or no GPU with that ordinal.
@@ -61,13 +63,33 @@ pub enum Error {
     #[error("{path}: {location}: {message}")]
     Data { path: PathBuf, location: String, message: String },
 
-    /// A class label outside the model's classes (or negative).
-    #[error("label {label} at row {row} is outside the {classes} classes 0..{classes}")]
+    /// A class label outside the model's classes, or negative (then `classes` is 0: no
+    /// number of classes could hold it).
+    #[error("label {label} at row {row} is {}", label_problem(label, *classes))]
     Label { row: usize, label: String, classes: usize },
+
+    /// A classification loss with fewer than two classes: its softmax would be constant.
+    #[error("classification needs at least 2 classes, but {what} has {classes}")]
+    TooFewClasses { classes: usize, what: String },
 
     /// A NaN or infinite value where training needs finite numbers.
     #[error("{what} has a non-finite value ({value}) at row {row}, column {col}")]
     NonFinite { what: &'static str, row: usize, col: usize, value: f64 },
+
+    /// `fit` stopped because the training loss was NaN or infinite (Keras's `TerminateOnNaN`).
+    /// `epoch` and `batch` count from 0, as [`crate::nn::EpochLog::epoch`]; the message counts
+    /// from 1, as the progress lines do. The model keeps the weights from before that batch.
+    #[error(
+        "fit stopped: the loss is {loss} at epoch {}/{epochs}, batch {}/{batches}; the model keeps the weights \
+         from before that batch (lower the learning rate, or look for extreme values in the data)",
+        epoch + 1,
+        batch + 1
+    )]
+    NonFiniteLoss { epoch: usize, epochs: usize, batch: usize, batches: usize, loss: f64 },
+
+    /// A weight that is NaN or infinite where a checkpoint must hold finite values.
+    #[error("{tensor} element {index} is {value}: not saving non-finite weights (WeightsOptions::allow_non_finite)")]
+    NonFiniteWeight { tensor: String, index: usize, value: f64 },
 
     /// An allocation the device cannot satisfy (NumPy's `MemoryError`): more than the
     /// device's memory, more than an address space holds, or refused by the allocator.
@@ -81,10 +103,22 @@ pub enum Error {
     /// An operation that does not take this dtype.
     #[error("{op} does not take {dtype} arrays{}", if hint.is_empty() { String::new() } else { format!(": {hint}") })]
     DType { op: &'static str, dtype: DType, hint: &'static str },
+    /// An index past the end of a collection (a dataset's rows, say).
+    #[error("{what} {index} is out of range: there are {len}")]
+    OutOfRange { what: &'static str, index: usize, len: usize },
 
     /// A model or training setting that cannot work (e.g. a layer without an input size).
     #[error("{0}")]
     Config(String),
+}
+
+/// The end of [`Error::Label`]'s message.
+fn label_problem(label: &str, classes: usize) -> String {
+    if label.starts_with('-') {
+        "negative: class labels count from 0".into()
+    } else {
+        format!("outside the {classes} classes 0..{classes}")
+    }
 }
 
 impl Error {

@@ -23,6 +23,8 @@ pub mod data;
 pub mod device;
 mod dtype;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod nn;
 pub mod ptx;
 

@@ -89,6 +89,9 @@ impl<T: Float> Array<T> {
     /// Seeded uniform samples in `[low, high)`, generated on the host (ChaCha8, so the same
     /// seed gives the same values on every machine and device) and placed on the default device.
     pub fn rand_uniform(shape: &[usize], low: f64, high: f64, seed: u64) -> Result<Self> {
+        if !(low.is_finite() && high.is_finite()) {
+            return Err(Error::Config(format!("rand_uniform: low {low} and high {high} must be finite")));
+        }
         let dist = Uniform::new(low, high)
             .map_err(|e| Error::Config(format!("rand_uniform: low {low} and high {high}: {e}")))?;
         Self::sample(shape, dist, seed)

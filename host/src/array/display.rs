@@ -1,5 +1,6 @@
 //! NumPy-style printing: `[1, 1.4142135, 1.7320508, 2, 2.236068]`, nested brackets for more
-//! dimensions, and `...` past 1000 elements (three items kept at each end of each axis).
+//! dimensions, and `...` past 1000 elements (three items kept at each end of each axis); `[]`
+//! for any empty array.
 //! Floats print as the shortest decimal that reads back to the same value.
 
 use super::Array;
@@ -51,6 +52,9 @@ impl<T: Element> fmt::Display for Array<T> {
     /// Copies the data to the host first; a device error becomes `fmt::Error`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let data = self.to_vec().map_err(|_| fmt::Error)?;
+        if data.is_empty() {
+            return f.write_str("[]"); // as NumPy, whatever the shape: `[usize::MAX, 0]` too
+        }
         write_block(f, &data, self.shape(), 0, data.len() > THRESHOLD)
     }
 }

@@ -12,35 +12,16 @@ impl<T: Element> Array<T> {
     }
 
     /// The same elements in a new shape of the same size: a view when the array is
-    /// contiguous, else a contiguous copy (NumPy's `reshape`). One dimension may be `usize::MAX`
-    /// to be inferred (NumPy's `-1`).
+    /// contiguous, else a contiguous copy (NumPy's `reshape`). Every dimension is given (a
+    /// `usize` has no NumPy `-1`; `flatten` covers the common case).
     pub fn reshape(&self, shape: &[usize]) -> Result<Array<T>> {
-        let shape = self.infer_shape(shape)?;
-        match self.layout.reshaped(&shape) {
+        if crate::alloc::volume("reshape", shape)? != self.len() {
+            return Err(Error::shape_mismatch("reshape", self.shape(), shape, "the sizes differ"));
+        }
+        match self.layout.reshaped(shape) {
             Some(l) => Ok(self.with_layout(l)),
-            None => Ok(self.copy()?.with_layout(super::layout::Layout::contiguous(&shape))),
+            None => Ok(self.copy()?.with_layout(super::layout::Layout::contiguous(shape))),
         }
-    }
-
-    fn infer_shape(&self, shape: &[usize]) -> Result<Vec<usize>> {
-        let unknown: Vec<usize> = (0..shape.len()).filter(|&i| shape[i] == usize::MAX).collect();
-        let bad = |why: &str| Error::shape_mismatch("reshape", self.shape(), shape, why);
-        let mut out = shape.to_vec();
-        match unknown.as_slice() {
-            [] => {}
-            [i] => {
-                let known = crate::alloc::volume("reshape", &[&shape[..*i], &shape[i + 1..]].concat())?;
-                if known == 0 || self.len() % known != 0 {
-                    return Err(bad("the inferred dimension does not divide the size"));
-                }
-                out[*i] = self.len() / known;
-            }
-            _ => return Err(bad("at most one dimension can be inferred")),
-        }
-        if crate::alloc::volume("reshape", &out).ok() != Some(self.len()) {
-            return Err(bad("the sizes differ"));
-        }
-        Ok(out)
     }
 
     /// The elements as one dimension (a view of a contiguous array, else a copy).

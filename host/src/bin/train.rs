@@ -8,10 +8,27 @@
 
 use clap::Parser;
 use ferrite::nn::{Activation, Dense, FitOptions, Loss, Metric, Optimizer, Sequential, TrainingData};
-use ferrite::{Dataset, Device};
-use std::path::PathBuf;
+use ferrite::{Dataset, Device, Error, Labels};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// `println!`, except that a closed stdout (`train | head`) ends the program quietly with
+/// status 141, as SIGPIPE ends a C program, instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        say(format_args!($($arg)*))
+    };
+}
+
+fn say(line: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(line).and_then(|()| out.write_all(b"\n")) {
+        let code = if e.kind() == std::io::ErrorKind::BrokenPipe { 141 } else { 74 }; // 74: EX_IOERR
+        std::process::exit(code);
+    }
+}
 
 #[derive(Parser, Debug)]
 #[command(version, about = "Train a dense network on the GPU (or the CPU), Keras-style.")]
@@ -24,14 +41,14 @@ struct Args {
     #[arg(long)]
     test: Option<String>,
     /// Fraction of the training rows (the last ones) held out for validation.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     validation_split: f64,
     #[arg(long, default_value_t = 30)]
     epochs: usize,
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Learning rate (default: the optimizer's, 0.01 for SGD and 0.001 for Adam).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// sgd (Keras's plain SGD), momentum (0.9), nesterov (momentum 0.9, Nesterov) or adam.
     #[arg(long, default_value = "nesterov")]
@@ -45,7 +62,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Multiply every feature by this (default: 1/16 for the digits' pixel counts, else 1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     scale: Option<f32>,
     /// 0 silent, 1 progress bar on a terminal, 2 one line per epoch.
     #[arg(long, default_value_t = 1)]
@@ -71,8 +88,44 @@ fn main() -> ExitCode {
     }
 }
 
+/// Fails now, not after training, if `path` cannot be written: a directory, a
+/// write-protected file, or a directory that does not exist or takes no new files.
+fn check_writable(path: &Path) -> ferrite::Result<()> {
+    let fail = |source| Error::Io { path: path.into(), source };
+    let refuse = |kind, why: &str| Err(fail(std::io::Error::new(kind, why.to_string())));
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return refuse(std::io::ErrorKind::IsADirectory, "is a directory"),
+        Ok(m) if m.permissions().readonly() => {
+            return refuse(std::io::ErrorKind::PermissionDenied, "the file is write-protected");
+        }
+        _ => {}
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    tempfile::Builder::new().prefix(".ferrite-probe").tempfile_in(dir).map(drop).map_err(fail)
+}
+
+/// For an out-of-memory error of a model whose output layer is most of it, a note on where
+/// that layer's size came from: the labels' largest value (a label column holding ids looks
+/// like millions of classes).
+fn explain_memory(e: Error, data: &Dataset, classes: usize) -> Error {
+    if let (Error::OutOfMemory { .. }, Labels::Classes { labels, .. }) = (&e, &data.labels)
+        && let Some((row, max)) = labels.iter().enumerate().rev().max_by_key(|&(_, l)| l)
+    {
+        eprintln!(
+            "note: the output layer has {classes} units, one per class: {classes} classes were inferred from the \
+             largest label, {max} (data row {}) of {}",
+            row + 1,
+            data.source
+        );
+    }
+    e
+}
+
 fn run(a: Args) -> ferrite::Result<()> {
     let started = Instant::now();
+    for path in a.save.iter().chain(&a.plot) {
+        check_writable(path)?;
+    }
     let (device, note) = match &a.device {
         Some(s) => {
             let d = Device::new(s)?;
@@ -81,7 +134,7 @@ fn run(a: Args) -> ferrite::Result<()> {
         }
         None => Device::best_available(),
     };
-    println!("{note}");
+    say!("{note}");
 
     let (mut train, mut test, default_scale) = match &a.train {
         None => {
@@ -94,12 +147,15 @@ fn run(a: Args) -> ferrite::Result<()> {
         test = Some(Dataset::load(spec)?);
     }
     let scale = a.scale.unwrap_or(default_scale);
-    train.scale(scale);
+    train.scale(scale)?;
     if let Some(t) = &mut test {
-        t.scale(scale);
+        t.scale(scale)?;
     }
     let classes = train.classes().max(test.as_ref().map_or(0, |t| t.classes()));
-    println!("training on {} ({} rows, {} features, {classes} classes)", train.source, train.rows(), train.features);
+    if classes < 2 {
+        return Err(Error::TooFewClasses { classes, what: format!("the labels of {}", train.source) });
+    }
+    say!("training on {} ({} rows, {} features, {classes} classes)", train.source, train.rows(), train.features);
     if let Some(t) = &test {
         if t.features != train.features {
             return Err(ferrite::Error::Config(format!(
@@ -107,7 +163,7 @@ fn run(a: Args) -> ferrite::Result<()> {
                 t.features, train.features
             )));
         }
-        println!("evaluating on {} ({} rows)", t.source, t.rows());
+        say!("evaluating on {} ({} rows)", t.source, t.rows());
     }
 
     let mut model = Sequential::new().seed(a.seed).on(&device);
@@ -128,16 +184,19 @@ fn run(a: Args) -> ferrite::Result<()> {
     if let Some(lr) = a.lr {
         optimizer = optimizer.with_learning_rate(lr);
     }
-    model.compile(Loss::CategoricalCrossentropy, optimizer, &[Metric::Accuracy])?;
+    let output_params = (a.hidden.last().copied().unwrap_or(train.features) as u128 + 1) * classes as u128;
+    let output_heavy = model.count_params().map_or(true, |total| 2 * output_params >= total as u128);
+    let explain = |e| if output_heavy { explain_memory(e, &train, classes) } else { e };
+    model.compile(Loss::CategoricalCrossentropy, optimizer, &[Metric::Accuracy]).map_err(explain)?;
     if let Some(path) = &a.load {
         model.load_weights(path)?;
-        println!("loaded weights from {}", path.display());
+        say!("loaded weights from {}", path.display());
     }
     if a.verbose > 0 {
-        print!("{}", model.summary()?);
+        say!("{}", model.summary()?.trim_end());
     }
 
-    let train_data = TrainingData::from_dataset(&train).one_hot(classes)?;
+    let train_data = TrainingData::from_dataset(&train)?.one_hot(classes).map_err(explain)?;
     let options = FitOptions {
         epochs: a.epochs,
         batch_size: a.batch_size,
@@ -146,25 +205,25 @@ fn run(a: Args) -> ferrite::Result<()> {
         ..Default::default()
     };
     let fit_started = Instant::now();
-    let history = model.fit_data(&train_data, &options)?;
+    let history = model.fit_data(&train_data, &options).map_err(explain)?;
     let fit_seconds = fit_started.elapsed().as_secs_f64();
 
     if let Some(t) = &test {
-        let result = model.evaluate_data(&TrainingData::from_dataset(t).one_hot(classes)?, a.batch_size)?;
-        println!("test loss: {:.4} - accuracy: {:.4}", result[0], result[1]);
+        let result = model.evaluate_data(&TrainingData::from_dataset(t)?.one_hot(classes)?, a.batch_size)?;
+        say!("test loss: {:.4} - accuracy: {:.4}", result[0], result[1]);
     } else {
-        println!("no test data (give --test FILE to evaluate)");
+        say!("no test data (give --test FILE to evaluate)");
     }
     if let Some(path) = &a.save {
         model.save_weights(path)?;
-        println!("saved weights to {}", path.display());
+        say!("saved weights to {}", path.display());
     }
     if let Some(path) = &a.plot {
         history.plot(path)?;
-        println!("saved training curves to {}", path.display());
+        say!("saved training curves to {}", path.display());
     }
     let steps = a.epochs * train_data.rows().div_ceil(a.batch_size.max(1));
-    println!(
+    say!(
         "device: {} - wall time {:.2}s (training {:.2}s, {:.1} us/step)",
         device.describe(),
         started.elapsed().as_secs_f64(),

@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Reads CSV from `reader`; `path` names it in messages. Each row is checked as it is read, so
 /// an error names its line (1-based, the header is line 1), data row (1-based) and column.
-pub(super) fn read_csv(reader: impl Read, path: &Path, label: Option<&str>) -> Result<Dataset> {
+pub(crate) fn read_csv(reader: impl Read, path: &Path, label: Option<&str>) -> Result<Dataset> {
     // Flexible, so that a short or long row is reported by us with both counts and its line.
     let mut csv = ::csv::ReaderBuilder::new().flexible(true).trim(::csv::Trim::All).from_reader(reader);
     let header = csv.headers().map_err(|e| csv_error(path, e))?.clone();
@@ -84,5 +84,6 @@ pub(super) fn digits() -> (Dataset, Dataset) {
         line.split(',').map(|i| i.trim().parse().expect("digits_split.txt holds row indices")).collect()
     };
     let (test, train) = (indices(), indices());
-    (all.select(&train), all.select(&test))
+    let pick = |rows: &[usize]| all.select(rows).expect("digits_split.txt indexes digits.csv");
+    (pick(&train), pick(&test))
 }

@@ -4,10 +4,11 @@
 //! Every loader validates what it reads before training starts, so a bad file fails with an
 //! [`Error::Data`] that names the file, where in it, and the offending value, and never panics.
 
-mod csv;
-mod idx;
-mod npy;
+pub(crate) mod csv;
+pub(crate) mod idx;
+pub(crate) mod npy;
 
+use crate::alloc::{try_collect, try_filled, try_to_vec, try_with_capacity, volume};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -106,32 +107,37 @@ impl Labels {
     }
 
     /// As one-hot rows of `classes` columns (Classes → one-hot; OneHot returned as is).
-    pub fn to_one_hot(&self) -> Vec<f32> {
+    pub fn to_one_hot(&self) -> Result<Vec<f32>> {
         match self {
             Labels::Classes { labels, classes } => {
-                let mut out = vec![0.0; labels.len() * classes];
+                let mut out = try_filled(volume("to_one_hot", &[labels.len(), *classes])?, 0.0)?;
                 // Labels built by hand may be out of range: those rows stay all zero.
                 for (row, &label) in labels.iter().enumerate().filter(|&(_, &l)| (l as usize) < *classes) {
                     out[row * classes + label as usize] = 1.0;
                 }
-                out
+                Ok(out)
             }
-            Labels::OneHot { values, .. } => values.clone(),
+            Labels::OneHot { values, .. } => try_to_vec(values),
         }
     }
 
-    /// The rows at `indices`, in that order. Panics if an index is out of range.
-    pub fn select(&self, indices: &[usize]) -> Labels {
-        match self {
-            Labels::Classes { labels, classes } => {
-                Labels::Classes { labels: indices.iter().map(|&i| labels[i]).collect(), classes: *classes }
-            }
+    /// The rows at `indices`, in that order; an index past the rows is [`Error::OutOfRange`].
+    pub fn select(&self, indices: &[usize]) -> Result<Labels> {
+        let len = self.len();
+        if let Some(&index) = indices.iter().find(|&&i| i >= len) {
+            return Err(Error::OutOfRange { what: "label row", index, len });
+        }
+        Ok(match self {
+            Labels::Classes { labels, classes } => Labels::Classes {
+                labels: try_collect(indices.len(), indices.iter().map(|&i| labels[i]))?,
+                classes: *classes,
+            },
             Labels::OneHot { values, classes } => {
                 let c = *classes;
-                let values = indices.iter().flat_map(|&i| &values[i * c..(i + 1) * c]).copied().collect();
-                Labels::OneHot { values, classes: c }
+                let values = indices.iter().flat_map(|&i| &values[i * c..(i + 1) * c]).copied();
+                Labels::OneHot { values: try_collect(volume("select", &[indices.len(), c])?, values)?, classes: c }
             }
-        }
+        })
     }
 }
 
@@ -139,8 +145,17 @@ impl Dataset {
     /// Validates shapes and values and builds a dataset. `source` is used in messages; error
     /// locations give 0-based rows and columns.
     pub fn new(x: Vec<f32>, features: usize, labels: Labels, source: impl Into<String>) -> Result<Dataset> {
-        let source = source.into();
-        let err = |location: String, message: String| data_error(&source, location, message);
+        let dataset = Dataset { x, features, labels, source: source.into() };
+        dataset.validate()?;
+        Ok(dataset)
+    }
+
+    /// The checks [`Dataset::new`] makes, again: the fields are public, so a dataset may have
+    /// changed since it was built (training data is checked with this before use).
+    pub fn validate(&self) -> Result<()> {
+        let Dataset { x, features, labels, source } = self;
+        let features = *features;
+        let err = |location: String, message: String| data_error(source, location, message);
         if features == 0 {
             return Err(err("shape".into(), "features must be at least 1, got 0".into()));
         }
@@ -152,7 +167,7 @@ impl Dataset {
         if rows == 0 {
             return Err(err("shape".into(), "no data rows".into()));
         }
-        match &labels {
+        match labels {
             Labels::Classes { labels, classes } => {
                 if let Some((row, label)) = labels.iter().enumerate().find(|&(_, &l)| l as usize >= *classes) {
                     return Err(err(
@@ -179,7 +194,7 @@ impl Dataset {
         if let Some(i) = x.iter().position(|v| !v.is_finite()) {
             return Err(err(format!("row {}, feature {}", i / features, i % features), non_finite(x[i])));
         }
-        Ok(Dataset { x, features, labels, source })
+        Ok(())
     }
 
     pub fn rows(&self) -> usize {
@@ -190,15 +205,23 @@ impl Dataset {
         self.labels.classes()
     }
 
-    /// Row `i`'s features. Panics if `i` is out of range.
-    pub fn row(&self, i: usize) -> &[f32] {
-        &self.x[i * self.features..(i + 1) * self.features]
+    /// Row `i`'s features, or [`Error::OutOfRange`].
+    pub fn row(&self, i: usize) -> Result<&[f32]> {
+        let f = self.features;
+        let out_of_range = || Error::OutOfRange { what: "row", index: i, len: self.rows() };
+        let range = i.checked_mul(f).zip(i.checked_add(1).and_then(|j| j.checked_mul(f))).ok_or_else(out_of_range)?;
+        self.x.get(range.0..range.1).filter(|r| !r.is_empty()).ok_or_else(out_of_range)
     }
 
-    /// The rows at `indices`, in that order (x and labels together). Panics if an index is out of range.
-    pub fn select(&self, indices: &[usize]) -> Dataset {
-        let x = indices.iter().flat_map(|&i| self.row(i)).copied().collect();
-        Dataset { x, features: self.features, labels: self.labels.select(indices), source: self.source.clone() }
+    /// The rows at `indices`, in that order (x and labels together); an index past the rows
+    /// is [`Error::OutOfRange`].
+    pub fn select(&self, indices: &[usize]) -> Result<Dataset> {
+        let labels = self.labels.select(indices)?;
+        let mut x = try_with_capacity(volume("select", &[indices.len(), self.features])?)?;
+        for &i in indices {
+            x.extend_from_slice(self.row(i)?);
+        }
+        Ok(Dataset { x, features: self.features, labels, source: self.source.clone() })
     }
 
     /// Keras's `validation_split`: the last rows (taken before any shuffling) become the
@@ -212,7 +235,7 @@ impl Dataset {
             return Err(Error::Config(format!("validation split fraction {fraction} must be in [0, 1)")));
         }
         if fraction == 0.0 {
-            return Ok((self.clone(), self.select(&[])));
+            return Ok((self.clone(), self.select(&[])?));
         }
         let rows = self.rows();
         let split_at = (rows as f64 * (1.0 - fraction)).floor() as usize;
@@ -224,12 +247,23 @@ impl Dataset {
             )));
         }
         let (train, validation): (Vec<usize>, Vec<usize>) = ((0..split_at).collect(), (split_at..rows).collect());
-        Ok((self.select(&train), self.select(&validation)))
+        Ok((self.select(&train)?, self.select(&validation)?))
     }
 
-    /// Multiplies every feature by `factor` (e.g. 1/16 for the digits' pixel counts).
-    pub fn scale(&mut self, factor: f32) {
+    /// Multiplies every feature by `factor` (e.g. 1/16 for the digits' pixel counts). A factor
+    /// that is not finite, or that would make a feature infinite, is an error and changes
+    /// nothing.
+    pub fn scale(&mut self, factor: f32) -> Result<()> {
+        if !factor.is_finite() {
+            return Err(Error::Config(format!("Dataset::scale: factor {factor} is not a finite number")));
+        }
+        if let Some(i) = self.x.iter().position(|v| !(v * factor).is_finite()) {
+            let (row, feature) = (i / self.features.max(1), i % self.features.max(1));
+            let message = format!("{} times {factor} does not fit in f32", self.x[i]);
+            return Err(data_error(&self.source, format!("row {row}, feature {feature}"), message));
+        }
         self.x.iter_mut().for_each(|v| *v *= factor);
+        Ok(())
     }
 
     /// Loads a file chosen by its name: `*.csv` (label in the last column), `*.npz` (arrays `x`

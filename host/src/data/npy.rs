@@ -2,15 +2,22 @@
 //!
 //! The `.npy` format is parsed here rather than by npyz's reader because npyz trusts the header
 //! (it multiplies the shape's sizes unchecked, which panics on a corrupt shape); this parser
-//! checks every size against the bytes present. The zip container is read with the `zip` crate npyz re-exports.
+//! checks every size against the bytes present, and reads a stream (an `.npz` member as it is
+//! inflated) no further than its header implies. The zip container is read with the `zip`
+//! crate npyz re-exports.
 
 use super::{Dataset, Labels, class_label, data_error, non_finite};
+use crate::alloc::{read_at_most, try_with_capacity, volume};
 use crate::error::{Error, Result};
 use npyz::zip::{ZipArchive, result::ZipError};
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 
-/// A parsed `.npy` array: shape, element type, and the file's bytes.
+/// NumPy's own limit on a `.npy` header (`max_header_size`), so a corrupt length cannot make
+/// the header itself a large read.
+const MAX_HEADER: usize = 10_000;
+
+/// A parsed `.npy` array: shape, element type, and its data bytes.
 struct NpyArray {
     name: &'static str,
     shape: Vec<usize>,
@@ -19,27 +26,46 @@ struct NpyArray {
     size: usize,
     big_endian: bool,
     fortran: bool,
-    bytes: Vec<u8>,
-    data_start: usize,
+    data: Vec<u8>,
 }
 
 impl NpyArray {
-    /// Parses the header of `bytes` (a whole `.npy` file) and checks the data is all there.
-    fn parse(bytes: Vec<u8>, path: &Path, name: &'static str) -> Result<NpyArray> {
+    /// Reads a `.npy` stream: the header, then the data bytes it implies and at most one more
+    /// (excess is refused; a decompression bomb behind a small header costs nothing). Read
+    /// errors go through `io`.
+    fn read(
+        mut r: impl Read,
+        path: &Path,
+        name: &'static str,
+        io: impl Fn(std::io::Error) -> Error,
+    ) -> Result<NpyArray> {
         let err = |message: String| data_error(path, format!("array '{name}', header"), message);
-        if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        let mut start = read_at_most(&mut r, 10, &io)?;
+        if start.len() < 10 || &start[..6] != b"\x93NUMPY" {
             return Err(err("not a .npy array (the file does not start with \\x93NUMPY)".into()));
         }
-        let (header_start, header_len) = match bytes[6] {
-            1 => (10, u16::from_le_bytes([bytes[8], bytes[9]]) as usize),
-            2 | 3 if bytes.len() >= 12 => (12, u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize),
+        let header_len = match start[6] {
+            1 => u16::from_le_bytes([start[8], start[9]]) as usize,
+            2 | 3 => {
+                start.extend(read_at_most(&mut r, 2, &io)?);
+                match start[8..] {
+                    [a, b, c, d] => u32::from_le_bytes([a, b, c, d]) as usize,
+                    _ => {
+                        return Err(err(format!("truncated: the header needs 12 bytes, the file has {}", start.len())));
+                    }
+                }
+            }
             version => return Err(err(format!("unsupported .npy format version {version}"))),
         };
-        let data_start = header_start + header_len;
-        if data_start > bytes.len() {
-            return Err(err(format!("truncated: the header needs {data_start} bytes, the file has {}", bytes.len())));
+        if header_len > MAX_HEADER {
+            return Err(err(format!("a {header_len}-byte header is longer than NumPy's limit of {MAX_HEADER} bytes")));
         }
-        let text = String::from_utf8_lossy(&bytes[header_start..data_start]).into_owned();
+        let header = read_at_most(&mut r, header_len as u64, &io)?;
+        if header.len() < header_len {
+            let (needed, found) = (start.len() + header_len, start.len() + header.len());
+            return Err(err(format!("truncated: the header needs {needed} bytes, the file has {found}")));
+        }
+        let text = String::from_utf8_lossy(&header);
         let (descr, fortran, shape) = parse_header(&text).map_err(err)?;
         let unsupported = || err(format!("dtype '{descr}' is not supported: use float32, float64 or an integer type"));
         let (big_endian, rest) = match descr.as_bytes().first() {
@@ -55,18 +81,23 @@ impl NpyArray {
             return Err(unsupported());
         }
         let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-        let needed = count.and_then(|n| n.checked_mul(size));
-        let present = bytes.len() - data_start;
-        match needed {
-            Some(needed) if needed <= present => {}
-            _ => {
-                let needed = needed.map_or("more than usize::MAX".into(), |n| n.to_string());
-                let message =
-                    format!("truncated: shape {shape:?} of {descr} needs {needed} data bytes, found {present}");
-                return Err(data_error(path, format!("array '{name}', data"), message));
-            }
+        let data_error = |message: String| data_error(path, format!("array '{name}', data"), message);
+        let Some(needed) = count.and_then(|n| n.checked_mul(size)) else {
+            return Err(data_error(format!("shape {shape:?} of {descr} needs more than usize::MAX data bytes")));
+        };
+        // One byte past the data: excess is an error, and a zip member read to its end has its
+        // checksum verified.
+        let data = read_at_most(&mut r, needed as u64 + 1, &io)?;
+        let found = data.len();
+        if found != needed {
+            let message = if found > needed {
+                format!("shape {shape:?} of {descr} needs {needed} data bytes, but there are more")
+            } else {
+                format!("truncated: shape {shape:?} of {descr} needs {needed} data bytes, found {found}")
+            };
+            return Err(data_error(message));
         }
-        Ok(NpyArray { name, shape, descr, kind, size, big_endian, fortran, bytes, data_start })
+        Ok(NpyArray { name, shape, descr, kind, size, big_endian, fortran, data })
     }
 
     /// Element at row `r`, column `c` of a 2-D array (or element `r` of a 1-D one, with c = 0).
@@ -76,9 +107,9 @@ impl NpyArray {
             (2, false) => r * self.shape[1] + c,
             _ => r,
         };
-        let start = self.data_start + index * self.size;
+        let start = index * self.size;
         let mut b = [0u8; 8];
-        b[..self.size].copy_from_slice(&self.bytes[start..start + self.size]);
+        b[..self.size].copy_from_slice(&self.data[start..start + self.size]);
         if self.big_endian {
             b[..self.size].reverse();
         }
@@ -101,12 +132,21 @@ impl NpyArray {
     }
 }
 
-/// Reads `descr`, `fortran_order` and `shape` from the header's Python dict literal.
+/// Reads `descr`, `fortran_order` and `shape` from the header's Python dict literal. A key
+/// given twice is refused (Python's dict, and so NumPy, would silently keep the last).
 fn parse_header(text: &str) -> std::result::Result<(String, bool, Vec<usize>), String> {
     let value = |key: &str| -> std::result::Result<&str, String> {
-        let at = text.find(&format!("'{key}'")).or_else(|| text.find(&format!("\"{key}\"")));
-        let rest = at.map(|i| text[i + key.len() + 2..].trim_start()).and_then(|r| r.strip_prefix(':'));
-        rest.map(str::trim_start).ok_or_else(|| format!("the header has no '{key}' entry: {}", text.trim()))
+        let mut found = ['\'', '"'].into_iter().flat_map(|q| {
+            let quoted = format!("{q}{key}{q}");
+            text.match_indices(&quoted)
+                .filter_map(|(i, _)| text[i + quoted.len()..].trim_start().strip_prefix(':'))
+                .collect::<Vec<_>>()
+        });
+        let first = found.next().ok_or_else(|| format!("the header has no '{key}' entry: {}", text.trim()))?;
+        if found.next().is_some() {
+            return Err(format!("the header gives '{key}' more than once: {}", text.trim()));
+        }
+        Ok(first.trim_start())
     };
     let descr = value("descr")?;
     let descr = match descr.chars().next() {
@@ -133,22 +173,25 @@ fn parse_header(text: &str) -> std::result::Result<(String, bool, Vec<usize>), S
 /// An `.npz` archive with arrays `x` (2-D) and `y` (1-D class labels or 2-D one-hot rows).
 pub(super) fn load_npz(path: &Path) -> Result<Dataset> {
     let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.into(), source })?;
-    let archive = ZipArchive::new(std::io::BufReader::new(file));
-    let mut zip = archive.map_err(|e| zip_error(path, "archive", e))?;
+    load_npz_from(std::io::BufReader::new(file), path)
+}
+
+/// [`load_npz`] from any seekable reader; `path` names it in errors. Members are inflated as
+/// they are parsed, no further than their headers imply.
+pub(crate) fn load_npz_from(reader: impl Read + Seek, path: &Path) -> Result<Dataset> {
+    let mut zip = ZipArchive::new(reader).map_err(|e| zip_error(path, "archive", e))?;
     let mut names: Vec<String> = zip.file_names().filter_map(|n| n.strip_suffix(".npy")).map(String::from).collect();
     names.sort();
     let mut read = |name: &'static str| -> Result<NpyArray> {
         let location = format!("array '{name}'");
-        let mut entry = match zip.by_name(&format!("{name}.npy")) {
+        let entry = match zip.by_name(&format!("{name}.npy")) {
             Err(ZipError::FileNotFound) => {
                 let present = if names.is_empty() { "none".to_string() } else { names.join(", ") };
                 return Err(data_error(path, location, format!("no array '{name}'; the arrays present: {present}")));
             }
             other => other.map_err(|e| zip_error(path, &location, e))?,
         };
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).map_err(|e| data_error(path, &location, format!("cannot unpack it: {e}")))?;
-        NpyArray::parse(bytes, path, name)
+        NpyArray::read(entry, path, name, |e| data_error(path, &location, format!("cannot unpack it: {e}")))
     };
     let (x, y) = (read("x")?, read("y")?);
     build(&x, &y, path, path, path)
@@ -156,10 +199,18 @@ pub(super) fn load_npz(path: &Path) -> Result<Dataset> {
 
 /// `x` and `y` in two `.npy` files; `spec` (both paths) names the dataset.
 pub(super) fn load_npy_pair(x_path: &Path, y_path: &Path, spec: &str) -> Result<Dataset> {
-    let read = |path: &Path| std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source });
-    let x = NpyArray::parse(read(x_path)?, x_path, "x")?;
-    let y = NpyArray::parse(read(y_path)?, y_path, "y")?;
-    build(&x, &y, x_path, y_path, Path::new(spec))
+    let read = |path: &Path, name| {
+        let io = |source| Error::Io { path: path.into(), source };
+        NpyArray::read(std::io::BufReader::new(std::fs::File::open(path).map_err(io)?), path, name, io)
+    };
+    build(&read(x_path, "x")?, &read(y_path, "y")?, x_path, y_path, Path::new(spec))
+}
+
+/// [`load_npy_pair`] from the two files' contents.
+pub(crate) fn load_npy_pair_from(x: &[u8], x_path: &Path, y: &[u8], y_path: &Path) -> Result<Dataset> {
+    let x = NpyArray::read(x, x_path, "x", |source| Error::Io { path: x_path.into(), source })?;
+    let y = NpyArray::read(y, y_path, "y", |source| Error::Io { path: y_path.into(), source })?;
+    build(&x, &y, x_path, y_path, x_path)
 }
 
 fn zip_error(path: &Path, location: &str, error: ZipError) -> Error {
@@ -187,7 +238,7 @@ fn build(x: &NpyArray, y: &NpyArray, x_path: &Path, y_path: &Path, both: &Path) 
         };
         return Err(data_error(both, "array 'y'", message));
     }
-    let mut values = Vec::with_capacity(rows * features);
+    let mut values = try_with_capacity(volume("load", &[rows, features])?)?;
     for r in 0..rows {
         for c in 0..features {
             let wide = x.at(r, c);
@@ -201,7 +252,7 @@ fn build(x: &NpyArray, y: &NpyArray, x_path: &Path, y_path: &Path, both: &Path) 
         }
     }
     let labels = if let [_, classes] = y.shape[..] {
-        let mut values = Vec::with_capacity(rows * classes);
+        let mut values = try_with_capacity(volume("load", &[rows, classes])?)?;
         for r in 0..rows {
             for c in 0..classes {
                 let v = y.at(r, c) as f32;

@@ -153,7 +153,7 @@ impl Optimizer {
                         return bad(n, v);
                     }
                 }
-                if epsilon.is_nan() || epsilon <= 0.0 {
+                if !(epsilon > 0.0 && epsilon.is_finite()) {
                     return bad("epsilon", epsilon);
                 }
             }

@@ -3,6 +3,7 @@
 
 use super::config::Loss;
 use super::network::{HostTargets, LayerShape};
+use crate::alloc::{try_collect, try_filled, try_to_vec, try_with_capacity, volume};
 use crate::array::Array;
 use crate::data::{Dataset, Labels};
 use crate::dtype::{DType, Element, Native};
@@ -28,24 +29,31 @@ pub struct TrainingData<T> {
 impl<T: Native> TrainingData<T> {
     /// From arrays as Keras's `fit(x, y)` takes them: `x` is `rows × features`; integer `y`
     /// (`rows`, or `rows × 1`) holds class labels, float `y` (`rows × cols`, or `rows`) targets.
+    /// Both are copied to the host (from any device) and checked: NaN and infinite values are
+    /// refused here.
     pub fn new<Y: Element>(x: &Array<T>, y: &Array<Y>) -> Result<Self> {
+        Self::from_arrays("TrainingData::new", x, y)
+    }
+
+    /// [`Self::new`], with errors naming `op` (`fit`, `evaluate`).
+    pub(crate) fn from_arrays<Y: Element>(op: &'static str, x: &Array<T>, y: &Array<Y>) -> Result<Self> {
         let (xs, ys) = (x.shape(), y.shape());
         if xs.len() != 2 {
-            return Err(Error::bad_shape("fit", xs, "x must be 2-D: one row of features per sample"));
+            return Err(Error::bad_shape(op, xs, "x must be 2-D: one row of features per sample"));
         }
         let rows = xs[0];
         let rows_of_y = ys.first().copied().unwrap_or(0);
         if ys.is_empty() || ys.len() > 2 || rows_of_y != rows {
-            return Err(Error::shape_mismatch("fit", xs, ys, format!("y must have {rows} rows, as x has")));
+            return Err(Error::shape_mismatch(op, xs, ys, format!("y must have {rows} rows, as x has")));
         }
         let x_host = x.to_vec()?;
         let targets = match Y::DTYPE {
             DType::I32 | DType::U32 => {
                 if ys.len() == 2 && ys[1] != 1 {
-                    return Err(Error::shape_mismatch("fit", xs, ys, "integer labels must be one per row"));
+                    return Err(Error::shape_mismatch(op, xs, ys, "integer labels must be one per row"));
                 }
                 let labels = y.to_vec()?;
-                let mut classes = Vec::with_capacity(rows);
+                let mut classes = try_with_capacity(rows)?;
                 for (row, l) in labels.into_iter().enumerate() {
                     let v = l.to_f64();
                     if v < 0.0 {
@@ -65,26 +73,23 @@ impl<T: Native> TrainingData<T> {
         Ok(data)
     }
 
-    /// From a loaded dataset (already validated): class labels stay classes, one-hot rows stay rows.
-    pub fn from_dataset(d: &Dataset) -> Self {
+    /// From a loaded dataset: class labels stay classes, one-hot rows stay rows. The dataset
+    /// is checked again (its fields are public, so it may have changed since it loaded): NaN,
+    /// infinite values and labels out of range are errors naming it.
+    pub fn from_dataset(d: &Dataset) -> Result<Self> {
+        d.validate()?;
+        let widen = |v: &[f32]| try_collect(v.len(), v.iter().map(|&v| T::from_f64(v as f64)));
         let targets = match &d.labels {
-            Labels::Classes { labels, .. } => Targets::Classes(labels.clone()),
-            Labels::OneHot { values, classes } => {
-                Targets::Rows { values: values.iter().map(|&v| T::from_f64(v as f64)).collect(), cols: *classes }
-            }
+            Labels::Classes { labels, .. } => Targets::Classes(try_to_vec(labels)?),
+            Labels::OneHot { values, classes } => Targets::Rows { values: widen(values)?, cols: *classes },
         };
-        TrainingData {
-            x: d.x.iter().map(|&v| T::from_f64(v as f64)).collect(),
-            rows: d.rows(),
-            features: d.features,
-            targets,
-        }
+        Ok(TrainingData { x: widen(&d.x)?, rows: d.rows(), features: d.features, targets })
     }
 
     /// Class labels turned into one-hot rows of `classes` columns (Keras's `to_categorical`).
     pub fn one_hot(mut self, classes: usize) -> Result<Self> {
         if let Targets::Classes(labels) = &self.targets {
-            let mut values = vec![T::from_f64(0.0); self.rows * classes];
+            let mut values = try_filled(volume("one_hot", &[self.rows, classes])?, T::from_f64(0.0))?;
             for (row, &l) in labels.iter().enumerate() {
                 if l as usize >= classes {
                     return Err(Error::Label { row, label: l.to_string(), classes });
@@ -126,12 +131,16 @@ impl<T: Native> TrainingData<T> {
         Ok(())
     }
 
-    /// Checks the data against the model's layers and loss (before anything is uploaded).
-    pub(crate) fn check(&self, shapes: &[LayerShape], loss: Loss) -> Result<()> {
+    /// Checks the data against the model's layers and loss (before anything is uploaded);
+    /// errors name `op`.
+    pub(crate) fn check(&self, op: &'static str, shapes: &[LayerShape], loss: Loss) -> Result<()> {
         let (inputs, units) = (shapes[0].inputs, shapes[shapes.len() - 1].units);
-        let mismatch = |have: &[usize], want: &[usize], why: String| Err(Error::shape_mismatch("fit", have, want, why));
+        let mismatch = |have: &[usize], want: &[usize], why: String| Err(Error::shape_mismatch(op, have, want, why));
         if self.rows == 0 {
-            return Err(Error::bad_shape("fit", &[0, self.features], "there are no rows"));
+            return Err(Error::bad_shape(op, &[0, self.features], "there are no rows"));
+        }
+        if self.rows > u32::MAX as usize {
+            return Err(Error::bad_shape(op, &[self.rows, self.features], "more rows than 2^32 - 1"));
         }
         if self.features != inputs {
             return mismatch(

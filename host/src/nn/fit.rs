@@ -1,6 +1,7 @@
 //! `fit`, `evaluate` and `predict`, with Keras's options and results.
 
 use super::data::TrainingData;
+use super::guard::{LossWatch, Position, find_divergence};
 use super::model::{Engine, EngineData, Sequential, dispatch};
 use super::progress::Progress;
 use crate::array::Array;
@@ -11,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
 /// Keras's `fit` arguments, with Keras's defaults (`epochs=1, batch_size=32, shuffle=True,
-/// verbose=1`).
+/// verbose=1`), and Keras's `TerminateOnNaN` callback, on by default.
 #[derive(Clone, Debug)]
 pub struct FitOptions<T = f32> {
     pub epochs: usize,
@@ -22,6 +23,9 @@ pub struct FitOptions<T = f32> {
     pub validation_data: Option<TrainingData<T>>,
     /// 0 silent, 1 progress bar (on a terminal), 2 one line per epoch.
     pub verbose: u8,
+    /// Stop with [`Error::NonFiniteLoss`] at the first batch whose running loss is NaN or
+    /// infinite, keeping the weights from before it (Keras's `TerminateOnNaN`; see `guard.rs`).
+    pub terminate_on_nan: bool,
 }
 
 impl<T> Default for FitOptions<T> {
@@ -33,16 +37,17 @@ impl<T> Default for FitOptions<T> {
             validation_split: 0.0,
             validation_data: None,
             verbose: 1,
+            terminate_on_nan: true,
         }
     }
 }
 
-/// One epoch's results.
+/// One epoch's results; `accuracy` only if the model was compiled with that metric.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EpochLog {
     pub epoch: usize,
     pub loss: f64,
-    pub accuracy: f64,
+    pub accuracy: Option<f64>,
     pub val_loss: Option<f64>,
     pub val_accuracy: Option<f64>,
     pub seconds: f64,
@@ -51,23 +56,30 @@ pub struct EpochLog {
 impl EpochLog {
     pub(crate) fn describe(&self, steps: usize) -> String {
         let mut s = format!(
-            "{steps}/{steps} - {:.1}s - {:.0}us/step - loss: {:.4} - accuracy: {:.4}",
+            "{steps}/{steps} - {:.1}s - {:.0}us/step - loss: {:.4}",
             self.seconds,
             1e6 * self.seconds / steps.max(1) as f64,
             self.loss,
-            self.accuracy
         );
-        if let (Some(l), Some(a)) = (self.val_loss, self.val_accuracy) {
-            s += &format!(" - val_loss: {l:.4} - val_accuracy: {a:.4}");
+        if let Some(a) = self.accuracy {
+            s += &format!(" - accuracy: {a:.4}");
+        }
+        if let Some(l) = self.val_loss {
+            s += &format!(" - val_loss: {l:.4}");
+        }
+        if let Some(a) = self.val_accuracy {
+            s += &format!(" - val_accuracy: {a:.4}");
         }
         s
     }
 }
 
-/// Keras's `History`: the per-epoch logs.
+/// Keras's `History`: the per-epoch logs, and the warnings `fit` gave.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
     pub epochs: Vec<EpochLog>,
+    /// E.g. the loss growing by orders of magnitude (also printed at verbose 1 and 2).
+    pub warnings: Vec<String>,
 }
 
 impl History {
@@ -75,7 +87,7 @@ impl History {
         self.epochs.iter().map(|e| e.loss).collect()
     }
     pub fn accuracy(&self) -> Vec<f64> {
-        self.epochs.iter().map(|e| e.accuracy).collect()
+        self.epochs.iter().filter_map(|e| e.accuracy).collect()
     }
     pub fn val_loss(&self) -> Vec<f64> {
         self.epochs.iter().filter_map(|e| e.val_loss).collect()
@@ -100,9 +112,11 @@ fn shuffled(rows: usize, seed: u64, epoch: usize) -> Vec<u32> {
 }
 
 impl<T: Native> Sequential<T> {
-    /// Keras's `fit(x, y, epochs, batch_size, ...)`.
+    /// Keras's `fit(x, y, epochs, batch_size, ...)`. As Keras with NumPy arrays, `x` and `y`
+    /// may live on any device: they are copied to the host, checked, and uploaded to the
+    /// model's device (the one copy ferrite makes without being asked).
     pub fn fit<Y: Element>(&mut self, x: &Array<T>, y: &Array<Y>, options: &FitOptions<T>) -> Result<History> {
-        self.fit_data(&TrainingData::new(x, y)?, options)
+        self.fit_data(&TrainingData::from_arrays("fit", x, y)?, options)
     }
 
     pub fn fit_data(&mut self, data: &TrainingData<T>, o: &FitOptions<T>) -> Result<History> {
@@ -131,10 +145,11 @@ impl<T: Native> Sequential<T> {
         let seed = self.seed;
         let c = self.compiled("fit")?;
         let shapes = c.engine_shapes();
-        train.check(&shapes, c.loss)?;
+        train.check("fit", &shapes, c.loss)?;
         if let Some(v) = &val {
-            v.check(&shapes, c.loss)?;
+            v.check("fit", &shapes, c.loss)?;
         }
+        let scored = !c.metrics.is_empty();
         let mut train_dev = c.engine.upload(&train)?;
         let mut val_dev = val.as_ref().map(|v| c.engine.upload(v)).transpose()?;
         let (rows, batch) = (train.rows, o.batch_size.min(train.rows));
@@ -142,6 +157,8 @@ impl<T: Native> Sequential<T> {
         let batches: Vec<(usize, usize)> = (0..steps).map(|s| (s * batch, batch.min(rows - s * batch))).collect();
         let mut progress = Progress::new(o.verbose, o.epochs);
         let mut history = History::default();
+        let mut watch = LossWatch::default();
+        let at = |epoch, batch| Position { epoch, epochs: o.epochs, batch, batches: steps };
         for epoch in 0..o.epochs {
             let started = Instant::now();
             progress.begin_epoch(epoch, steps);
@@ -149,21 +166,40 @@ impl<T: Native> Sequential<T> {
             // `?` inside returns from `fit_data`.
             dispatch!(&mut c.engine, &mut train_dev, |n, d| {
                 n.set_order(d, &order)?;
+                let mut before = if o.terminate_on_nan { Some(n.snapshot()?) } else { None };
                 for (i, chunk) in batches.chunks(CHUNK).enumerate() {
+                    if let Some(s) = &mut before {
+                        n.save_to(s)?;
+                    }
                     n.train_chunk(d, i, chunk)?;
+                    if watch.initial.is_none() {
+                        watch.initial = Some(n.scores(d, chunk[0].1)?.0);
+                    }
                     let (start, len) = chunk[chunk.len() - 1];
-                    let metrics = if progress.wants_metrics() { Some(n.scores(d, start + len)?) } else { None };
-                    progress.step(i * CHUNK + chunk.len(), metrics);
+                    let wanted = progress.wants_metrics();
+                    let metrics = if wanted || before.is_some() { Some(n.scores(d, start + len)?) } else { None };
+                    if let (Some(s), Some((loss, _))) = (&mut before, metrics)
+                        && !loss.is_finite()
+                    {
+                        find_divergence(n, d, s, chunk, at(epoch, i * CHUNK))?;
+                    }
+                    if let Some((loss, _)) = metrics {
+                        watch.check(loss, at(epoch, i * CHUNK + chunk.len()), &mut history, &progress);
+                    }
+                    let shown = metrics.filter(|_| wanted).map(|(l, a)| (l, scored.then_some(a)));
+                    progress.step(i * CHUNK + chunk.len(), shown);
                 }
             });
             let (loss, accuracy) = dispatch!(&c.engine, &train_dev, |n, d| n.scores(d, rows))?;
+            watch.check(loss, at(epoch, steps), &mut history, &progress);
             let (val_loss, val_accuracy) = match &mut val_dev {
                 Some(v) => {
                     let (l, a) = dispatch!(&mut c.engine, v, |n, d| n.evaluate(d, batch))?;
-                    (Some(l), Some(a))
+                    (Some(l), scored.then_some(a))
                 }
                 None => (None, None),
             };
+            let accuracy = scored.then_some(accuracy);
             let log =
                 EpochLog { epoch, loss, accuracy, val_loss, val_accuracy, seconds: started.elapsed().as_secs_f64() };
             progress.end_epoch(&log, steps);
@@ -175,7 +211,7 @@ impl<T: Native> Sequential<T> {
     /// Keras's `evaluate(x, y, batch_size)`: `[loss, accuracy]` (just `[loss]` if the model was
     /// compiled without the accuracy metric).
     pub fn evaluate<Y: Element>(&mut self, x: &Array<T>, y: &Array<Y>, batch_size: usize) -> Result<Vec<f64>> {
-        self.evaluate_data(&TrainingData::new(x, y)?, batch_size)
+        self.evaluate_data(&TrainingData::from_arrays("evaluate", x, y)?, batch_size)
     }
 
     pub fn evaluate_data(&mut self, data: &TrainingData<T>, batch_size: usize) -> Result<Vec<f64>> {
@@ -183,7 +219,7 @@ impl<T: Native> Sequential<T> {
             return Err(Error::Config("evaluate: batch_size must be at least 1".into()));
         }
         let c = self.compiled("evaluate")?;
-        data.check(&c.engine_shapes(), c.loss)?;
+        data.check("evaluate", &c.engine_shapes(), c.loss)?;
         let mut d = c.engine.upload(data)?;
         let (loss, acc) = dispatch!(&mut c.engine, &mut d, |n, d| n.evaluate(d, batch_size))?;
         Ok(if c.metrics.is_empty() { vec![loss] } else { vec![loss, acc] })
@@ -207,6 +243,9 @@ impl<T: Native> Sequential<T> {
             ));
         }
         let rows = xs[0];
+        if rows > u32::MAX as usize {
+            return Err(Error::bad_shape("predict", &xs, "more rows than 2^32 - 1"));
+        }
         if rows == 0 {
             return Array::from_vec_on(Vec::new(), &[0, units], &crate::Device::Cpu);
         }

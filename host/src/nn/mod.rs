@@ -2,13 +2,17 @@
 //! an [`Optimizer`] and [`Metric`]s, trained with `fit` on the CPU or a CUDA device.
 //!
 //! Map: `config.rs` (names), `model.rs` (the model API), `fit.rs` (training loop and
-//! results), `data.rs` (checked training data), `network.rs` (the step, once for all devices),
-//! `backend/` (its operations per device), `progress.rs`, `weights.rs`, `plot.rs`.
+//! results), `guard.rs` (stopping on NaN, warning on divergence), `data.rs` (checked training
+//! data), `network.rs` (the step, once for all devices), `backend/` (its operations per
+//! device), `progress.rs`, `weights.rs` and `checkpoint.rs` (safetensors files written as a
+//! durable, clean replace), `plot.rs`.
 
 pub(crate) mod backend;
+mod checkpoint;
 mod config;
 mod data;
 mod fit;
+mod guard;
 mod model;
 mod network;
 mod plot;
@@ -19,3 +23,4 @@ pub use config::{Activation, Loss, Metric, Optimizer};
 pub use data::TrainingData;
 pub use fit::{EpochLog, FitOptions, History};
 pub use model::{Dense, Sequential};
+pub use weights::WeightsOptions;

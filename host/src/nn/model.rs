@@ -6,6 +6,7 @@ use super::backend::cuda::CudaNn;
 use super::config::{Activation, Loss, Metric, Optimizer};
 use super::data::TrainingData;
 use super::network::{Data, LayerShape, Network};
+use crate::alloc::{admit_on, bytes_of, try_with_capacity};
 use crate::device::{Device, default_device};
 use crate::dtype::Native;
 use crate::error::{Error, Result};
@@ -157,7 +158,7 @@ impl<T: Native> Sequential<T> {
             if l.activation == Activation::Softmax && i + 1 != self.layers.len() {
                 return Err(Error::Config(format!("layer {i}: softmax is supported on the output layer only")));
             }
-            let params = (inputs + 1).checked_mul(l.units).filter(|&p| p <= u32::MAX as usize);
+            let params = inputs.checked_add(1).and_then(|i| i.checked_mul(l.units)).filter(|&p| p <= u32::MAX as usize);
             if params.is_none() {
                 return Err(Error::Config(format!("layer {i} ({inputs} inputs, {} units) is too large", l.units)));
             }
@@ -169,15 +170,22 @@ impl<T: Native> Sequential<T> {
 
     /// Keras's Glorot-uniform kernels (limit `sqrt(6 / (fan_in + fan_out))`) and zero biases,
     /// drawn from the model's seed.
-    pub(crate) fn initial_params(&self, shapes: &[LayerShape]) -> Vec<T> {
+    pub(crate) fn initial_params(&self, shapes: &[LayerShape]) -> Result<Vec<T>> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut params = Vec::new();
+        let mut params = try_with_capacity(total_params(shapes)?)?;
         for s in shapes {
-            let limit = (6.0 / (s.inputs + s.units) as f64).sqrt();
+            let limit = (6.0 / (s.inputs as f64 + s.units as f64)).sqrt();
             params.extend((0..s.inputs * s.units).map(|_| T::from_f64(rng.random_range(-limit..limit))));
             params.extend(std::iter::repeat_n(T::from_f64(0.0), s.units));
         }
-        params
+        Ok(params)
+    }
+
+    /// Refuses a model whose parameters, gradients and optimizer state cannot fit in the
+    /// device's memory, before anything is allocated (a 15 GB layer on a 16 GB machine).
+    fn check_footprint(&self, shapes: &[LayerShape], optimizer: &Optimizer) -> Result<()> {
+        let buffers = 2 + optimizer.state_buffers() as u128;
+        admit_on(&self.device, bytes_of::<T>(total_params(shapes)?) * buffers).map(drop)
     }
 
     /// Keras's `compile(loss, optimizer, metrics)`: checks the architecture against the loss,
@@ -185,16 +193,24 @@ impl<T: Native> Sequential<T> {
     pub fn compile(&mut self, loss: Loss, optimizer: Optimizer, metrics: &[Metric]) -> Result<()> {
         let shapes = self.shapes()?;
         optimizer.validate()?;
-        let out = shapes.last().expect("shapes() refuses empty models").activation;
+        let out = shapes.last().expect("shapes() refuses empty models");
         let head = match loss {
-            Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy if out != Activation::Softmax => {
+            Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy
+                if out.activation != Activation::Softmax =>
+            {
                 return Err(Error::Config(format!(
-                    "{loss:?} needs a softmax output layer, but the last layer's activation is {out}"
+                    "{loss:?} needs a softmax output layer, but the last layer's activation is {}",
+                    out.activation
                 )));
             }
+            Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy if out.units < 2 => {
+                let what = format!("the output layer of {loss:?} ({} unit)", out.units);
+                return Err(Error::TooFewClasses { classes: out.units, what });
+            }
             Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy => Head::Xent,
-            Loss::MeanSquaredError => Head::Mse(out.code()),
+            Loss::MeanSquaredError => Head::Mse(out.activation.code()),
         };
+        self.check_footprint(&shapes, &optimizer)?;
         // Keep trained (or loaded) weights across a recompile, as Keras does.
         let params = self.flat_params(&shapes)?;
         self.pending = None;
@@ -224,7 +240,7 @@ impl<T: Native> Sequential<T> {
         match (&self.compiled, &self.pending) {
             (Some(c), _) => dispatch!(&c.engine, |n| n.params()),
             (None, Some(p)) => Ok(p.clone()),
-            (None, None) => Ok(self.initial_params(shapes)),
+            (None, None) => self.initial_params(shapes),
         }
     }
 
@@ -285,14 +301,14 @@ impl<T: Native> Sequential<T> {
     /// checks and debugging. Changes nothing.
     pub fn loss_and_gradients(&mut self, data: &TrainingData<T>) -> Result<(f64, Vec<T>)> {
         let c = self.compiled("loss_and_gradients")?;
-        data.check(&c.engine_shapes(), c.loss)?;
+        data.check("loss_and_gradients", &c.engine_shapes(), c.loss)?;
         let mut d = c.engine.upload(data)?;
         dispatch!(&mut c.engine, &mut d, |n, d| n.gradients(d, 0, data.rows))
     }
 
     /// Parameters per layer, and in total.
     pub fn count_params(&self) -> Result<usize> {
-        Ok(self.shapes()?.iter().map(LayerShape::params).sum())
+        total_params(&self.shapes()?)
     }
 
     /// Keras's `model.summary()`, as text.
@@ -311,15 +327,21 @@ impl<T: Native> Sequential<T> {
             s += &format!(" {name:<27}{:<26}{}\n", format!("(None, {})", l.units), l.params());
         }
         let total = self.count_params()?;
-        let bytes = total * size_of::<T>();
+        let kb = bytes_of::<T>(total) as f64 / 1024.0;
         s += &format!(
-            "{}\nTotal params: {total} ({:.2} KB)\nTrainable params: {total} ({:.2} KB)\nNon-trainable params: 0 (0.00 Byte)\n{line}\n",
+            "{}\nTotal params: {total} ({kb:.2} KB)\nTrainable params: {total} ({kb:.2} KB)\nNon-trainable params: 0 (0.00 Byte)\n{line}\n",
             "=".repeat(65),
-            bytes as f64 / 1024.0,
-            bytes as f64 / 1024.0
         );
         Ok(s)
     }
+}
+
+/// All layers' parameters (each layer's count is checked by `shapes`; their sum too, here).
+pub(crate) fn total_params(shapes: &[LayerShape]) -> Result<usize> {
+    let sum = shapes.iter().try_fold(0usize, |n, s| n.checked_add(s.params()));
+    sum.ok_or_else(|| {
+        Error::Config(format!("the model's {} layers have more parameters than usize holds", shapes.len()))
+    })
 }
 
 impl<T: Native> Compiled<T> {

@@ -13,6 +13,7 @@
 
 use super::backend::{Dims, Head, Input, NnBackend, Scores, Targets, Update};
 use super::config::{Activation, Optimizer};
+use crate::alloc::{try_with_capacity, volume};
 use crate::backend::cuda::CudaGraph;
 use crate::dtype::Element;
 use crate::error::Result;
@@ -28,6 +29,13 @@ impl LayerShape {
     pub fn params(&self) -> usize {
         (self.inputs + 1) * self.units
     }
+}
+
+/// Parameters and optimizer state set aside (`Network::snapshot`).
+pub(crate) struct Snapshot<B: NnBackend> {
+    params: B::Buf,
+    state: Vec<B::Buf>,
+    steps: u64,
 }
 
 /// Targets as the host holds them.
@@ -88,8 +96,9 @@ impl<B: NnBackend> Network<B> {
 
     fn ensure_batch(&mut self, batch: usize) -> Result<()> {
         if batch > self.batch_cap {
-            self.acts = self.layers.iter().map(|l| self.b.zeros(batch * l.units)).collect::<Result<_>>()?;
-            self.deltas = self.layers.iter().map(|l| self.b.zeros(batch * l.units)).collect::<Result<_>>()?;
+            let zeros = |l: &LayerShape| self.b.zeros(volume("fit", &[batch, l.units])?);
+            self.acts = self.layers.iter().map(zeros).collect::<Result<_>>()?;
+            self.deltas = self.layers.iter().map(zeros).collect::<Result<_>>()?;
             self.batch_cap = batch;
         }
         Ok(())
@@ -263,7 +272,7 @@ impl<B: NnBackend> Network<B> {
         let last = self.layers.last().expect("networks have layers");
         let (units, act) = (last.units, last.activation);
         let mut data = self.upload(x, rows, HostTargets::Rows(&[]))?;
-        let mut out = Vec::with_capacity(rows * units);
+        let mut out = try_with_capacity(volume("predict", &[rows, units])?)?;
         let mut start = 0;
         while start < rows {
             let len = batch.min(rows - start);
@@ -290,6 +299,41 @@ impl<B: NnBackend> Network<B> {
 
     pub fn params(&self) -> Result<Vec<B::T>> {
         self.b.read(&self.params, 0..self.params_len())
+    }
+
+    /// A copy of the parameters and the optimizer's state, to return to with [`Self::restore`].
+    pub fn snapshot(&self) -> Result<Snapshot<B>> {
+        let copy = |buf: &B::Buf| -> Result<B::Buf> {
+            let mut c = self.b.zeros(self.params_len())?;
+            self.b.copy(buf, &mut c)?;
+            Ok(c)
+        };
+        let state = self.state.iter().map(copy).collect::<Result<_>>()?;
+        Ok(Snapshot { params: copy(&self.params)?, state, steps: self.steps })
+    }
+
+    /// Overwrites `snapshot` with the current parameters and optimizer state.
+    pub fn save_to(&self, snapshot: &mut Snapshot<B>) -> Result<()> {
+        self.b.copy(&self.params, &mut snapshot.params)?;
+        for (from, to) in self.state.iter().zip(&mut snapshot.state) {
+            self.b.copy(from, to)?;
+        }
+        snapshot.steps = self.steps;
+        Ok(())
+    }
+
+    pub fn restore(&mut self, snapshot: &Snapshot<B>) -> Result<()> {
+        self.b.copy(&snapshot.params, &mut self.params)?;
+        for (from, to) in snapshot.state.iter().zip(&mut self.state) {
+            self.b.copy(from, to)?;
+        }
+        self.steps = snapshot.steps;
+        Ok(())
+    }
+
+    /// Whether every parameter is finite (reads them all: for rare checks).
+    pub fn params_finite(&self) -> Result<bool> {
+        Ok(self.params()?.iter().all(|&v| Element::to_f64(v).is_finite()))
     }
 
     /// Replaces the parameters (same layout) and resets the optimizer.

@@ -32,7 +32,12 @@ impl History {
         for (panel, (name, train, val)) in panels.iter().zip(series) {
             let finite = train.iter().chain(&val).copied().filter(|v| v.is_finite());
             let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-            let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
+            // Nothing finite: an empty panel. The span must be finite too, so values beyond a
+            // quarter of f64's range are clipped.
+            let q = f64::MAX / 4.0;
+            let (lo, hi) = if lo.is_finite() { (lo.clamp(-q, q), hi.clamp(-q, q)) } else { (0.0, 1.0) };
+            let half = 0.5f64.max(lo.abs() / 20.0);
+            let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - half, lo + half) };
             let pad = (hi - lo) * 0.05;
             let x_max = epochs.last().copied().unwrap_or(1.0).max(2.0);
             let mut chart = ChartBuilder::on(panel)
@@ -53,8 +58,12 @@ impl History {
                 lines.push((format!("val {name}"), val, RED));
             }
             for (label, ys, color) in lines {
+                // NaN and infinite values are gaps: each finite run is its own line.
+                let points: Vec<(f64, f64)> = epochs.iter().copied().zip(ys).collect();
+                let runs = points.split(|p| !p.1.is_finite()).filter(|r| !r.is_empty());
+                let series = runs.map(|r| PathElement::new(r.to_vec(), color.stroke_width(2)));
                 chart
-                    .draw_series(LineSeries::new(epochs.iter().copied().zip(ys), color.stroke_width(2)))
+                    .draw_series(series)
                     .map_err(|e| fail(e.to_string()))?
                     .label(label)
                     .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));

@@ -1,10 +1,11 @@
 //! Keras-style progress output during `fit`: a bar with ETA, loss and accuracy on a terminal
 //! (verbose 1), one line per epoch otherwise (verbose 2, or verbose 1 without a terminal),
-//! nothing at verbose 0.
+//! nothing at verbose 0. Output that cannot be written (a closed pipe) is dropped: it never
+//! stops training.
 
 use super::fit::EpochLog;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 /// How often the bar refreshes its loss and accuracy: each refresh reads the device once.
@@ -31,7 +32,7 @@ impl Progress {
             return;
         }
         if self.bar_wanted() {
-            eprintln!("Epoch {}/{}", epoch + 1, self.epochs);
+            let _ = writeln!(std::io::stderr(), "Epoch {}/{}", epoch + 1, self.epochs);
             let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template("{pos:>5}/{len} [{bar:30}] ETA {eta} {msg}")
                 .expect("valid template")
@@ -47,12 +48,25 @@ impl Progress {
         self.bar.is_some() && self.last_refresh.elapsed() >= REFRESH
     }
 
-    pub fn step(&mut self, done: usize, metrics: Option<(f64, f64)>) {
+    /// `metrics`: the running loss and, if the model measures it, the accuracy.
+    pub fn step(&mut self, done: usize, metrics: Option<(f64, Option<f64>)>) {
         if let Some(bar) = &self.bar {
             bar.set_position(done as u64);
             if let Some((loss, acc)) = metrics {
-                bar.set_message(format!("- loss: {loss:.4} - accuracy: {acc:.4}"));
+                let acc = acc.map(|a| format!(" - accuracy: {a:.4}")).unwrap_or_default();
+                bar.set_message(format!("- loss: {loss:.4}{acc}"));
                 self.last_refresh = Instant::now();
+            }
+        }
+    }
+
+    /// A warning on stderr, unless silent.
+    pub fn warn(&self, message: &str) {
+        if self.verbose > 0 {
+            let line = format!("Warning: {message}");
+            match &self.bar {
+                Some(bar) => bar.suspend(|| drop(writeln!(std::io::stderr(), "{line}"))),
+                None => drop(writeln!(std::io::stderr(), "{line}")),
             }
         }
     }
@@ -65,9 +79,9 @@ impl Progress {
         match self.bar.take() {
             Some(bar) => {
                 bar.finish_and_clear();
-                eprintln!("{line}");
+                let _ = writeln!(std::io::stderr(), "{line}");
             }
-            None => println!("Epoch {}/{} - {line}", log.epoch + 1, self.epochs),
+            None => drop(writeln!(std::io::stdout(), "Epoch {}/{} - {line}", log.epoch + 1, self.epochs)),
         }
     }
 }

@@ -17,15 +17,20 @@ static LIVE: RwLock<BTreeMap<usize, usize>> = RwLock::new(BTreeMap::new());
 /// Allocates `bytes` of emulated device memory, filled with `0xFF` (NaN as f32/f64/f16).
 /// Zero-byte requests get a one-byte allocation so every buffer has a distinct address.
 pub fn alloc(bytes: usize) -> *mut u8 {
-    let layout = layout(bytes);
+    try_alloc(bytes).unwrap_or_else(|| alloc::handle_alloc_error(layout(bytes)))
+}
+
+/// [`alloc`], or `None` where the host allocator refuses (or no layout holds `bytes`).
+pub fn try_alloc(bytes: usize) -> Option<*mut u8> {
+    let layout = Layout::from_size_align(bytes.max(1), ALIGN).ok()?;
     // SAFETY: the layout has a non-zero size.
     let p = unsafe { alloc::alloc(layout) };
     if p.is_null() {
-        alloc::handle_alloc_error(layout);
+        return None;
     }
     unsafe { p.write_bytes(0xFF, layout.size()) };
     LIVE.write().unwrap_or_else(|e| e.into_inner()).insert(p as usize, bytes);
-    p
+    Some(p)
 }
 
 /// Frees memory from [`alloc`].

@@ -20,7 +20,7 @@ mod wgmma;
 
 pub use crate::launch::{Dim3, LaunchConfig};
 use crate::launch::{Kernel, KernelArgs};
-pub use memory::{ALIGN, DeviceBuffer, alloc, allocation_containing, check_range, free};
+pub use memory::{ALIGN, DeviceBuffer, alloc, allocation_containing, check_range, free, try_alloc};
 
 use core::fmt;
 use std::string::String;

@@ -204,9 +204,16 @@ impl Driver for EmulatedDriver {
         Ok(())
     }
 
+    /// Host memory, so the host's limit applies; a refusal is the driver's out-of-memory error.
     fn alloc(&self, bytes: usize) -> Result<u64> {
         self.check_lost()?;
-        Ok(emu::alloc(bytes) as u64)
+        let p = (bytes as u64 <= crate::alloc::host_limit()).then(|| emu::try_alloc(bytes)).flatten();
+        p.map(|p| p as u64).ok_or_else(|| Error::Cuda {
+            call: "cuMemAllocAsync",
+            code: "CUDA_ERROR_OUT_OF_MEMORY".into(),
+            message: "out of memory".into(),
+            kernel: None,
+        })
     }
 
     unsafe fn free(&self, ptr: u64, bytes: usize) {

@@ -132,8 +132,15 @@ impl CudaDevice {
         self.0.ordinal.is_none()
     }
 
+    /// Whether buffers of the two may be used together. Real devices are one handle per
+    /// ordinal; emulated devices share the host's memory, so two claiming the same compute
+    /// capability and running the same PTX variant are the same device.
     pub fn same_device(&self, other: &CudaDevice) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
+            || (self.is_emulated()
+                && other.is_emulated()
+                && self.compute_capability() == other.compute_capability()
+                && self.ptx_arch() == other.ptx_arch())
     }
 
     /// Kernel launches issued on this device so far.
@@ -187,8 +194,18 @@ impl CudaDevice {
         self.0.driver.max_shared_bytes()
     }
 
+    /// `len` elements of device memory: [`Error::OutOfMemory`] for a size no address space
+    /// holds, or when the driver (or the emulator's host) has not the memory.
     pub(crate) fn alloc<T: Copy>(&self, len: usize) -> Result<DeviceBuffer<T>> {
-        let ptr = self.0.driver.alloc(len * size_of::<T>())?;
+        let bytes = crate::alloc::bytes_of::<T>(len);
+        let device = || crate::Device::Cuda(self.clone()).to_string();
+        let size = crate::alloc::admit(bytes, u64::MAX, device)?;
+        let ptr = self.0.driver.alloc(size).map_err(|e| match e {
+            Error::Cuda { code, .. } if code == "CUDA_ERROR_OUT_OF_MEMORY" => {
+                Error::OutOfMemory { bytes, device: device() }
+            }
+            e => e,
+        })?;
         Ok(DeviceBuffer { ptr, len, device: self.clone(), _t: PhantomData })
     }
 
@@ -261,6 +278,12 @@ impl CudaDevice {
     }
 
     /// Copies `bytes` between two of this device's addresses (stream-ordered).
+    /// Copies `src` into `dst` (of the same length) on the device.
+    pub(crate) fn copy<T: Copy>(&self, src: &DeviceBuffer<T>, dst: &mut DeviceBuffer<T>) -> Result<()> {
+        assert_eq!(src.len(), dst.len(), "device copy between buffers of different lengths");
+        self.copy_raw(dst.ptr, src.ptr, src.len() * size_of::<T>())
+    }
+
     pub(crate) fn copy_raw(&self, dst: u64, src: u64, bytes: usize) -> Result<()> {
         // SAFETY: callers pass ranges inside this device's buffers.
         unsafe { self.0.driver.copy_on_device(dst, src, bytes) }
@@ -334,7 +357,7 @@ impl<T: Copy> DeviceBuffer<T> {
     }
 
     pub(crate) fn to_vec(&self) -> Result<Vec<T>> {
-        let mut out = Vec::<T>::with_capacity(self.len);
+        let mut out = crate::alloc::try_with_capacity::<T>(self.len)?;
         let bytes = self.len * size_of::<T>();
         // SAFETY: the copy initialises all `len` elements before `set_len`.
         unsafe {

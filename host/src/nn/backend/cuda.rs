@@ -1,8 +1,10 @@
 //! The training operations as kernel launches (a GPU, or the emulator behind the same code).
-//! Nothing here synchronises except `read` and `sum2`, which the host calls once per
-//! progress update; a training step is `3 × layers + 1` launches.
+//! Nothing here synchronises except `read` and `sum2`, which the host calls once per chunk
+//! of 16 steps (the NaN guard) and per progress update; a training step is `3 × layers + 1`
+//! launches.
 
 use super::{Dims, Head, Input, NnBackend, Scores, Targets, Update};
+use crate::alloc::{try_filled, try_to_vec};
 use crate::backend::cuda::{CudaDevice, DeviceBuffer};
 use crate::dtype::{Element, Native};
 use crate::error::Result;
@@ -92,7 +94,9 @@ impl<T: Native> NnBackend for CudaNn<T> {
     type Index = DeviceBuffer<u32>;
 
     fn zeros(&self, len: usize) -> Result<DeviceBuffer<T>> {
-        self.dev.upload(&vec![T::ZERO; len])
+        let mut buf = self.dev.alloc(len)?;
+        buf.write(&try_filled(len, T::ZERO)?)?;
+        Ok(buf)
     }
 
     fn upload(&self, data: &[T]) -> Result<DeviceBuffer<T>> {
@@ -105,7 +109,7 @@ impl<T: Native> NnBackend for CudaNn<T> {
 
     fn read(&self, buf: &DeviceBuffer<T>, range: Range<usize>) -> Result<Vec<T>> {
         let all = buf.to_vec()?;
-        Ok(all[range].to_vec())
+        try_to_vec(&all[range])
     }
 
     fn write(&self, buf: &mut DeviceBuffer<T>, data: &[T]) -> Result<()> {
@@ -114,6 +118,10 @@ impl<T: Native> NnBackend for CudaNn<T> {
 
     fn write_index(&self, buf: &mut DeviceBuffer<u32>, data: &[u32]) -> Result<()> {
         buf.write(data)
+    }
+
+    fn copy(&self, src: &DeviceBuffer<T>, dst: &mut DeviceBuffer<T>) -> Result<()> {
+        self.dev.copy(src, dst)
     }
 
     fn dense_forward(

@@ -78,6 +78,8 @@ pub(crate) trait NnBackend {
     fn read(&self, buf: &Self::Buf, range: Range<usize>) -> Result<Vec<Self::T>>;
     fn write(&self, buf: &mut Self::Buf, data: &[Self::T]) -> Result<()>;
     fn write_index(&self, buf: &mut Self::Index, data: &[u32]) -> Result<()>;
+    /// `dst = src`, buffers of the same length on this device.
+    fn copy(&self, src: &Self::Buf, dst: &mut Self::Buf) -> Result<()>;
 
     /// `y = act([x | 1] · w_aug)`, `w_aug` at `w.1` in `w.0`.
     fn dense_forward(

@@ -6,6 +6,7 @@
 mod loss;
 
 use super::{Dims, Head, Input, NnBackend, Scores, Targets, Update};
+use crate::alloc::{try_filled, try_to_vec};
 use crate::backend::cpu::simd::multiversion;
 use crate::backend::cpu::{self, gemm_into};
 use crate::dtype::{Element, Native};
@@ -125,19 +126,19 @@ impl<T: Native> NnBackend for CpuNn<T> {
     type Index = Vec<u32>;
 
     fn zeros(&self, len: usize) -> Result<Vec<T>> {
-        Ok(vec![T::ZERO; len])
+        try_filled(len, T::ZERO)
     }
 
     fn upload(&self, data: &[T]) -> Result<Vec<T>> {
-        Ok(data.to_vec())
+        try_to_vec(data)
     }
 
     fn upload_index(&self, data: &[u32]) -> Result<Vec<u32>> {
-        Ok(data.to_vec())
+        try_to_vec(data)
     }
 
     fn read(&self, buf: &Vec<T>, range: Range<usize>) -> Result<Vec<T>> {
-        Ok(buf[range].to_vec())
+        try_to_vec(&buf[range])
     }
 
     fn write(&self, buf: &mut Vec<T>, data: &[T]) -> Result<()> {
@@ -147,6 +148,11 @@ impl<T: Native> NnBackend for CpuNn<T> {
 
     fn write_index(&self, buf: &mut Vec<u32>, data: &[u32]) -> Result<()> {
         buf[..data.len()].copy_from_slice(data);
+        Ok(())
+    }
+
+    fn copy(&self, src: &Vec<T>, dst: &mut Vec<T>) -> Result<()> {
+        dst.copy_from_slice(src);
         Ok(())
     }
 
