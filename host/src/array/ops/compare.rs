@@ -67,6 +67,9 @@ impl<T: Element> Array<T> {
 
     /// Whether any element is nonzero (NumPy's `any`; false for an empty array).
     pub fn any(&self) -> Result<bool> {
+        if self.len() == 0 {
+            return Ok(false);
+        }
         Ok(self.nonzero_mask()?.cast::<u8>()?.max(super::Axes::All, false)?.to_vec()?.first().copied().unwrap_or(0) != 0)
     }
 

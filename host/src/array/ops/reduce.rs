@@ -101,7 +101,7 @@ fn split(op: &'static str, layout: &Layout, axes: &Axes, keepdims: bool) -> Resu
 }
 
 /// The accumulator dtype of `dtype`: f32 for f32/f16/bf16, f64, or i64.
-fn acc_dtype(dtype: DType) -> DType {
+pub(super) fn acc_dtype(dtype: DType) -> DType {
     match dtype {
         DType::F64 => DType::F64,
         d if d.is_float() => DType::F32,
@@ -119,8 +119,10 @@ impl<T: Element> Array<T> {
     /// Runs `op` with `scale`, `post` and an optional per-output center (an array of the
     /// accumulator dtype and the kept shape).
     fn reduce_raw(&self, op: Reduce, s: &Split, center: Option<&Storage>, scale: f64, post: u32) -> Result<Output> {
-        if !s.red.is_empty() || op == Reduce::Sum || op == Reduce::Prod || op == Reduce::SumSq {
-        } else if s.keep.len() > 0 {
+        // The extremes and their indices have no identity (NumPy raises); the sums start at
+        // zero and the product at one.
+        let has_identity = !matches!(op, Reduce::Max | Reduce::Min | Reduce::ArgMax | Reduce::ArgMin);
+        if s.red.is_empty() && s.keep.len() > 0 && !has_identity {
             return Err(Error::bad_shape(op.name(), self.shape(), "a reduction of no elements has no identity"));
         }
         let n_out = s.keep.len();
@@ -280,9 +282,13 @@ impl<T: Float> Array<T> {
     }
 
     /// `ln Σ e^x` over `axes`, without overflow (the maximum is taken out first); -inf for a
-    /// row of -inf, +inf if any element is +inf, NaN if any is NaN.
+    /// row of -inf or no elements, +inf if any element is +inf, NaN if any is NaN.
     pub fn logsumexp(&self, axes: impl Into<Axes>, keepdims: bool) -> Result<Array<T>> {
         let s = split("logsumexp", &self.layout, &axes.into(), keepdims)?;
+        if s.red.is_empty() {
+            // ln 0 (SciPy's `logsumexp` of nothing).
+            return Array::full_on(&s.shape, T::from_f64(f64::NEG_INFINITY), &self.device());
+        }
         let max = self.reduce_raw(Reduce::Max, &s, None, 1.0, 0)?;
         let out = self.reduce_raw(Reduce::SumExpShift, &s, Some(&max.values), 1.0, POST_LOG_CENTER)?;
         finish::<T>(out.values, &s.shape)
@@ -296,7 +302,7 @@ impl<T: Float> Array<T> {
 }
 
 /// An accumulator-dtype result as an `Array<U>` of `shape`, converted if `U` differs.
-fn finish<U: Element>(values: Storage, shape: &[usize]) -> Result<Array<U>> {
+pub(super) fn finish<U: Element>(values: Storage, shape: &[usize]) -> Result<Array<U>> {
     let dtype = values.dtype();
     let raw: Arc<Storage> = Arc::new(values);
     if dtype == U::DTYPE {

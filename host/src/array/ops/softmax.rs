@@ -1,7 +1,8 @@
 //! Softmax and log-softmax over any axis. The last axis of a contiguous f32 or f64 array takes
 //! the fused row kernels (one pass through registers, or three through shared memory, on the
-//! GPU; a vectorized row loop on the CPU); 16-bit floats run them in f32 and round once; any
-//! other axis is `exp(x - max) / Σ` from the reductions and the broadcasting arithmetic.
+//! GPU; a vectorized row loop on the CPU); any other axis is `exp(x - max) / Σ` from the
+//! reductions and the broadcasting arithmetic. 16-bit floats run every path in f32 and round
+//! once.
 //!
 //! Numerics: subtracting the maximum keeps every exponent `<= 0`; a NaN makes its row NaN
 //! (through the sum), a row of only `-inf` is NaN, as the formula gives.
@@ -26,8 +27,16 @@ impl<T: Float> Array<T> {
             return Err(Error::bad_shape("softmax", self.shape(), "a 0-d array has no axis to normalise over"));
         }
         let k = self.layout().axis("softmax", axis)?;
+        if self.len() == 0 {
+            return self.contiguous();
+        }
         if k + 1 == self.ndim() {
             return self.softmax_last();
+        }
+        if T::DTYPE.size() == 2 {
+            // In f32, rounded once: `x - max` rounded to 16 bits would put up to 2^-9·|x - max|
+            // into the exponent (e^-78 off by 15% in bf16).
+            return self.cast::<f32>()?.softmax_axis(axis)?.cast::<T>();
         }
         let max = self.max(axis, true)?;
         let e = self.sub(&max)?.exp()?;
@@ -41,6 +50,10 @@ impl<T: Float> Array<T> {
             return Err(Error::bad_shape("log_softmax", self.shape(), "a 0-d array has no axis to normalise over"));
         }
         self.layout().axis("log_softmax", axis)?;
+        if T::DTYPE.size() == 2 {
+            // In f32, rounded once (as the softmax).
+            return self.cast::<f32>()?.log_softmax(axis)?.cast::<T>();
+        }
         self.sub(&self.logsumexp(axis, true)?)
     }
 

@@ -87,8 +87,9 @@ fn run<K: Reducible + Sync, const OP: u32>(x: &[K], req: &Request<'_, K::Acc>) -
         let n_red = req.red.len();
         let red_start = req.red.offset();
         let per = |o: usize| -> State<K::Acc> {
-            let base = keep_offsets[o] as usize + red_start;
-            fold_slice::<K, OP>(&x[base..base + n_red], center_of(req.center, o))
+            // An empty reduction reads nothing (its offsets may lie past an empty input).
+            let lane = if n_red == 0 { &x[..0] } else { &x[keep_offsets[o] as usize + red_start..][..n_red] };
+            fold_slice::<K, OP>(lane, center_of(req.center, o))
         };
         let states: Vec<State<K::Acc>> = if n_out * n_red >= 1 << 15 {
             (0..n_out).into_par_iter().map(per).collect()
