@@ -189,7 +189,7 @@ fn max_shared(arch: &str) -> u32 {
 fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> Vec<LaunchConfig> {
     use kernels_gpu::nn::loss;
     use kernels_gpu::ops::layout::Shape;
-    use kernels_gpu::ops::{copy, map, reduce};
+    use kernels_gpu::ops::{copy, map, reduce, scan};
     use kernels_gpu::{elementwise, matmul, sgemm, softmax, tensor_core, wgmma_matmul};
     let f64 = kernel.ends_with("f64") || kernel.contains("_f64_");
     let prefix = |p: &[&str]| p.iter().any(|p| kernel.starts_with(p));
@@ -266,6 +266,8 @@ fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> 
             .iter()
             .flat_map(|&o| [1, 256, 1 << 24].map(|r| reduce::outer_config(o, r, 1 << 20, 132 * 32).0))
             .collect(),
+        // Shared memory for the widest accumulator (i64, f64) bounds every entry's.
+        _ if prefix(&["cumsum_"]) => [1, 1 << 20].map(|r| scan::config::<u64>(r, 132 * 32)).to_vec(),
         _ if prefix(&["reduce_partials_"]) => vec![reduce::partials_config(1, 132 * 32), reduce::partials_config(1 << 30, 132 * 32)],
         _ => panic!("{kernel}: add the configurations the host launches it with to `host_configs` in tests/ptx.rs"),
     }

@@ -64,6 +64,6 @@ pub fn all_kernels() -> std::vec::Vec<KernelInfo> {
         wgmma_matmul::KERNELS,
     ];
     let families: &[&[KernelInfo]] =
-        &[ops::unary::KERNELS, ops::binary::KERNELS, ops::compare::KERNELS, ops::cast::KERNELS, ops::reduce::KERNELS, ops::copy::KERNELS];
+        &[ops::unary::KERNELS, ops::binary::KERNELS, ops::compare::KERNELS, ops::cast::KERNELS, ops::reduce::KERNELS, ops::scan::KERNELS, ops::copy::KERNELS];
     modules.iter().chain(families).flat_map(|m| m.iter().copied()).collect()
 }

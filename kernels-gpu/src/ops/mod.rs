@@ -10,7 +10,8 @@
 //! - `cast.rs`: every pair of dtypes;
 //! - `copy.rs`: strided copies and tiled transposes, bit for bit, by element size;
 //! - `reduce.rs`: `sum`, `prod`, `max`, `min`, `argmax`, `argmin`, and the sums behind
-//!   `mean`, `var`, `std`, `norm` and `logsumexp`, over any axes.
+//!   `mean`, `var`, `std`, `norm` and `logsumexp`, over any axes;
+//! - `scan.rs`: `cumsum` along rows.
 
 pub mod binary;
 pub mod cast;
@@ -19,4 +20,5 @@ pub mod copy;
 pub mod layout;
 pub mod map;
 pub mod reduce;
+pub mod scan;
 pub mod unary;

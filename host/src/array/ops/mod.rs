@@ -19,6 +19,7 @@ mod compare;
 pub mod functions;
 mod matmul;
 mod reduce;
+mod scan;
 mod softmax;
 mod unary;
 

@@ -11,6 +11,7 @@
 pub(crate) mod elementwise;
 mod matmul;
 pub(crate) mod reduce;
+pub(crate) mod scan;
 pub(crate) mod simd;
 mod stream;
 mod walk;

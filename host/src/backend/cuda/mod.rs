@@ -8,6 +8,7 @@ mod driver;
 pub(crate) mod elementwise;
 mod emulated;
 pub(crate) mod reduce;
+pub(crate) mod scan;
 pub(crate) mod library;
 pub(crate) mod ops;
 mod real;
