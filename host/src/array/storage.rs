@@ -182,22 +182,29 @@ impl Storage {
         }
     }
 
-    /// `len` elements of `dtype` on `device`, uninitialised on a device (CPU storage is zeroed);
+    /// `len` elements of `dtype` on `device`, uninitialised on a device (CPU storage is zeroed,
+    /// or poisoned: `crate::alloc::poison`);
     /// an impossible size is [`Error::OutOfMemory`].
     pub fn alloc(dtype: DType, len: usize, device: &Device) -> Result<Storage> {
         let bytes = crate::alloc::admit_on(device, len as u128 * dtype.size() as u128)?;
         match device {
-            Device::Cpu => Ok(Storage::Cpu(match dtype {
-                DType::F32 => CpuData::F32(try_filled(len, 0.0)?),
-                DType::F64 => CpuData::F64(try_filled(len, 0.0)?),
-                DType::F16 => CpuData::F16(try_filled(len, f16::ZERO)?),
-                DType::BF16 => CpuData::BF16(try_filled(len, bf16::ZERO)?),
-                DType::I32 => CpuData::I32(try_filled(len, 0)?),
-                DType::I64 => CpuData::I64(try_filled(len, 0)?),
-                DType::U8 => CpuData::U8(try_filled(len, 0)?),
-                DType::U32 => CpuData::U32(try_filled(len, 0)?),
-                DType::Bool => CpuData::Bool(try_filled(len, false)?),
-            })),
+            Device::Cpu => {
+                let p = crate::alloc::poison();
+                let (f32_, f64_) = if p { (f32::from_bits(u32::MAX), f64::from_bits(u64::MAX)) } else { (0.0, 0.0) };
+                let (h, b) = if p { (f16::from_bits(u16::MAX), bf16::from_bits(u16::MAX)) } else { (f16::ZERO, bf16::ZERO) };
+                let ones = |bits: u64| if p { bits } else { 0 };
+                Ok(Storage::Cpu(match dtype {
+                    DType::F32 => CpuData::F32(try_filled(len, f32_)?),
+                    DType::F64 => CpuData::F64(try_filled(len, f64_)?),
+                    DType::F16 => CpuData::F16(try_filled(len, h)?),
+                    DType::BF16 => CpuData::BF16(try_filled(len, b)?),
+                    DType::I32 => CpuData::I32(try_filled(len, ones(u64::MAX) as i32)?),
+                    DType::I64 => CpuData::I64(try_filled(len, ones(u64::MAX) as i64)?),
+                    DType::U8 => CpuData::U8(try_filled(len, ones(u64::MAX) as u8)?),
+                    DType::U32 => CpuData::U32(try_filled(len, ones(u64::MAX) as u32)?),
+                    DType::Bool => CpuData::Bool(try_filled(len, p)?),
+                }))
+            }
             Device::Cuda(c) => Ok(Storage::Cuda(CudaData { buf: c.alloc::<u8>(bytes)?, dtype, len })),
         }
     }
