@@ -14,6 +14,8 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 pub type CaseResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 pub type Case = fn(&Device) -> CaseResult;
+/// A case that carries data (an op registry row, say).
+pub type DynCase = std::sync::Arc<dyn Fn(&Device) -> CaseResult + Send + Sync>;
 
 /// Fails the case with a formatted message unless `cond` holds.
 #[macro_export]
@@ -59,6 +61,20 @@ pub type Targets = Vec<(String, Result<Device, String>)>;
 
 /// The harness's arguments, its devices, and one trial per case and device.
 pub fn trials(cases: &[(&'static str, Case)], cuda_cases: &[(&'static str, Case)]) -> (Arguments, Targets, Vec<Trial>) {
+    let wrap = |cs: &[(&'static str, Case)]| -> Vec<(String, DynCase)> {
+        cs.iter().map(|&(n, c)| (n.to_string(), std::sync::Arc::new(c) as DynCase)).collect()
+    };
+    dyn_trials(wrap(cases), wrap(cuda_cases))
+}
+
+/// As [`run`], for cases that carry data.
+pub fn run_dyn(cases: Vec<(String, DynCase)>) -> ! {
+    let (args, _, trials) = dyn_trials(cases, Vec::new());
+    libtest_mimic::run(&args, trials).exit()
+}
+
+/// [`trials`] for cases that carry data.
+pub fn dyn_trials(cases: Vec<(String, DynCase)>, cuda_cases: Vec<(String, DynCase)>) -> (Arguments, Targets, Vec<Trial>) {
     let args = Arguments::from_args();
     let targets = targets();
     let require_gpu = std::env::var_os("FERRITE_REQUIRE_GPU").is_some_and(|v| v != "0");
@@ -67,7 +83,7 @@ pub fn trials(cases: &[(&'static str, Case)], cuda_cases: &[(&'static str, Case)
     let mut skipped = 0;
     for (label, device) in &targets {
         let on_cpu = matches!(device, Ok(Device::Cpu));
-        for &(name, case) in cases.iter().chain(if on_cpu { &[][..] } else { cuda_cases }) {
+        for (name, case) in cases.iter().chain(if on_cpu { &[][..] } else { &cuda_cases[..] }) {
             let full = format!("{label}::{name}");
             if only.as_ref().is_some_and(|o| !o.contains(&full)) {
                 continue;
@@ -77,9 +93,10 @@ pub fn trials(cases: &[(&'static str, Case)], cuda_cases: &[(&'static str, Case)
             skipped += unavailable as usize;
             let gpu = label == "gpu";
             let trial_name = full.clone();
+            let case = case.clone();
             trials.push(
                 Trial::test(full, move || match &device {
-                    Ok(d) if gpu => gpu::run_trial(&trial_name, d, case),
+                    Ok(d) if gpu => gpu::run_trial(&trial_name, d, &*case),
                     Ok(d) => case(d).map_err(|e| Failed::from(e.to_string())),
                     Err(why) => Err(Failed::from(format!("no device: {why}"))),
                 })
@@ -111,7 +128,7 @@ fn only_trials() -> Option<std::collections::HashSet<String>> {
 /// fault that loses the device the rest are reported as not run rather than failing with the
 /// same error.
 mod gpu {
-    use super::{Case, Failed};
+    use super::{CaseResult, Failed};
     use ferrite::{Device, Error};
     use std::io::Write;
     use std::sync::Mutex;
@@ -119,7 +136,7 @@ mod gpu {
     /// Held for the whole of a GPU trial. Its value is the trial that lost the device, if one did.
     static GPU: Mutex<Option<String>> = Mutex::new(None);
 
-    pub fn run_trial(name: &str, d: &Device, case: Case) -> Result<(), Failed> {
+    pub fn run_trial(name: &str, d: &Device, case: &(dyn Fn(&Device) -> CaseResult + Send + Sync)) -> Result<(), Failed> {
         let mut lost = GPU.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(culprit) = lost.as_ref() {
             append("FERRITE_LOST_TRIALS", name);

@@ -1,0 +1,51 @@
+//! The op registry (as PyTorch's OpInfo): every array op is a row in `tests/ops/rows_*.rs`
+//! (its dtypes, its f64 reference, its error bound and why, its sample domain), and one
+//! runner (`tests/ops/runner.rs`) takes every row over every device of the harness (the CPU,
+//! the emulated CUDA device with each PTX generation, the sm_90a PTX on the PTX interpreter,
+//! and a GPU when present) and every dtype the row claims, on fresh random samples of awkward
+//! sizes and views and the special values, then its error inputs. Outputs start poisoned
+//! (`FERRITE_POISON=1`: every new array's memory is filled with 0xFF bytes, NaN for floats,
+//! before an op writes it). The ops that are not one elementwise or reduction formula (`where`,
+//! `cast`, the constructors) are cases in `tests/ops/other.rs`.
+//!
+//! Run one row: `cargo test --test ops -- exp` (trials are named `device::row`).
+
+mod common;
+
+#[path = "ops/check.rs"]
+mod check;
+#[path = "ops/dynarray.rs"]
+mod dynarray;
+#[path = "ops/other.rs"]
+mod other;
+#[path = "ops/reference.rs"]
+mod reference;
+#[path = "ops/registry.rs"]
+mod registry;
+#[path = "ops/rows_elementwise.rs"]
+mod rows_elementwise;
+#[path = "ops/rows_reduce.rs"]
+mod rows_reduce;
+#[path = "ops/runner.rs"]
+mod runner;
+#[path = "ops/samples.rs"]
+mod samples;
+
+use common::devices::{DynCase, run_dyn};
+use std::sync::Arc;
+use ferrite::Device;
+
+fn main() {
+    // SAFETY: set before any thread starts; the library reads it once, at its first allocation.
+    unsafe { std::env::set_var("FERRITE_POISON", "1") };
+    reference::self_check();
+    let mut cases: Vec<(String, DynCase)> = Vec::new();
+    for row in rows_elementwise::rows().into_iter().chain(rows_reduce::rows()) {
+        let row = Arc::new(row);
+        cases.push((row.name.to_string(), Arc::new(move |d: &Device| runner::run_row(&row, d)) as DynCase));
+    }
+    for &(name, case) in other::CASES {
+        cases.push((name.to_string(), Arc::new(case) as DynCase));
+    }
+    run_dyn(cases)
+}

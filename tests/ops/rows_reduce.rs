@@ -1,0 +1,257 @@
+//! Registry rows of the reductions and the ops along an axis: `sum` ... `norm`, `cumsum`,
+//! `softmax`, `log_softmax`. A reduction's reference takes one output's elements; its bound
+//! scales with what the sum's rounding depends on (`Σ|x|` and the number of terms).
+
+use super::check::Tol;
+use super::dynarray::{ALL, Dyn, FLOATS, any_to, float};
+use super::registry::{Kind, Row, sixteen};
+use ferrite::{Axes, DType};
+
+/// The growth of a sum's rounding error with its length `n`, as the kernels order the adds
+/// (`kernels_gpu::ops::reduce`: chunks of at most 1024 added in order, then trees): at most
+/// about `1024 + n/1024` roundings on the way to any output, and never more than `n`.
+pub fn growth(n: usize) -> f64 {
+    (n as f64).min(1024.0 + n as f64 / 1024.0) + 2.0
+}
+
+fn abs_sum(v: &[f64]) -> f64 {
+    v.iter().map(|x| x.abs()).sum::<f64>() * growth(v.len())
+}
+
+/// `Σ|x|·growth` units of the accumulator's rounding, plus the 16-bit result's own rounding.
+fn summed(d: DType) -> Tol {
+    Tol { ulps: if sixteen(d).is_some() { 1.0 } else { 0.0 }, atol: 0.0, rel_sum: 1.0 }
+}
+
+/// The same plus a few ulps for a final sqrt, log or divide.
+fn summed_then(d: DType) -> Tol {
+    Tol { ulps: if sixteen(d).is_some() { 1.0 } else { 3.0 }, atol: 0.0, rel_sum: 2.0 }
+}
+
+fn to_axes(axes: Option<&[isize]>) -> Axes {
+    axes.map_or(Axes::All, |a| Axes::from(a.to_vec()))
+}
+
+/// Sum's dtype: the input's for floats, i64 for integers and bools.
+fn sum_dtype(d: DType) -> DType {
+    if d.is_float() { d } else { DType::I64 }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// NumPy's `var`: NaN when `n ≤ ddof` (no degrees of freedom left).
+fn var(v: &[f64], ddof: usize) -> f64 {
+    if v.len() <= ddof {
+        return f64::NAN;
+    }
+    let m = mean(v);
+    v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() as f64 - ddof as f64)
+}
+
+/// The first index of the extreme (`better(a, b)`: a beats b), NaN counting as the extreme.
+fn arg(v: &[f64], better: fn(f64, f64) -> bool) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    if let Some(i) = v.iter().position(|x| x.is_nan()) {
+        return Some(i as f64);
+    }
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if better(x, v[best]) {
+            best = i;
+        }
+    }
+    Some(best as f64)
+}
+
+fn extreme(v: &[f64], f: fn(f64, f64) -> f64) -> Option<f64> {
+    if v.iter().any(|x| x.is_nan()) {
+        return Some(f64::NAN);
+    }
+    v.iter().copied().reduce(f)
+}
+
+fn logsumexp(v: &[f64]) -> f64 {
+    let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if v.iter().any(|x| x.is_nan()) {
+        return f64::NAN;
+    }
+    if m.is_infinite() {
+        return m; // +inf if any is +inf; -inf for an empty or all -inf lane
+    }
+    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+macro_rules! reduce_row {
+    ($name:literal, $dtypes:expr, $call:expr, $reference:expr, $out:expr, $scale:expr) => {
+        Row::new($name, $dtypes, Kind::Reduce { call: $call, reference: $reference, out: $out, scale: $scale })
+    };
+}
+
+pub fn rows() -> Vec<Row> {
+    const SUM_WHY: &str = "accumulated in f32 (f64 for f64) in chunks and trees: about (1024 + n/1024)·u·Σ|x|";
+    vec![
+        reduce_row!(
+            "sum",
+            ALL,
+            |x, a, k| Ok(match x {
+                Dyn::Bool(b) => Dyn::I64(b.sum(to_axes(a), k)?),
+                Dyn::I32(b) => Dyn::I64(b.sum(to_axes(a), k)?),
+                Dyn::I64(b) => Dyn::I64(b.sum(to_axes(a), k)?),
+                Dyn::U8(b) => Dyn::I64(b.sum(to_axes(a), k)?),
+                Dyn::U32(b) => Dyn::I64(b.sum(to_axes(a), k)?),
+                f => float!(f, b => b.sum(to_axes(a), k)?),
+            }),
+            |v| Some(v.iter().sum()),
+            sum_dtype,
+            abs_sum
+        )
+        .tol(summed, SUM_WHY),
+        reduce_row!(
+            "prod",
+            ALL,
+            |x, a, k| Ok(match x {
+                Dyn::Bool(b) => Dyn::I64(b.prod(to_axes(a), k)?),
+                Dyn::I32(b) => Dyn::I64(b.prod(to_axes(a), k)?),
+                Dyn::I64(b) => Dyn::I64(b.prod(to_axes(a), k)?),
+                Dyn::U8(b) => Dyn::I64(b.prod(to_axes(a), k)?),
+                Dyn::U32(b) => Dyn::I64(b.prod(to_axes(a), k)?),
+                f => float!(f, b => b.prod(to_axes(a), k)?),
+            }),
+            |v| Some(v.iter().product()),
+            sum_dtype,
+            |v| v.iter().product::<f64>().abs() * v.len() as f64
+        )
+        .domain(-1.0, 1.99)
+        .tol(summed, "n multiplications, each rounding once: n·u relative"),
+        reduce_row!(
+            "max",
+            ALL,
+            |x, a, k| Ok(super::dynarray::each!(x, b => b.max(to_axes(a), k)?)),
+            |v| extreme(v, f64::max),
+            |d| d,
+            |_| 0.0
+        ),
+        reduce_row!(
+            "min",
+            ALL,
+            |x, a, k| Ok(super::dynarray::each!(x, b => b.min(to_axes(a), k)?)),
+            |v| extreme(v, f64::min),
+            |d| d,
+            |_| 0.0
+        ),
+        reduce_row!(
+            "argmax",
+            ALL,
+            |x, a, k| Ok(any_to!(x, Dyn::I64, b => b.argmax(one_axis(a), k)?)),
+            |v| arg(v, |a, b| a > b),
+            |_| DType::I64,
+            |_| 0.0
+        ),
+        reduce_row!(
+            "argmin",
+            ALL,
+            |x, a, k| Ok(any_to!(x, Dyn::I64, b => b.argmin(one_axis(a), k)?)),
+            |v| arg(v, |a, b| a < b),
+            |_| DType::I64,
+            |_| 0.0
+        ),
+        reduce_row!("mean", FLOATS, |x, a, k| Ok(float!(x, b => b.mean(to_axes(a), k)?)), |v| Some(mean(v)), |d| d, |v| abs_sum(v)
+            / v.len().max(1) as f64)
+        .tol(summed_then, SUM_WHY),
+        reduce_row!("var", FLOATS, |x, a, k| Ok(float!(x, b => b.var(to_axes(a), 0, k)?)), |v| Some(var(v, 0)), |d| d, |v| var(v, 0)
+            .abs()
+            * growth(v.len())
+            * 2.0)
+        .tol(summed_then, "two passes (mean, then Σ(x - mean)²): each sum's bound, relative to the variance"),
+        reduce_row!("var_ddof1", FLOATS, |x, a, k| Ok(float!(x, b => b.var(to_axes(a), 1, k)?)), |v| Some(var(v, 1)), |d| d, |v| var(
+            v, 1
+        )
+        .abs()
+            * growth(v.len())
+            * 2.0)
+        .tol(summed_then, "as var; NaN when n ≤ ddof"),
+        reduce_row!("std", FLOATS, |x, a, k| Ok(float!(x, b => b.std(to_axes(a), 0, k)?)), |v| Some(var(v, 0).sqrt()), |d| d, |v| var(
+            v, 0
+        )
+        .sqrt()
+            * growth(v.len()))
+        .tol(summed_then, "the square root halves var's relative error, then rounds once"),
+        reduce_row!("logsumexp", FLOATS, |x, a, k| Ok(float!(x, b => b.logsumexp(to_axes(a), k)?)), |v| Some(logsumexp(v)), |d| d, |v| {
+            growth(v.len()) + logsumexp(v).abs()
+        })
+        .tol(summed_then, "max + ln Σ e^(x - max): the sum's relative error becomes an absolute one"),
+        reduce_row!("norm", FLOATS, |x, a, k| Ok(float!(x, b => b.norm(to_axes(a), k)?)), |v| Some(
+            v.iter().map(|x| x * x).sum::<f64>().sqrt()
+        ), |d| d, |v| v.iter().map(|x| x * x).sum::<f64>().sqrt()
+            * growth(v.len()))
+        .tol(summed_then, "Σx² as a sum, then a square root"),
+        Row::new(
+            "cumsum",
+            ALL,
+            Kind::Along {
+                call: |x, axis| {
+                    Ok(match x {
+                        Dyn::Bool(b) => Dyn::I64(b.cumsum(Some(axis))?),
+                        Dyn::I32(b) => Dyn::I64(b.cumsum(Some(axis))?),
+                        Dyn::I64(b) => Dyn::I64(b.cumsum(Some(axis))?),
+                        Dyn::U8(b) => Dyn::I64(b.cumsum(Some(axis))?),
+                        Dyn::U32(b) => Dyn::I64(b.cumsum(Some(axis))?),
+                        f => float!(f, b => b.cumsum(Some(axis))?),
+                    })
+                },
+                reference: |v| {
+                    let (mut s, mut a) = (0.0, 0.0);
+                    v.iter()
+                        .enumerate()
+                        .map(|(i, x)| {
+                            s += x;
+                            a += x.abs();
+                            (s, a * ((i / 256) as f64 + 256.0).min(i as f64 + 1.0))
+                        })
+                        .collect()
+                },
+                out: sum_dtype,
+            },
+        )
+        .tol(summed, "chunks of 256 scanned as trees, added to the running total: (i/256 + 256)·u·Σ|x| at element i"),
+        Row::new(
+            "softmax",
+            FLOATS,
+            Kind::Along {
+                call: |x, axis| Ok(float!(x, b => b.softmax_axis(axis)?)),
+                reference: |v| {
+                    let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let m = if v.iter().any(|x| x.is_nan()) { f64::NAN } else { m };
+                    let e: Vec<f64> = v.iter().map(|x| (x - m).exp()).collect();
+                    let s: f64 = e.iter().sum();
+                    e.iter().map(|x| (x / s, (x / s).abs() * growth(v.len()) * 4.0)).collect()
+                },
+                out: |d| d,
+            },
+        )
+        .tol(summed_then, "e^(x - max) within 2 ulp, a sum, a divide"),
+        Row::new(
+            "log_softmax",
+            FLOATS,
+            Kind::Along {
+                call: |x, axis| Ok(float!(x, b => b.log_softmax(axis)?)),
+                reference: |v| {
+                    let l = logsumexp(v);
+                    v.iter().map(|x| (x - l, (x - l).abs() * 4.0 + growth(v.len()) * 4.0)).collect()
+                },
+                out: |d| d,
+            },
+        )
+        .tol(summed_then, "x - logsumexp: logsumexp's absolute error, and the subtraction's rounding"),
+    ]
+}
+
+/// The single axis an arg reduction takes (`None`: the flattened array); the runner gives
+/// it only samples with at most one axis.
+fn one_axis(a: Option<&[isize]>) -> Option<isize> {
+    a.map(|a| a[0])
+}

@@ -1,0 +1,259 @@
+//! Runs one registry row on one device: every dtype the row claims, every sample, each
+//! result checked against the row's f64 reference (computed here from the samples' logical
+//! values), its shape, dtype and device, the inputs left as they were; then the row's error
+//! inputs, each the exact error kind.
+
+use super::check::{Tol, compare};
+use super::dynarray::Dyn;
+use super::registry::{Kind, Row};
+use super::samples::{self, Input, indices, represent};
+use crate::common::devices::CaseResult;
+use crate::ensure;
+use ferrite::{DType, Device, Error};
+
+/// NumPy's broadcast shape, or `None`.
+fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let dim = |s: &[usize], i: usize| if i + s.len() < n { 1 } else { s[i + s.len() - n] };
+    (0..n)
+        .map(|i| match (dim(a, i), dim(b, i)) {
+            (x, y) if x == y || y == 1 => Some(x),
+            (1, y) => Some(y),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The values of `input` broadcast to `shape`, row-major.
+fn expand(input: &Input, shape: &[usize]) -> Vec<f64> {
+    let n = shape.len();
+    let s = &input.shape;
+    indices(shape)
+        .iter()
+        .map(|idx| {
+            let flat = (0..s.len()).fold(0, |acc, d| {
+                let i = idx[d + n - s.len()];
+                acc * s[d] + if s[d] == 1 { 0 } else { i }
+            });
+            input.values[flat]
+        })
+        .collect()
+}
+
+/// Checks a result's metadata and values.
+fn judge(what: &str, row: &Row, got: &Dyn, dtype: DType, shape: &[usize], want: &[f64], tol: Tol, scale: &dyn Fn(usize) -> f64, device: &Device) -> CaseResult {
+    ensure!(got.dtype() == dtype, "{what}: dtype {:?}, expected {dtype:?}", got.dtype());
+    ensure!(got.shape() == shape, "{what}: shape {:?}, expected {shape:?}", got.shape());
+    ensure!(got.device() == *device, "{what}: on {}, expected {device}", got.device());
+    let values = got.to_f64()?;
+    compare(dtype, &values, want, tol, scale, row.signed_zero).map_err(|e| format!("{what}: {e}"))?;
+    Ok(())
+}
+
+/// The inputs must be unchanged by an op that does not write them.
+fn untouched(what: &str, x: &Dyn, input: &Input) -> CaseResult {
+    let now = x.to_f64()?;
+    let same = now.iter().zip(&input.values).all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()));
+    ensure!(same && now.len() == input.values.len(), "{what}: the op changed its input");
+    Ok(())
+}
+
+pub fn run_row(row: &Row, d: &Device) -> CaseResult {
+    for &dtype in row.dtypes {
+        let case = format!("{} {dtype:?}", row.name);
+        let tol = (row.tol)(dtype);
+        match &row.kind {
+            Kind::Unary { call, float, int } => {
+                for input in samples::elementwise(dtype, row.domain, &case) {
+                    let what = format!("{case} of {}", input.describe());
+                    let x = input.build(dtype, d)?;
+                    let y = call(&x)?;
+                    let want: Vec<f64> = input
+                        .values
+                        .iter()
+                        .map(|&v| if dtype.is_float() { float(v) } else { samples::wrap_int(dtype, int.expect("an integer reference")(v as i128)) })
+                        .collect();
+                    judge(&what, row, &y, dtype, &input.shape, &want, tol, &|_| 0.0, d)?;
+                    untouched(&what, &x, &input)?;
+                }
+            }
+            Kind::Binary { call, scalar, assign, float, int } => {
+                let f = |a: f64, b: f64| {
+                    if dtype.is_float() {
+                        float(a, b)
+                    } else {
+                        samples::wrap_int(dtype, int.expect("an integer reference")(a as i128, b as i128))
+                    }
+                };
+                for (a, b) in samples::pairs(dtype, (row.domain, row.domain2), &case) {
+                    let what = format!("{case} of {} and {}", a.describe(), b.describe());
+                    let shape = broadcast(&a.shape, &b.shape).expect("samples broadcast");
+                    let (x, y) = (a.build(dtype, d)?, b.build(dtype, d)?);
+                    let want: Vec<f64> = expand(&a, &shape).iter().zip(expand(&b, &shape)).map(|(&p, q)| f(p, q)).collect();
+                    judge(&what, row, &call(&x, &y)?, dtype, &shape, &want, tol, &|_| 0.0, d)?;
+                    untouched(&what, &x, &a)?;
+                    untouched(&what, &y, &b)?;
+                    if let Some(&s) = b.values.first().filter(|_| b.values.len() == 1 || b.shape.len() > 1) {
+                        let want: Vec<f64> = a.values.iter().map(|&p| f(p, s)).collect();
+                        judge(&format!("{what}, scalar {s}"), row, &scalar(&x, s, false)?, dtype, &a.shape, &want, tol, &|_| 0.0, d)?;
+                        let want: Vec<f64> = a.values.iter().map(|&p| f(s, p)).collect();
+                        judge(&format!("{what}, scalar {s} on the left"), row, &scalar(&x, s, true)?, dtype, &a.shape, &want, tol, &|_| 0.0, d)?;
+                    }
+                    if shape == a.shape {
+                        let mut z = x.clone();
+                        assign(&mut z, &y)?;
+                        judge(&format!("{what}, in place"), row, &z, dtype, &shape, &want, tol, &|_| 0.0, d)?;
+                        untouched(&format!("{what}: the array the in-place op's operand shared storage with"), &x, &a)?;
+                    }
+                }
+                binary_errors(row, *call, *assign, dtype, d)?;
+            }
+            Kind::Predicate2 { call, scalar, reference } => {
+                for (a, b) in samples::pairs(dtype, (row.domain, row.domain2), &case) {
+                    let what = format!("{case} of {} and {}", a.describe(), b.describe());
+                    let shape = broadcast(&a.shape, &b.shape).expect("samples broadcast");
+                    let (x, y) = (a.build(dtype, d)?, b.build(dtype, d)?);
+                    let truth = |p: f64, q: f64| reference(p, q) as u8 as f64;
+                    let want: Vec<f64> = expand(&a, &shape).iter().zip(expand(&b, &shape)).map(|(&p, q)| truth(p, q)).collect();
+                    judge(&what, row, &call(&x, &y)?, DType::Bool, &shape, &want, tol, &|_| 0.0, d)?;
+                    if let Some(&s) = b.values.first() {
+                        let want: Vec<f64> = a.values.iter().map(|&p| truth(p, s)).collect();
+                        judge(&format!("{what}, scalar {s}"), row, &scalar(&x, s, false)?, DType::Bool, &a.shape, &want, tol, &|_| 0.0, d)?;
+                    }
+                }
+            }
+            Kind::Predicate1 { call, reference } => {
+                for input in samples::elementwise(dtype, row.domain, &case) {
+                    let what = format!("{case} of {}", input.describe());
+                    let x = input.build(dtype, d)?;
+                    let want: Vec<f64> = input.values.iter().map(|&v| reference(v) as u8 as f64).collect();
+                    judge(&what, row, &call(&x)?, DType::Bool, &input.shape, &want, tol, &|_| 0.0, d)?;
+                }
+            }
+            Kind::Reduce { call, reference, out, scale } => {
+                for (input, axes) in samples::reductions(dtype, row.domain, &case) {
+                    let arg = row.name.starts_with("arg");
+                    if arg && axes.as_ref().is_some_and(|a| a.len() > 1) {
+                        continue;
+                    }
+                    for keepdims in [false, true] {
+                        let what = format!("{case} of {} over {axes:?}, keepdims {keepdims}", input.describe());
+                        let x = input.build(dtype, d)?;
+                        let (shape, lanes) = lanes(&input, axes.as_deref(), keepdims);
+                        let refs: Vec<Option<f64>> = lanes.iter().map(|l| reference(l)).collect();
+                        let result = call(&x, axes.as_deref(), keepdims);
+                        if refs.iter().any(Option::is_none) {
+                            match result {
+                                Err(Error::BadShape { .. }) => continue,
+                                other => return Err(format!("{what}: an empty reduction gave {other:?}, expected a BadShape error").into()),
+                            }
+                        }
+                        let want: Vec<f64> = refs.into_iter().map(Option::unwrap).collect();
+                        let scales: Vec<f64> = lanes.iter().map(|l| scale(l)).collect();
+                        judge(&what, row, &result?, out(dtype), &shape, &want, tol, &|i| scales[i], d)?;
+                        untouched(&what, &x, &input)?;
+                    }
+                }
+                let x = samples::Input::new(&[2, 3], vec![1.0; 6], samples::View::Contiguous).build(dtype, d)?;
+                match call(&x, Some(&[2]), false) {
+                    Err(Error::AxisOutOfRange { axis: 2, ndim: 2, .. }) => {}
+                    other => return Err(format!("{case} over axis 2 of a 2-D array gave {other:?}").into()),
+                }
+                match call(&x, Some(&[-3]), false) {
+                    Err(Error::AxisOutOfRange { axis: -3, ndim: 2, .. }) => {}
+                    other => return Err(format!("{case} over axis -3 of a 2-D array gave {other:?}").into()),
+                }
+            }
+            Kind::Along { call, reference, out } => {
+                for (input, axes) in samples::reductions(dtype, row.domain, &case) {
+                    if input.shape.is_empty() || axes.as_ref().is_some_and(|a| a.len() > 1) {
+                        continue;
+                    }
+                    let axis = axes.as_ref().map_or(-1, |a| a[0]);
+                    let what = format!("{case} of {} along {axis}", input.describe());
+                    let x = input.build(dtype, d)?;
+                    let (want, scales) = along(&input, axis, *reference);
+                    judge(&what, row, &call(&x, axis)?, out(dtype), &input.shape, &want, tol, &|i| scales[i], d)?;
+                    untouched(&what, &x, &input)?;
+                }
+                let x = samples::Input::new(&[2, 3], vec![1.0; 6], samples::View::Contiguous).build(dtype, d)?;
+                match call(&x, 2) {
+                    Err(Error::AxisOutOfRange { axis: 2, ndim: 2, .. }) => {}
+                    other => return Err(format!("{case} along axis 2 of a 2-D array gave {other:?}").into()),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A binary op's error inputs: shapes that do not broadcast, an in-place result that would
+/// not fit its left operand, and operands on different devices.
+fn binary_errors(row: &Row, call: super::registry::BinaryCall, assign: super::registry::AssignCall, dtype: DType, d: &Device) -> CaseResult {
+    let arr = |shape: &[usize], dev: &Device| {
+        let n = shape.iter().product();
+        samples::Input::new(shape, vec![represent(dtype, 1.0); n], samples::View::Contiguous).build(dtype, dev)
+    };
+    let (a, b) = (arr(&[3], d)?, arr(&[4], d)?);
+    match call(&a, &b) {
+        Err(Error::ShapeMismatch { lhs, rhs, .. }) if lhs == [3] && rhs == [4] => {}
+        other => return Err(format!("{} of [3] and [4] gave {other:?}", row.name).into()),
+    }
+    let (mut small, big) = (arr(&[1], d)?, arr(&[3], d)?);
+    match assign(&mut small, &big) {
+        Err(Error::ShapeMismatch { .. }) => {}
+        other => return Err(format!("{} in place of [1] with [3] gave {other:?}", row.name).into()),
+    }
+    if d.is_cuda() {
+        let host = arr(&[3], &Device::Cpu)?;
+        match call(&a, &host) {
+            Err(Error::DeviceMismatch { .. }) => {}
+            other => return Err(format!("{} of arrays on {d} and the CPU gave {other:?}", row.name).into()),
+        }
+    }
+    Ok(())
+}
+
+/// The result's shape and, for each output in row-major order, the input's elements it
+/// reduces (in row-major order over the reduced axes).
+fn lanes(input: &Input, axes: Option<&[isize]>, keepdims: bool) -> (Vec<usize>, Vec<Vec<f64>>) {
+    let nd = input.shape.len();
+    let reduced: Vec<bool> = match axes {
+        None => vec![true; nd],
+        Some(a) => (0..nd).map(|d| a.iter().any(|&x| (x + nd as isize) as usize % nd.max(1) == d)).collect(),
+    };
+    let kept: Vec<usize> = (0..nd).filter(|&d| !reduced[d]).map(|d| input.shape[d]).collect();
+    let shape: Vec<usize> = if keepdims {
+        (0..nd).map(|d| if reduced[d] { 1 } else { input.shape[d] }).collect()
+    } else {
+        kept.clone()
+    };
+    let mut out = vec![Vec::new(); kept.iter().product()];
+    for (i, idx) in indices(&input.shape).iter().enumerate() {
+        let o = (0..nd).filter(|&d| !reduced[d]).fold(0, |acc, d| acc * input.shape[d] + idx[d]);
+        out[o].push(input.values[i]);
+    }
+    (shape, out)
+}
+
+/// The reference along `axis` for every lane, placed back at the lane's positions.
+fn along(input: &Input, axis: isize, reference: fn(&[f64]) -> Vec<(f64, f64)>) -> (Vec<f64>, Vec<f64>) {
+    let nd = input.shape.len();
+    let ax = (axis + nd as isize) as usize % nd;
+    let n = input.values.len();
+    let (mut want, mut scales) = (vec![0.0; n], vec![0.0; n]);
+    let mut groups: std::collections::BTreeMap<Vec<usize>, Vec<usize>> = Default::default();
+    for (i, idx) in indices(&input.shape).iter().enumerate() {
+        let mut key = idx.clone();
+        key[ax] = 0;
+        groups.entry(key).or_default().push(i);
+    }
+    for positions in groups.values() {
+        let lane: Vec<f64> = positions.iter().map(|&i| input.values[i]).collect();
+        for (&i, (v, s)) in positions.iter().zip(reference(&lane)) {
+            want[i] = v;
+            scales[i] = s;
+        }
+    }
+    (want, scales)
+}
