@@ -2,9 +2,11 @@
 //! registered by the emulated device's allocator), per-block shared memory with a data-race
 //! detector and the async-proxy bookkeeping `wgmma` needs, and per-thread local memory.
 //!
-//! Generic addresses: global addresses are host addresses (below 2^47); shared and local
-//! addresses live in two windows far above them, so a shared address used as a generic one
-//! (a missing `cvta`), or the reverse, lands outside every allocation and faults.
+//! Generic addresses: global addresses are host addresses (below 2^47); shared, local and
+//! const addresses live in windows far above them, so a shared address used as a generic one
+//! (a missing `cvta`), or the reverse, lands outside every allocation and faults. The module's
+//! own `.global` variables are in a window of their own too ([`crate::data::DATA_WINDOW`]),
+//! and functions' addresses (for indirect calls) in one that no access may touch.
 
 use kernels_gpu::emu::allocation_containing;
 
@@ -12,6 +14,10 @@ use kernels_gpu::emu::allocation_containing;
 pub const SHARED_WINDOW: u64 = 0xff00_0000_0000_0000;
 /// Generic address of local-window address 0.
 pub const LOCAL_WINDOW: u64 = 0xfe00_0000_0000_0000;
+/// Generic address of const-space address 0.
+pub const CONST_WINDOW: u64 = 0xfc00_0000_0000_0000;
+/// Addresses of functions (`mov.u64 d, func`): function `i` of the module is at `FUNC_WINDOW + 16 i`.
+pub const FUNC_WINDOW: u64 = 0xfb00_0000_0000_0000;
 const WINDOW: u64 = 1 << 32;
 
 /// Where a generic address points.
@@ -20,6 +26,10 @@ pub enum Place {
     Global(u64),
     Shared(u64),
     Local(u64),
+    /// An offset in the module's `.global` segment.
+    Data(u64),
+    /// A const-space address (an offset in the module's `.const` segment).
+    Const(u64),
 }
 
 pub fn classify(generic: u64) -> Place {
@@ -27,6 +37,10 @@ pub fn classify(generic: u64) -> Place {
         Place::Shared(generic - SHARED_WINDOW)
     } else if generic.wrapping_sub(LOCAL_WINDOW) < WINDOW {
         Place::Local(generic - LOCAL_WINDOW)
+    } else if generic.wrapping_sub(crate::data::DATA_WINDOW) < WINDOW {
+        Place::Data(generic - crate::data::DATA_WINDOW)
+    } else if generic.wrapping_sub(CONST_WINDOW) < WINDOW {
+        Place::Const(generic - CONST_WINDOW)
     } else {
         Place::Global(generic)
     }

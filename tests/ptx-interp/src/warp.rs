@@ -4,7 +4,8 @@
 //! and this file executes every instruction that is not a collective for such a group.
 
 use crate::access;
-use crate::memory::{GlobalMem, LOCAL_WINDOW, LocalMem, SHARED_WINDOW, SharedMem};
+use crate::call;
+use crate::memory::{CONST_WINDOW, GlobalMem, LOCAL_WINDOW, LocalMem, SHARED_WINDOW, SharedMem};
 use crate::op::*;
 use crate::parse::Kernel;
 use crate::stats::LaunchStats;
@@ -34,6 +35,11 @@ pub struct Warp {
     pub exists: u32,
     /// Linear thread index of lane 0.
     pub base_tid: u32,
+    /// Each lane's param space (`frame_bytes` per lane, lane after lane).
+    pub frame: Vec<u8>,
+    /// Each lane's calls in progress: the `call` instruction and the callee (index in the
+    /// kernel's functions).
+    pub calls: Vec<Vec<(u32, u32)>>,
 }
 
 impl Default for Warp {
@@ -44,7 +50,15 @@ impl Default for Warp {
 
 impl Warp {
     pub fn new() -> Self {
-        Warp { regs: Vec::new(), pc: [0; WARP], state: [Lane::Absent; WARP], exists: 0, base_tid: 0 }
+        Warp {
+            regs: Vec::new(),
+            pc: [0; WARP],
+            state: [Lane::Absent; WARP],
+            exists: 0,
+            base_tid: 0,
+            frame: Vec::new(),
+            calls: vec![Vec::new(); WARP],
+        }
     }
 
     pub fn mask_of(&self, s: Lane) -> u32 {
@@ -311,16 +325,18 @@ pub fn step(w: &mut Warp, env: &mut Env, pc: u32, mask: u32) -> Result<Flow, Lan
         &Op::F { op, ty, d, a, b } => float(w, m, op, ty, d, a, b),
         &Op::FUn { op, ty, ftz, d, a } => map2(w, m, d, a, Src::Imm(0), |x, _| value::float_un(op, ty, ftz, x)),
         &Op::Fma { ty, d, a, b, c } => fma_lanes(w, m, ty, d, a, b, c),
-        &Op::Cvt { to, from, rnd, d, a } => {
+        &Op::Cvt { to, from, rnd, mods, d, a } => {
             let rbits = k.reg_bits[d as usize] as u32;
             let signed = matches!(to, NumTy::Int(IntTy { signed: true, .. }));
             let tbits = to.bits();
-            map2(w, m, d, a, Src::Imm(0), |x, _| extend(value::cvt(to, from, rnd, x), tbits, signed, rbits));
+            map2(w, m, d, a, Src::Imm(0), |x, _| extend(value::cvt(to, from, rnd, mods, x), tbits, signed, rbits));
         }
+        &Op::Testp { op, ty, d, a } => map2(w, m, d, a, Src::Imm(0), |x, _| value::testp(op, ty, x) as u64),
         &Op::Cvta { to, space, d, a } => {
             let window = match space {
                 Space::Shared => SHARED_WINDOW,
                 Space::Local => LOCAL_WINDOW,
+                Space::Const => CONST_WINDOW,
                 _ => 0,
             };
             let bits = k.reg_bits[d as usize] as u32;
@@ -330,13 +346,21 @@ pub fn step(w: &mut Warp, env: &mut Env, pc: u32, mask: u32) -> Result<Flow, Lan
         }
         Op::Ld { space, bits, signed, d, addr } => access::load(w, env, pc, m, *space, *bits, *signed, d, *addr)?,
         Op::St { space, bits, v, addr } => access::store(w, env, pc, m, *space, *bits, v, *addr)?,
-        &Op::LdParam { bits, d, offset } => {
-            let n = bits as usize / 8;
-            let mut buf = [0u8; 8];
-            buf[..n].copy_from_slice(&env.params[offset as usize..offset as usize + n]);
-            let v = chop(u64::from_le_bytes(buf), k.reg_bits[d as usize] as u32);
-            lanes(m, |l| w.set(d, l, v));
+        Op::LdParam { bits, signed, d, offset } => {
+            let n = *bits as usize / 8;
+            for (i, r) in d.iter().enumerate() {
+                let Some(r) = *r else { continue };
+                let at = *offset as usize + i * n;
+                let mut buf = [0u8; 8];
+                buf[..n].copy_from_slice(&env.params[at..at + n]);
+                let v = extend(u64::from_le_bytes(buf), *bits, *signed, k.reg_bits[r as usize] as u32);
+                lanes(m, |l| w.set(r, l, v));
+            }
         }
+        Op::LdFrame { bits, signed, d, offset } => call::load(w, env, m, *bits, *signed, d, *offset),
+        Op::StFrame { bits, v, offset } => call::store(w, env, m, *bits, v, *offset),
+        Op::Call(c) => return call::call(w, env, pc, mask, m, c),
+        &Op::Ret { result } => return call::ret(w, env, pc, mask, m, result),
         &Op::Bra { target, uni } => {
             if uni && m != 0 && m != mask {
                 return fault(
