@@ -285,3 +285,29 @@ fn votes_follow_the_isa() {
     let want: Vec<u32> = (0..32).flat_map(|_| [ballot, 1]).collect();
     assert_eq!(out.to_vec(), want, "ballot of l % 3 == 0; any true, all false, uni false");
 }
+
+#[test]
+fn threads_writing_different_bytes_of_a_word_do_not_race_but_the_same_byte_does() {
+    // Thread t stores a byte at shared address t >> k_shift: distinct bytes (4 threads per
+    // word) with a shift of 0, two threads per byte with 1.
+    let kernel = ".visible .entry bytes(.param .u32 k_shift)
+{
+    .reg .b32 %r<4>;
+    .reg .b64 %rd<4>;
+    .reg .b16 %rs<2>;
+    ld.param.b32 %r2, [k_shift];
+    mov.u32 %r1, %tid.x;
+    shr.u32 %r3, %r1, %r2;
+    cvt.u64.u32 %rd1, %r3;
+    mov.b64 %rd2, smem;
+    add.s64 %rd3, %rd2, %rd1;
+    cvt.u16.u32 %rs1, %r1;
+    st.shared.b8 [%rd3], %rs1;
+    bar.sync 0;
+    ld.shared.b32 %r3, [smem];
+    ret;
+}";
+    run(kernel, cfg(64, 64), &[ParamValue::B32(0)]).unwrap();
+    let e = run(kernel, cfg(64, 64), &[ParamValue::B32(1)]).unwrap_err().to_string();
+    assert!(e.contains("data race: writes shared address 0x0, which thread 0 written"), "{e}");
+}
