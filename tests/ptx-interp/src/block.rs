@@ -104,6 +104,7 @@ impl<'a> Block<'a> {
             warp.regs.resize(nregs * WARP, 0);
             warp.frame.resize(k.frame_bytes as usize * WARP, 0);
             warp.calls.iter_mut().for_each(Vec::clear);
+            warp.carry = 0;
             warp.base_tid = (wi * WARP) as u32;
             warp.exists = 0;
             for l in 0..WARP {

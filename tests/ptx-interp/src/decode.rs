@@ -36,6 +36,8 @@ pub fn decode(opcode: &str, ops: Vec<Operand>, ctx: &DecodeCtx) -> R<Op> {
     let d = Dec { ctx, ops: &ops };
     match base {
         "mov" => d.mov(mods),
+        "add" | "sub" if mods.first() == Some(&"cc") => d.carry(base, mods),
+        "addc" | "subc" => d.carry(base, mods),
         "add" | "sub" | "mul" | "div" | "rem" | "min" | "max" | "and" | "or" | "xor" | "shl" | "shr" => {
             d.binary(base, mods)
         }
@@ -70,6 +72,14 @@ pub fn decode(opcode: &str, ops: Vec<Operand>, ctx: &DecodeCtx) -> R<Op> {
         "bfe" => {
             d.count(4)?;
             Ok(Op::Bfe { ty: int_ty(one(mods)?)?, d: d.dst(0)?, a: d.src(1)?, pos: d.src(2)?, len: d.src(3)? })
+        }
+        "shf" => {
+            d.count(4)?;
+            let (left, clamp) = match mods {
+                [dir @ ("l" | "r"), mode @ ("wrap" | "clamp"), "b32"] => (*dir == "l", *mode == "clamp"),
+                _ => return unsupported(opcode),
+            };
+            Ok(Op::Shf { left, clamp, d: d.dst(0)?, a: d.src(1)?, b: d.src(2)?, c: d.src(3)? })
         }
         "selp" => {
             d.count(4)?;
@@ -321,6 +331,26 @@ impl Dec<'_> {
             _ => return Err(format!("unsupported form {base}.{}", mods.join("."))),
         };
         Ok(Op::Int { op, ty: ity, d, a, b })
+    }
+
+    /// `add.cc`, `addc{.cc}`, `sub.cc`, `subc{.cc}`: 32- and 64-bit integers only.
+    fn carry(&self, base: &str, mods: &[&str]) -> R<Op> {
+        self.count(3)?;
+        let (carry_out, ty) = match mods {
+            ["cc", ty] => (true, *ty),
+            [ty] => (false, *ty),
+            _ => return Err(format!("unsupported form {base}.{}", mods.join("."))),
+        };
+        let carry_in = base.ends_with('c');
+        if !carry_in && !carry_out {
+            return Err(format!("{base} without .cc is not an extended-precision form"));
+        }
+        let ity = int_ty(ty)?;
+        if ity.bits < 32 {
+            return Err(format!("{base}.{} takes 32- or 64-bit integers", mods.join(".")));
+        }
+        let (d, a, b) = (self.dst(0)?, self.src(1)?, self.src(2)?);
+        Ok(Op::AddCarry { sub: base.starts_with("sub"), carry_in, carry_out, bits: ity.bits, d, a, b })
     }
 
     fn unary(&self, base: &str, mods: &[&str]) -> R<Op> {

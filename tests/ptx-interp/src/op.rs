@@ -334,6 +334,18 @@ pub enum Op {
         d: Reg,
         a: Src,
     },
+    /// Extended-precision `add.cc`, `addc`, `addc.cc`, `sub.cc`, `subc`, `subc.cc` on `bits`
+    /// (32 or 64): `d = a ± b ± CC.CF` with `carry_in`, and the carry (for `sub`, the
+    /// borrow) out to the thread's `CC.CF` with `carry_out`.
+    AddCarry {
+        sub: bool,
+        carry_in: bool,
+        carry_out: bool,
+        bits: u8,
+        d: Reg,
+        a: Src,
+        b: Src,
+    },
     /// `mul.wide`: `ty` is the input type; the result has twice its width.
     MulWide {
         ty: IntTy,
@@ -353,6 +365,17 @@ pub enum Op {
     /// `mad.wide`.
     MadWide {
         ty: IntTy,
+        d: Reg,
+        a: Src,
+        b: Src,
+        c: Src,
+    },
+    /// `shf.l`/`shf.r` (`left`), `.wrap` or `.clamp`, on `.b32`: the funnel shift of the
+    /// 64-bit `b:a` by `c` (mod 32, or at most 32 with `clamp`), its upper (`shf.l`) or lower
+    /// (`shf.r`) 32 bits.
+    Shf {
+        left: bool,
+        clamp: bool,
         d: Reg,
         a: Src,
         b: Src,

@@ -101,6 +101,28 @@ pub fn mad(ty: IntTy, hi: bool, a: u64, b: u64, c: u64) -> u64 {
     chop((p as u64).wrapping_add(c), bits)
 }
 
+/// `a + b + cin` (or `a - b - cin` with `sub`) on `bits` (32 or 64): the result and the carry
+/// out (for `sub`, the borrow out), as `add.cc`/`addc`/`sub.cc`/`subc` leave it in `CC.CF`.
+pub fn add_carry(sub: bool, bits: u32, a: u64, b: u64, cin: bool) -> (u64, bool) {
+    let (a, b) = (chop(a, bits) as u128, chop(b, bits) as u128);
+    let top = 1u128 << bits;
+    if sub {
+        let r = a.wrapping_sub(b).wrapping_sub(cin as u128);
+        (chop(r as u64, bits), b + cin as u128 > a)
+    } else {
+        let r = a + b + cin as u128;
+        (chop(r as u64, bits), r >= top)
+    }
+}
+
+/// `shf.{l,r}.{wrap,clamp}.b32 d, a, b, c`: `b:a` (64 bits) shifted by `c` (`c & 31`, or
+/// `min(c, 32)` with `clamp`), its upper 32 bits to the left, lower 32 to the right.
+pub fn shf(left: bool, clamp: bool, a: u64, b: u64, c: u64) -> u64 {
+    let n = if clamp { (c as u32).min(32) } else { c as u32 & 31 };
+    let v = (b & 0xffff_ffff) << 32 | (a & 0xffff_ffff);
+    if left { (v << n) >> 32 } else { (v >> n) & 0xffff_ffff }
+}
+
 pub fn mad_wide(ty: IntTy, a: u64, b: u64, c: u64) -> u64 {
     chop(mul_wide(ty, a, b).wrapping_add(c), 2 * ty.bits as u32)
 }

@@ -40,6 +40,9 @@ pub struct Warp {
     /// Each lane's calls in progress: the `call` instruction and the callee (index in the
     /// kernel's functions).
     pub calls: Vec<Vec<(u32, u32)>>,
+    /// Each lane's condition-code carry flag `CC.CF` (bit per lane), set by the `.cc` forms
+    /// of `add`/`sub` and read by `addc`/`subc`.
+    pub carry: u32,
 }
 
 impl Default for Warp {
@@ -58,6 +61,7 @@ impl Warp {
             base_tid: 0,
             frame: Vec::new(),
             calls: vec![Vec::new(); WARP],
+            carry: 0,
         }
     }
 
@@ -307,9 +311,20 @@ pub fn step(w: &mut Warp, env: &mut Env, pc: u32, mask: u32) -> Result<Flow, Lan
         }
         &Op::Int { op, ty, d, a, b } => int(w, m, op, ty, d, a, b)?,
         &Op::IntUn { op, ty, d, a } => map2(w, m, d, a, Src::Imm(0), |x, _| value::int_un(op, ty, x)),
+        &Op::AddCarry { sub, carry_in, carry_out, bits, d, a, b } => {
+            lanes(m, |l| {
+                let cin = carry_in && w.carry & 1 << l != 0;
+                let (v, cout) = value::add_carry(sub, bits as u32, w.get(a, l), w.get(b, l), cin);
+                w.set(d, l, v);
+                if carry_out {
+                    w.carry = w.carry & !(1 << l) | (cout as u32) << l;
+                }
+            });
+        }
         &Op::MulWide { ty, d, a, b } => map2(w, m, d, a, b, |x, y| value::mul_wide(ty, x, y)),
         &Op::Mad { ty, hi, d, a, b, c } => map3(w, m, d, a, b, c, |x, y, z| value::mad(ty, hi, x, y, z)),
         &Op::MadWide { ty, d, a, b, c } => map3(w, m, d, a, b, c, |x, y, z| value::mad_wide(ty, x, y, z)),
+        &Op::Shf { left, clamp, d, a, b, c } => map3(w, m, d, a, b, c, |x, y, n| value::shf(left, clamp, x, y, n)),
         &Op::Bfe { ty, d, a, pos, len } => map3(w, m, d, a, pos, len, |x, p, n| value::bfe(ty, x, p, n)),
         &Op::Selp { bits, d, a, b, p } => map3(w, m, d, a, b, p, |x, y, q| chop(if q != 0 { x } else { y }, bits)),
         &Op::Setp { cmp, ty, d, a, b } => setp(w, m, cmp, ty, d, a, b),
