@@ -199,8 +199,10 @@ macro_rules! float_num {
                     1.0
                 } else if self < 0.0 {
                     -1.0
+                } else if self.nan() {
+                    self
                 } else {
-                    self * 0.0 // 0 for ±0 (NumPy gives 0.0), NaN for NaN
+                    0.0 // for ±0, as NumPy gives (`self * 0.0` would keep -0's sign)
                 }
             }
             #[inline(always)]
