@@ -298,3 +298,35 @@ fn a_call_must_match_the_callee() {
     let e = Module::parse(text).unwrap_err().to_string();
     assert!(e.contains("argument 0 has 8 bytes, the parameter 4"), "{e}");
 }
+
+/// `mix(a, b, c) = a ^ (b << 1) ^ (c << 32)` on three 64-bit arguments and an 8-byte result,
+/// called with a thread-dependent pattern in every byte: every byte of every argument must
+/// reach the callee (libm's two-argument f64 functions, and fmod, take their arguments so).
+#[test]
+fn every_byte_of_every_argument_and_of_the_result_is_passed() {
+    let text = ".version 8.0\n.target sm_90a\n.address_size 64\n\
+        .func (.param .b64 mix_ret) mix(.param .b64 mix_a, .param .b64 mix_b, .param .b64 mix_c)\n{\n\
+        .reg .b64 %rd<8>;\nld.param.b64 %rd1, [mix_a];\nld.param.b64 %rd2, [mix_b];\nld.param.b64 %rd3, [mix_c];\n\
+        shl.b64 %rd4, %rd2, 1;\nshl.b64 %rd5, %rd3, 32;\nxor.b64 %rd6, %rd1, %rd4;\nxor.b64 %rd7, %rd6, %rd5;\n\
+        st.param.b64 [mix_ret], %rd7;\nret;\n}\n\
+        .visible .entry e(.param .u64 .ptr e_out)\n{\n.reg .b32 %r<2>;\n.reg .b64 %rd<10>;\n\
+        ld.param.b64 %rd1, [e_out];\nmov.u32 %r1, %tid.x;\ncvt.u64.u32 %rd2, %r1;\n\
+        mul.lo.s64 %rd3, %rd2, 0x0101010101010101;\nxor.b64 %rd4, %rd3, 0x1122334455667788;\n\
+        not.b64 %rd5, %rd3;\n\
+        { // callseq 0, 0\n.param .b64 param0;\n.param .b64 param1;\n.param .b64 param2;\n.param .b64 retval0;\n\
+        st.param.b64 [param0], %rd3;\nst.param.b64 [param1], %rd4;\nst.param.b64 [param2], %rd5;\n\
+        call.uni (retval0), mix, (param0, param1, param2);\nld.param.b64 %rd6, [retval0];\n}\n\
+        mul.wide.u32 %rd7, %r1, 8;\nadd.s64 %rd8, %rd1, %rd7;\nst.global.b64 [%rd8], %rd6;\nret;\n}\n";
+    let m = Module::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = DeviceBuffer::<u64>::poisoned(64);
+    let one = LaunchConfig { grid: Dim3::x(1), block: Dim3::x(64), shared_bytes: 0 };
+    launch(&m.kernels[0], &one, &[ParamValue::Ptr(out.as_mut_ptr() as u64)], &LaunchOptions::default()).unwrap();
+    let want: Vec<u64> = (0..64u64)
+        .map(|t| {
+            let a = t.wrapping_mul(0x0101_0101_0101_0101);
+            let (b, c) = (a ^ 0x1122_3344_5566_7788, !a);
+            a ^ (b << 1) ^ (c << 32)
+        })
+        .collect();
+    assert_eq!(out.to_vec(), want);
+}

@@ -182,13 +182,16 @@ fn launches_are_checked_as_the_driver_checks_them() {
     };
     run(bounded, cfg(64, 0), &[p.clone(), ParamValue::B32(1)]).unwrap();
     assert!(invalid(run(bounded, cfg(65, 0), &[p.clone(), ParamValue::B32(1)])).contains(".maxntid"));
-    assert!(invalid(run(bounded, cfg(32, 0), &[p.clone()])).contains("1 arguments for 2 parameters"));
+    assert!(invalid(run(bounded, cfg(32, 0), std::slice::from_ref(&p))).contains("1 arguments for 2 parameters"));
     assert!(invalid(run(bounded, cfg(32, 0), &[ParamValue::B32(0), ParamValue::B32(1)])).contains("pointer"));
     assert!(invalid(run(bounded, cfg(32, 0), &[p.clone(), ParamValue::B64(1)])).contains("4-byte"));
-    run(exact, cfg(32, 0), &[p.clone()]).unwrap();
-    assert!(invalid(run(exact, cfg(64, 0), &[p.clone()])).contains(".reqntid"));
-    assert!(invalid(run(exact, cfg(32, 64 * 1024), &[p.clone()])).contains("shared memory"));
-    assert!(invalid(run(exact, LaunchConfig { grid: Dim3::x(0), ..cfg(32, 0) }, &[p.clone()])).contains("zero-sized"));
+    run(exact, cfg(32, 0), std::slice::from_ref(&p)).unwrap();
+    assert!(invalid(run(exact, cfg(64, 0), std::slice::from_ref(&p))).contains(".reqntid"));
+    assert!(invalid(run(exact, cfg(32, 64 * 1024), std::slice::from_ref(&p))).contains("shared memory"));
+    assert!(
+        invalid(run(exact, LaunchConfig { grid: Dim3::x(0), ..cfg(32, 0) }, std::slice::from_ref(&p)))
+            .contains("zero-sized")
+    );
 }
 
 #[test]
@@ -400,8 +403,24 @@ fn funnel_shifts_follow_the_isa() {
     let out = out.to_vec();
     let (a, b) = (0x89ab_cdefu32, 0x0123_4567u32);
     // The ISA's pseudo-code, in 32-bit words.
-    let left = |n: u32| if n == 0 { b } else if n == 32 { a } else { b << n | a >> (32 - n) };
-    let right = |n: u32| if n == 0 { a } else if n == 32 { b } else { b << (32 - n) | a >> n };
+    let left = |n: u32| {
+        if n == 0 {
+            b
+        } else if n == 32 {
+            a
+        } else {
+            b << n | a >> (32 - n)
+        }
+    };
+    let right = |n: u32| {
+        if n == 0 {
+            a
+        } else if n == 32 {
+            b
+        } else {
+            b << (32 - n) | a >> n
+        }
+    };
     for t in 0..64u32 {
         let (wrap, clamp) = (t & 31, t.min(32));
         let want = [left(wrap), left(clamp), right(wrap), right(clamp)];
