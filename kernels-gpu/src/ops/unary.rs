@@ -119,8 +119,12 @@ pub unsafe fn unary_strided<E: Apply, const MATH: bool>(
 pub struct UnaryKernels<E: Elem> {
     pub contiguous: crate::Kernel<UnaryArgs<E>>,
     pub strided: crate::Kernel<UnaryStridedArgs<E>>,
-    pub math: Option<(crate::Kernel<UnaryArgs<E>>, crate::Kernel<UnaryStridedArgs<E>>)>,
+    pub math: Option<UnaryPair<E>>,
 }
+
+/// A contiguous entry and its strided twin.
+#[cfg(not(target_arch = "nvptx64"))]
+pub type UnaryPair<E> = (crate::Kernel<UnaryArgs<E>>, crate::Kernel<UnaryStridedArgs<E>>);
 
 /// Each dtype's entries, and the lookup from dtype to entries.
 macro_rules! unary_entries {
