@@ -2,7 +2,12 @@
 //! - every variant parses and decodes: an opcode the interpreter lacks fails here, naming it;
 //! - every `.entry` of every variant runs on a representative launch, and matches the
 //!   Rust-source emulator (bit for bit; tensor-core kernels within their error bound of an
-//!   f64 reference); an entry without such a launch fails the test;
+//!   f64 reference); an entry without such a launch fails the test, naming it;
+//! - the op families' entries (`kernels_gpu::ops`, generated in `ptx_interp/families.rs`)
+//!   run once per op, with NaN, ±inf, ±0, subnormals and integer extremes in their inputs,
+//!   and the emulator's results must also match a host reference written independently of
+//!   the kernels (`ptx_interp/reference.rs`): the PTX against the Rust, the Rust against the
+//!   ops' definitions;
 //! - the memory-access report of those runs is `docs/memory-access.md`, kept current here
 //!   (regenerate with `FERRITE_UPDATE_DOCS=1 cargo test --test ptx_interp`);
 //! - planted bugs in the PTX text (an `mma.sync` operand swap, a wrong `wgmma` descriptor
@@ -11,10 +16,17 @@
 //! The kernel suites (tests/kernels_*.rs) run their own cases on the interpreter too, on the
 //! inputs they use (awkward sizes, poisoned outputs), through `common::interp`.
 
+// The host reference's `gelu` needs erfc (the toolchain is a pinned nightly anyway).
+#![feature(float_erf)]
+
 mod common;
 
 #[path = "ptx_interp/cases.rs"]
 mod cases;
+#[path = "ptx_interp/families.rs"]
+mod families;
+#[path = "ptx_interp/reference.rs"]
+mod reference;
 #[path = "ptx_interp/report.rs"]
 mod report;
 
@@ -49,13 +61,24 @@ fn every_entry_runs_and_matches_the_emulator_and_the_report_is_current() {
     let mods = modules();
     let mut covered: BTreeSet<(String, String)> = BTreeSet::new();
     let mut rows = Vec::new();
+    let mut failed = Vec::new();
     for case in all_cases() {
-        let outcome: Outcome = case.run(mods);
+        // Every case runs, so that one failure does not hide the next.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case.run(mods)));
+        let outcome: Outcome = match run {
+            Ok(o) => o,
+            Err(p) => {
+                let m = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                failed.push(m.unwrap_or_else(|| format!("{} panicked", case.name())));
+                continue;
+            }
+        };
         for (arch, name) in &outcome.covered {
             covered.insert((arch.to_string(), name.to_string()));
         }
         rows.extend(outcome.rows);
     }
+    assert!(failed.is_empty(), "{} entries fail:\n{}", failed.len(), failed.join("\n"));
     let all: BTreeSet<(String, String)> =
         mods.iter().flat_map(|(a, m)| m.kernels.iter().map(move |k| (a.to_string(), k.name.clone()))).collect();
     let missing: Vec<_> = all.difference(&covered).collect();

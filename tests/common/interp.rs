@@ -252,8 +252,10 @@ pub fn same_results(kernel: &str, emulated: &[Option<Vec<u8>>], ptx: &[Option<Ve
     Ok(())
 }
 
-/// The size of a kernel's output element and its NaN test, from ferrite's naming (`_f32`,
-/// `cast_x_f16`, ...).
+/// The size of a kernel's output element and its NaN test, from ferrite's naming: the last
+/// dtype in the name (`_f32`, `cast_x_f16`, `unary_strided_i32`), except for comparisons and
+/// tests (`bool` results), reductions (results in the accumulator type: f32 for the 16-bit
+/// floats, i64 for integers and bool) and copies (`_b4`: bits, compared exactly).
 fn element(kernel: &str) -> (usize, fn(&[u8]) -> bool) {
     fn f64_nan(b: &[u8]) -> bool {
         b.len() == 8 && f64::from_le_bytes(b.try_into().unwrap()).is_nan()
@@ -267,12 +269,31 @@ fn element(kernel: &str) -> (usize, fn(&[u8]) -> bool) {
     fn bf16_nan(b: &[u8]) -> bool {
         b.len() == 2 && (u16::from_le_bytes([b[0], b[1]]) & 0x7fff) > 0x7f80
     }
-    let last = kernel.rsplit('_').find(|s| ["f64", "f32", "f16", "bf16"].contains(s));
-    match last {
+    fn never(_: &[u8]) -> bool {
+        false
+    }
+    const TYPES: [&str; 13] = ["f64", "f32", "f16", "bf16", "i64", "i32", "u32", "u8", "bool", "b1", "b2", "b4", "b8"];
+    let last = kernel.rsplit('_').find(|s| TYPES.contains(s));
+    let ty = if kernel.starts_with("compare_") || kernel.starts_with("test_") {
+        Some("bool")
+    } else if kernel.starts_with("reduce_inner_") || kernel.starts_with("reduce_outer_") {
+        last.map(|t| match t {
+            "f16" | "bf16" | "f32" => "f32",
+            "f64" => "f64",
+            _ => "i64",
+        })
+    } else {
+        last
+    };
+    match ty {
         Some("f64") => (8, f64_nan),
         Some("f32") => (4, f32_nan),
         Some("f16") => (2, f16_nan),
         Some("bf16") => (2, bf16_nan),
+        Some("i64" | "b8") => (8, never),
+        Some("i32" | "u32" | "b4") => (4, never),
+        Some("b2") => (2, never),
+        Some("u8" | "bool" | "b1") => (1, never),
         _ => panic!("cannot tell the element type of {kernel} from its name"),
     }
 }

@@ -1,6 +1,8 @@
-//! One representative launch per kernel entry, the way the host launches it (the kernel
-//! module's own config, the emulated device's 128-block grid-stride grids), with
-//! deterministic inputs; each runs on the emulator and on each distinct PTX body of the entry.
+//! One representative launch per kernel entry (or a few, for entries that take an op code: one
+//! per op), the way the host launches it (the kernel module's own config, the emulated
+//! device's 128-block grid-stride grids), with deterministic inputs; each runs on the emulator
+//! and on each distinct PTX body of the entry. The op families' cases are generated in
+//! `families.rs`.
 
 use super::common::interp::{args_of, param, pointer, same_results};
 use super::common::max_threads;
@@ -10,23 +12,31 @@ use kernels_gpu::nn::activation::{RELU, SIGMOID, SOFTMAX};
 use kernels_gpu::nn::{dense, loss, optim};
 use kernels_gpu::prelude::{BF16, F16};
 use kernels_gpu::{Kernel, KernelArgs, KernelInfo, LaunchConfig, PtxParam};
-use kernels_gpu::ops::cast;
 use kernels_gpu::{elementwise, matmul, sgemm, softmax, tensor_core, wgmma_matmul};
 use ptx_interp::{LaunchOptions, LaunchStats, Module, ParamValue};
 use std::collections::HashMap;
 
 /// Grid-stride kernels get the emulated device's grid: 4 multiprocessors × 32 blocks.
-const BLOCKS: u32 = 128;
+pub const BLOCKS: u32 = 128;
 
 /// Buffers and arguments of one launch, and the emulator's run of it.
 pub struct Setup {
+    /// What distinguishes the launch among its case's (the op, the mode), for messages.
+    pub label: String,
+    cfg: LaunchConfig,
     buffers: Vec<DeviceBuffer<u8>>,
     args: Vec<(PtxParam, Vec<u8>)>,
     emulate: Box<dyn Fn() -> Result<(), EmuError>>,
+    /// Judges the emulator's buffers after the launch against a host reference of its own
+    /// (`reference.rs`), if the launch has one.
+    verify: Option<RefCheck>,
 }
 
-/// Judges every buffer after a launch against an f64 reference.
-type RefCheck = Box<dyn Fn(&[Vec<u8>]) -> Result<(), String>>;
+/// Every buffer of a launch, after it.
+type Buffers = Vec<Vec<u8>>;
+
+/// Judges every buffer after a launch against a host reference.
+pub type RefCheck = Box<dyn Fn(&[Vec<u8>]) -> Result<(), String>>;
 type DenseFwd<T> = Kernel<(*const T, *const u32, u32, *const T, *mut T, u32, u32, u32, u32)>;
 type DenseBwdIn<T> = Kernel<(*const T, *const T, *const T, *mut T, u32, u32, u32, u32)>;
 type DenseBwdP<T> = Kernel<(*const T, *const u32, u32, *const T, *mut T, u32, u32, u32)>;
@@ -44,15 +54,18 @@ enum Check {
 pub struct Case {
     info: KernelInfo,
     shape: String,
-    cfg: LaunchConfig,
+    /// The op family the entry belongs to (`unary`, `cast`, ...), for the report's grouping.
+    family: Option<&'static str>,
     max_shared: u32,
-    make: Box<dyn Fn() -> Setup>,
+    /// The case's launches, each with fresh buffers.
+    make: Box<dyn Fn() -> Vec<Setup>>,
     check: Check,
 }
 
 /// A row of the memory-access report: one entry, the variants sharing its code.
 pub struct Row {
     pub kernel: &'static str,
+    pub family: Option<&'static str>,
     pub variants: Vec<&'static str>,
     pub shape: String,
     pub stats: LaunchStats,
@@ -65,7 +78,7 @@ pub struct Outcome {
     pub rows: Vec<Row>,
 }
 
-fn bytes_of<T: Copy>(v: &[T]) -> Vec<u8> {
+pub fn bytes_of<T: Copy>(v: &[T]) -> Vec<u8> {
     // SAFETY: plain old data viewed as bytes.
     unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }.to_vec()
 }
@@ -79,33 +92,60 @@ impl Case {
         self.info.name
     }
 
-    fn interp(&self, module: &Module, stats: bool) -> Result<(Vec<Vec<u8>>, Option<LaunchStats>), String> {
-        let k = module.kernel(self.info.name).ok_or_else(|| format!("no entry {}", self.info.name))?;
-        let s = (self.make)();
-        let params: Vec<ParamValue> = s.args.iter().map(|(kind, v)| param(*kind, v)).collect();
-        let opts = LaunchOptions { max_shared_bytes: self.max_shared, stats, ..LaunchOptions::default() };
-        let st = ptx_interp::launch(k, &self.cfg, &params, &opts).map_err(|e| e.to_string())?;
-        Ok((snapshot(&s.buffers), st))
+    /// The case, as one of op family `family`'s.
+    pub fn in_family(mut self, family: &'static str) -> Case {
+        self.family = Some(family);
+        self
     }
 
-    fn emulator(&self) -> Vec<Vec<u8>> {
-        let s = (self.make)();
-        (s.emulate)().unwrap_or_else(|e| panic!("{} fails on the emulator: {e}", self.info.name));
-        let out = snapshot(&s.buffers);
+    /// Every launch on `module`: the buffers after each, and the statistics of all together.
+    fn interp(&self, module: &Module, stats: bool) -> Result<(Vec<Buffers>, Option<LaunchStats>), String> {
+        let k = module.kernel(self.info.name).ok_or_else(|| format!("no entry {}", self.info.name))?;
+        let opts = LaunchOptions { max_shared_bytes: self.max_shared, stats, ..LaunchOptions::default() };
+        let mut all: Option<LaunchStats> = None;
+        let mut out = Vec::new();
+        for s in (self.make)() {
+            let params: Vec<ParamValue> = s.args.iter().map(|(kind, v)| param(*kind, v)).collect();
+            let st = ptx_interp::launch(k, &s.cfg, &params, &opts).map_err(|e| label(&s.label, e.to_string()))?;
+            if let Some(st) = st {
+                all.get_or_insert_with(LaunchStats::default).merge(&st);
+            }
+            out.push(snapshot(&s.buffers));
+        }
+        Ok((out, all))
+    }
+
+    fn emulator(&self) -> Vec<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for s in (self.make)() {
+            (s.emulate)()
+                .unwrap_or_else(|e| panic!("{} fails on the emulator: {}", self.info.name, label(&s.label, e)));
+            let after = snapshot(&s.buffers);
+            if let Some(verify) = &s.verify {
+                verify(&after).unwrap_or_else(|e| panic!("{} on the emulator: {}", self.info.name, label(&s.label, e)));
+            }
+            out.push(after);
+        }
         if let Check::Reference(f) = &self.check {
-            f(&out).unwrap_or_else(|e| panic!("{} on the emulator: {e}", self.info.name));
+            for o in &out {
+                f(o).unwrap_or_else(|e| panic!("{} on the emulator: {e}", self.info.name));
+            }
         }
         out
     }
 
-    fn judge(&self, emulated: &[Vec<u8>], ptx: &[Vec<u8>]) -> Result<(), String> {
-        match &self.check {
-            Check::Exact => {
-                let wrap = |v: &[Vec<u8>]| v.iter().cloned().map(Some).collect::<Vec<_>>();
-                same_results(self.info.name, &wrap(emulated), &wrap(ptx))
+    fn judge(&self, emulated: &[Vec<Vec<u8>>], ptx: &[Vec<Vec<u8>>]) -> Result<(), String> {
+        let labels: Vec<String> = (self.make)().into_iter().map(|s| s.label).collect();
+        for ((e, p), l) in emulated.iter().zip(ptx).zip(&labels) {
+            match &self.check {
+                Check::Exact => {
+                    let wrap = |v: &[Vec<u8>]| v.iter().cloned().map(Some).collect::<Vec<_>>();
+                    same_results(self.info.name, &wrap(e), &wrap(p)).map_err(|m| label(l, m))?
+                }
+                Check::Reference(f) => f(p).map_err(|m| label(l, m))?,
             }
-            Check::Reference(f) => f(ptx),
         }
+        Ok(())
     }
 
     /// Runs on the emulator and on `module`: `Err` if the interpreter fails or disagrees.
@@ -141,6 +181,7 @@ impl Case {
             seen.insert(k.body_hash, out.rows.len());
             out.rows.push(Row {
                 kernel: self.info.name,
+                family: self.family,
                 variants: vec![arch],
                 shape: self.shape.clone(),
                 stats,
@@ -151,8 +192,13 @@ impl Case {
     }
 }
 
+/// `message`, prefixed with the launch's label if it has one.
+fn label(l: &str, message: impl std::fmt::Display) -> String {
+    if l.is_empty() { message.to_string() } else { format!("{l}: {message}") }
+}
+
 /// A launch of `k` with `args`, its buffers kept alive.
-fn setup<A: KernelArgs + 'static>(
+pub fn setup<A: KernelArgs + 'static>(
     k: Kernel<A>,
     cfg: LaunchConfig,
     max_shared: u32,
@@ -165,11 +211,31 @@ fn setup<A: KernelArgs + 'static>(
         let p = pointer(*kind, v);
         assert!(p.is_none_or(|p| p == 0 || allocation_containing(p as usize).is_some()));
     }
-    Setup { buffers, args: values, emulate: Box::new(move || unsafe { launch_kernel_with(&k, &cfg, &limits, args) }) }
+    Setup {
+        label: String::new(),
+        cfg,
+        buffers,
+        args: values,
+        emulate: Box::new(move || unsafe { launch_kernel_with(&k, &cfg, &limits, args) }),
+        verify: None,
+    }
+}
+
+impl Setup {
+    pub fn labelled(mut self, label: String) -> Setup {
+        self.label = label;
+        self
+    }
+
+    /// The launch, its results judged by `f` (given every buffer after the launch) as well.
+    pub fn verified(mut self, f: impl Fn(&[Vec<u8>]) -> Result<(), String> + 'static) -> Setup {
+        self.verify = Some(Box::new(f));
+        self
+    }
 }
 
 /// Deterministic pseudo-random values in `[lo, hi)`.
-fn vals(n: usize, seed: u64, lo: f64, hi: f64) -> Vec<f64> {
+pub fn vals(n: usize, seed: u64, lo: f64, hi: f64) -> Vec<f64> {
     let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     (0..n)
         .map(|_| {
@@ -216,41 +282,32 @@ fn buf<T: Elem>(n: usize, seed: u64, lo: f64, hi: f64) -> DeviceBuffer<u8> {
     DeviceBuffer::from_slice(&bytes_of(&v))
 }
 
-fn out<T>(n: usize) -> DeviceBuffer<u8> {
+pub fn out<T>(n: usize) -> DeviceBuffer<u8> {
     DeviceBuffer::poisoned(n * size_of::<T>())
 }
 
-fn p<T>(b: &DeviceBuffer<u8>) -> *const T {
+pub fn p<T>(b: &DeviceBuffer<u8>) -> *const T {
     b.as_ptr().cast()
 }
 
-fn pm<T>(b: &DeviceBuffer<u8>) -> *mut T {
+pub fn pm<T>(b: &DeviceBuffer<u8>) -> *mut T {
     b.as_ptr().cast_mut().cast()
 }
 
-fn case(
-    info: KernelInfo,
-    shape: String,
-    cfg: LaunchConfig,
-    max_shared: u32,
-    make: impl Fn() -> Setup + 'static,
-) -> Case {
-    Case { info, shape, cfg, max_shared, make: Box::new(make), check: Check::Exact }
+fn case(info: KernelInfo, shape: String, max_shared: u32, make: impl Fn() -> Setup + 'static) -> Case {
+    Case { info, shape, family: None, max_shared, make: Box::new(move || vec![make()]), check: Check::Exact }
 }
 
-fn unary<S: Elem, D: Elem>(k: Kernel<(*const S, *mut D, u64)>, n: usize, cfg: LaunchConfig) -> Case {
-    case(k.info, format!("n = {n}"), cfg, 48 * 1024, move || {
-        let (x, y) = (buf::<S>(n, 1, -40.0, 1000.0), out::<D>(n));
-        let args = (p(&x), pm(&y), n as u64);
-        setup(k, cfg, 48 * 1024, vec![x, y], args)
-    })
+/// A case of several launches (bit for bit against the emulator).
+pub fn multi(info: KernelInfo, shape: String, max_shared: u32, make: impl Fn() -> Vec<Setup> + 'static) -> Case {
+    Case { info, shape, family: None, max_shared, make: Box::new(make), check: Check::Exact }
 }
 
 type SoftmaxArgs<T> = (*const T, *mut T, u32, u32);
 
 fn softmax_case<T: Elem>(k: Kernel<SoftmaxArgs<T>>, rows: usize, cols: usize, cfg: LaunchConfig) -> Case {
     let shared = 163 * 1024;
-    case(k.info, format!("{rows} rows × {cols}"), cfg, shared, move || {
+    case(k.info, format!("{rows} rows × {cols}"), shared, move || {
         let (x, y) = (buf::<T>(rows * cols, 2, -30.0, 30.0), out::<T>(rows * cols));
         let args = (p(&x), pm(&y), rows as u32, cols as u32);
         setup(k, cfg, shared, vec![x, y], args)
@@ -278,7 +335,7 @@ fn regs_case<T: Elem + kernels_gpu::prelude::Float>(k: Kernel<SoftmaxArgs<T>>, v
 type MatmulArgs<T> = (*const T, *const T, *mut T, u32, u32, u32);
 
 fn matmul_case<T: Elem>(k: Kernel<MatmulArgs<T>>, (m, n, kk): (usize, usize, usize), cfg: LaunchConfig) -> Case {
-    case(k.info, format!("{m}×{kk} · {kk}×{n}"), cfg, 227 * 1024, move || {
+    case(k.info, format!("{m}×{kk} · {kk}×{n}"), 227 * 1024, move || {
         let (a, b, c) = (buf::<T>(m * kk, 3, -1.0, 1.0), buf::<T>(kk * n, 4, -1.0, 1.0), out::<T>(m * n));
         let args = (p(&a), p(&b), pm(&c), m as u32, n as u32, kk as u32);
         setup(k, cfg, 227 * 1024, vec![a, b, c], args)
@@ -335,7 +392,7 @@ fn dense_cases<T: Elem + kernels_gpu::prelude::Float>(
     let c2 = dense::backward_input_config::<T>(batch, inputs);
     let c3 = dense::backward_params_config::<T>(inputs, units);
     vec![
-        case(fwd.info, shape.clone(), c1, 48 * 1024, move || {
+        case(fwd.info, shape.clone(), 48 * 1024, move || {
             let (x, r, w, y) = (
                 buf::<T>(total * inputs, 5, -2.0, 2.0),
                 rows(),
@@ -345,7 +402,7 @@ fn dense_cases<T: Elem + kernels_gpu::prelude::Float>(
             let args = (p(&x), p(&r), total as u32, p(&w), pm(&y), batch as u32, inputs as u32, units as u32, RELU);
             setup(fwd, c1, 48 * 1024, vec![x, r, w, y], args)
         }),
-        case(bwd_in.info, format!("batch {batch}, {units} → {inputs}"), c2, 48 * 1024, move || {
+        case(bwd_in.info, format!("batch {batch}, {units} → {inputs}"), 48 * 1024, move || {
             let (dz, w, yp, dx) = (
                 buf::<T>(batch * units, 7, -1.0, 1.0),
                 buf::<T>((inputs + 1) * units, 8, -1.0, 1.0),
@@ -355,7 +412,7 @@ fn dense_cases<T: Elem + kernels_gpu::prelude::Float>(
             let args = (p(&dz), p(&w), p(&yp), pm(&dx), batch as u32, inputs as u32, units as u32, SIGMOID);
             setup(bwd_in, c2, 48 * 1024, vec![dz, w, yp, dx], args)
         }),
-        case(bwd_p.info, shape, c3, 48 * 1024, move || {
+        case(bwd_p.info, shape, 48 * 1024, move || {
             let (x, r, dz, g) = (
                 buf::<T>(total * inputs, 10, -2.0, 2.0),
                 rows(),
@@ -401,7 +458,7 @@ fn loss_cases<T: Scale + kernels_gpu::launch::KernelParam>(
     let outs = move || (out::<T>(batch * classes), out::<T>(batch), out::<T>(batch));
     let n = 60_001usize;
     vec![
-        case(sparse.info, shape.clone(), cfg, 48 * 1024, move || {
+        case(sparse.info, shape.clone(), 48 * 1024, move || {
             let (z, l, r) =
                 (buf::<T>(batch * classes, 12, -6.0, 6.0), buf::<u32>(total, 13, 0.0, classes as f64), rows());
             let (dz, lo, co) = outs();
@@ -409,14 +466,14 @@ fn loss_cases<T: Scale + kernels_gpu::launch::KernelParam>(
                 (p(&z), p(&l), p(&r), total as u32, pm(&dz), pm(&lo), pm(&co), batch as u32, classes as u32, scale);
             setup(sparse, cfg, 48 * 1024, vec![z, l, r, dz, lo, co], args)
         }),
-        case(onehot.info, shape.clone(), cfg, 48 * 1024, move || {
+        case(onehot.info, shape.clone(), 48 * 1024, move || {
             let (z, y, r) = (buf::<T>(batch * classes, 14, -6.0, 6.0), buf::<T>(total * classes, 15, 0.0, 1.0), rows());
             let (dz, lo, co) = outs();
             let args =
                 (p(&z), p(&y), p(&r), total as u32, pm(&dz), pm(&lo), pm(&co), batch as u32, classes as u32, scale);
             setup(onehot, cfg, 48 * 1024, vec![z, y, r, dz, lo, co], args)
         }),
-        case(mse.info, format!("{shape}, softmax output"), cfg, 48 * 1024, move || {
+        case(mse.info, format!("{shape}, softmax output"), 48 * 1024, move || {
             let (z, t, r) = (buf::<T>(batch * classes, 16, -6.0, 6.0), buf::<T>(total * classes, 17, 0.0, 1.0), rows());
             let (dz, lo, co) = outs();
             let args = (
@@ -434,7 +491,7 @@ fn loss_cases<T: Scale + kernels_gpu::launch::KernelParam>(
             );
             setup(mse, cfg, 48 * 1024, vec![z, t, r, dz, lo, co], args)
         }),
-        case(sum2.info, format!("n = {n}"), loss::sum2_config(max_threads(sum2.name())), 48 * 1024, move || {
+        case(sum2.info, format!("n = {n}"), 48 * 1024, move || {
             let (a, b, o) = (buf::<T>(n, 18, 0.0, 3.0), buf::<T>(n, 19, 0.0, 1.0), out::<T>(2));
             let args = (p(&a), p(&b), n as u32, pm(&o));
             setup(sum2, loss::sum2_config(max_threads(sum2.name())), 48 * 1024, vec![a, b, o], args)
@@ -452,17 +509,17 @@ fn optim_cases<T: Scale + kernels_gpu::launch::KernelParam + kernels_gpu::prelud
     let s = T::scale;
     let shape = format!("n = {n}");
     vec![
-        case(sgd.info, shape.clone(), cfg, 48 * 1024, move || {
+        case(sgd.info, shape.clone(), 48 * 1024, move || {
             let (pp, g) = (buf::<T>(n, 20, -1.0, 1.0), buf::<T>(n, 21, -1.0, 1.0));
             let args = (pm(&pp), p(&g), n as u64, s(0.01));
             setup(sgd, cfg, 48 * 1024, vec![pp, g], args)
         }),
-        case(momentum.info, format!("{shape}, Nesterov"), cfg, 48 * 1024, move || {
+        case(momentum.info, format!("{shape}, Nesterov"), 48 * 1024, move || {
             let (pp, g, v) = (buf::<T>(n, 22, -1.0, 1.0), buf::<T>(n, 23, -1.0, 1.0), buf::<T>(n, 24, -0.1, 0.1));
             let args = (pm(&pp), p(&g), pm(&v), n as u64, s(0.01), s(0.9), 1u32);
             setup(momentum, cfg, 48 * 1024, vec![pp, g, v], args)
         }),
-        case(adam.info, shape, cfg, 48 * 1024, move || {
+        case(adam.info, shape, 48 * 1024, move || {
             let (pp, g) = (buf::<T>(n, 25, -1.0, 1.0), buf::<T>(n, 26, -1.0, 1.0));
             let (m, v) = (buf::<T>(n, 27, -0.1, 0.1), buf::<T>(n, 28, 0.0, 0.01));
             let args = (pm(&pp), p(&g), pm(&m), pm(&v), n as u64, s(0.001), s(0.9), s(0.999), s(1e-7));
@@ -473,23 +530,7 @@ fn optim_cases<T: Scale + kernels_gpu::launch::KernelParam + kernels_gpu::prelud
 
 /// Every entry's representative launch.
 pub fn all_cases() -> Vec<Case> {
-    let ew = |n: usize, wide: usize| {
-        if wide == 8 { elementwise::config::<f64>(n, BLOCKS) } else { elementwise::config::<f32>(n, BLOCKS) }
-    };
-    let (n, nc) = (1usize << 20, 1usize << 16);
     let mut v = vec![
-        unary(cast::cast_f32_f64, nc, ew(nc, 8)),
-        unary(cast::cast_f32_f16, nc, ew(nc, 4)),
-        unary(cast::cast_f32_bf16, nc, ew(nc, 4)),
-        unary(cast::cast_f64_f32, nc, ew(nc, 8)),
-        unary(cast::cast_f64_f16, nc, ew(nc, 8)),
-        unary(cast::cast_f64_bf16, nc, ew(nc, 8)),
-        unary(cast::cast_f16_f32, nc, ew(nc, 4)),
-        unary(cast::cast_f16_f64, nc, ew(nc, 8)),
-        unary(cast::cast_f16_bf16, nc, ew(nc, 4)),
-        unary(cast::cast_bf16_f32, nc, ew(nc, 4)),
-        unary(cast::cast_bf16_f64, nc, ew(nc, 8)),
-        unary(cast::cast_bf16_f16, nc, ew(nc, 4)),
         softmax_case(softmax::softmax_f32, 32, 3001, softmax::config::<f32>(32, 3001, 163 * 1024, max_threads("softmax_f32"))),
         softmax_case(softmax::softmax_f64, 32, 1501, softmax::config::<f64>(32, 1501, 163 * 1024, max_threads("softmax_f64"))),
         regs_case(softmax::softmax_regs_f32_v1, 1, 2048),
@@ -520,5 +561,6 @@ pub fn all_cases() -> Vec<Case> {
     v.extend(loss_cases(loss::xent_sparse_f64, loss::xent_onehot_f64, loss::mse_f64, loss::sum2_f64));
     v.extend(optim_cases(optim::sgd_f32, optim::momentum_f32, optim::adam_f32));
     v.extend(optim_cases(optim::sgd_f64, optim::momentum_f64, optim::adam_f64));
+    v.extend(super::families::cases());
     v
 }

@@ -1,6 +1,6 @@
 //! `docs/memory-access.md`: the interpreter's memory-access statistics per kernel, the kernels
-//! below 90 % coalescing or with bank conflicts and their worst instructions, and the opcodes
-//! of each variant.
+//! below 90 % coalescing or with bank conflicts and their worst instructions, the op families'
+//! entries in a compact table per family, and the opcodes of each variant.
 
 use super::cases::Row;
 use ptx_interp::AccessStats;
@@ -21,6 +21,89 @@ fn pct(part: u64, whole: u64) -> f64 {
 
 fn conflicts(s: &AccessStats) -> f64 {
     if s.requests == 0 { 0.0 } else { (s.wavefronts - s.ideal_wavefronts) as f64 / s.requests as f64 }
+}
+
+/// `name` with its dtypes as `*` (`binary_strided_f16` → `binary_strided_*`): the entries of
+/// a family that share code but for the element type.
+fn pattern(name: &str) -> String {
+    const TYPES: [&str; 13] = ["f64", "f32", "f16", "bf16", "i64", "i32", "u32", "u8", "bool", "b1", "b2", "b4", "b8"];
+    name.split('_').map(|t| if TYPES.contains(&t) { "*" } else { t }).collect::<Vec<_>>().join("_")
+}
+
+/// The op families' entries, a table per family with a row per entry pattern (the entries
+/// differing only in dtype, every PTX variant's code): their strided launches read sliced and
+/// broadcast operands on purpose, so they are not flagged for coalescing.
+fn families(o: &mut String, rows: &[Row]) {
+    let mut names: Vec<&str> = Vec::new();
+    for f in rows.iter().filter_map(|r| r.family) {
+        if !names.contains(&f) {
+            names.push(f);
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    o.push_str(
+        "\n## Op families\n\nThe entries of `kernels_gpu::ops`, each run once per op it takes (per mode for the \
+         contiguous binary and comparison entries) on the inputs of `tests/ptx_interp/families.rs`, with the \
+         launches named in that file. A row covers the entries of one pattern (`*`: every dtype it has) and every \
+         distinct PTX body of each: **bodies** counts them, the request count is their total, the percentages and \
+         ratios range over them (worst first), and **worst** names the body with the fewest coalesced requests. \
+         Strided launches read reversed, sliced and broadcast operands on purpose, and contiguous ones include a \
+         misaligned launch, so these are not flagged above.\n",
+    );
+    for family in names {
+        let _ = write!(
+            o,
+            "\n### {family}\n\n| entries | bodies | global requests | coalesced | moved / minimum | shared conflicts | worst |\n\
+             |---|---:|---:|---:|---:|---:|---|\n"
+        );
+        let mut patterns: Vec<String> = Vec::new();
+        for r in rows.iter().filter(|r| r.family == Some(family)) {
+            let p = pattern(r.kernel);
+            if !patterns.contains(&p) {
+                patterns.push(p);
+            }
+        }
+        for p in patterns {
+            let group: Vec<&Row> = rows.iter().filter(|r| r.family == Some(family) && pattern(r.kernel) == p).collect();
+            let stats: Vec<(f64, f64, f64, u64)> = group
+                .iter()
+                .map(|r| {
+                    let (g, s) = r.stats.totals();
+                    let (read, written) = r.stats.unique_bytes();
+                    let (min, moved) = (read + written, g.sectors * 32);
+                    let ratio = if min == 0 { 0.0 } else { moved as f64 / min as f64 };
+                    (pct(g.coalesced, g.requests), ratio, conflicts(&s), g.requests)
+                })
+                .collect();
+            let range = |f: fn(&(f64, f64, f64, u64)) -> f64, worst_high: bool, unit: &str, digits: usize| {
+                let (lo, hi) = stats.iter().map(f).fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(v), h.max(v)));
+                let (first, last) = if worst_high { (hi, lo) } else { (lo, hi) };
+                if format!("{first:.digits$}") == format!("{last:.digits$}") {
+                    format!("{first:.digits$}{unit}")
+                } else {
+                    format!("{first:.digits$}–{last:.digits$}{unit}")
+                }
+            };
+            let worst = stats
+                .iter()
+                .zip(&group)
+                .min_by(|a, b| a.0.0.total_cmp(&b.0.0))
+                .map(|(_, r)| format!("`{}` ({})", r.kernel, r.variants.join(", ")))
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "| `{p}` | {} | {} | {} | {} | {} | {worst} |",
+                group.len(),
+                stats.iter().map(|s| s.3).sum::<u64>(),
+                range(|s| s.0, false, " %", 1),
+                range(|s| s.1, true, "", 2),
+                range(|s| s.2, true, "", 2),
+            );
+        }
+    }
+    o.push('\n');
 }
 
 pub fn render(rows: &[Row], opcodes: &BTreeMap<&str, Vec<(&str, usize)>>) -> String {
@@ -50,7 +133,7 @@ pub fn render(rows: &[Row], opcodes: &BTreeMap<&str, Vec<(&str, usize)>>) -> Str
          |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut flagged = Vec::new();
-    for r in rows {
+    for r in rows.iter().filter(|r| r.family.is_none()) {
         let (g, s) = r.stats.totals();
         let (read, written) = r.stats.unique_bytes();
         let min = read + written;
@@ -116,6 +199,7 @@ pub fn render(rows: &[Row], opcodes: &BTreeMap<&str, Vec<(&str, usize)>>) -> Str
         }
         o.push('\n');
     }
+    families(&mut o, rows);
     let archs = ["sm_70", "sm_80", "sm_90a"];
     o.push_str(
         "## Opcodes\n\nEvery opcode (with its modifiers) in the embedded PTX and how often it occurs per variant; the \

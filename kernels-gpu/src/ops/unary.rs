@@ -119,8 +119,12 @@ pub unsafe fn unary_strided<E: Apply, const MATH: bool>(
 pub struct UnaryKernels<E: Elem> {
     pub contiguous: crate::Kernel<UnaryArgs<E>>,
     pub strided: crate::Kernel<UnaryStridedArgs<E>>,
-    pub math: Option<(crate::Kernel<UnaryArgs<E>>, crate::Kernel<UnaryStridedArgs<E>>)>,
+    pub math: Option<UnaryPair<E>>,
 }
+
+/// A contiguous entry and its strided twin.
+#[cfg(not(target_arch = "nvptx64"))]
+pub type UnaryPair<E> = (crate::Kernel<UnaryArgs<E>>, crate::Kernel<UnaryStridedArgs<E>>);
 
 /// Each dtype's entries, and the lookup from dtype to entries.
 macro_rules! unary_entries {
@@ -327,10 +331,12 @@ unary_ops! {
     /// `maximum(x, 0)` (NaN stays NaN).
     float Relu(relu) |x, p| x.maximum(F::ZERO);
     /// `x · Φ(x) = x/2 · (1 + erf(x / √2))`, PyTorch's `gelu` (approximate = "none").
-    math Gelu(gelu) |x, p| F::from_f32(0.5) * x * (F::ONE + (x * F::from_f32(core::f32::consts::FRAC_1_SQRT_2)).erf());
+    math Gelu(gelu) |x, p| F::from_f32(0.5) * x * (F::ONE + (x * F::of_f64(core::f64::consts::FRAC_1_SQRT_2)).erf());
     /// `x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³)))`, PyTorch's `gelu(approximate="tanh")`.
     math GeluTanh(gelu_tanh) |x, p| {
-        let inner = F::from_f32(0.797_884_6) * x.mul_add(F::from_f32(0.044_715) * x * x, x);
+        // √(2/π) and 0.044715 in the compute type (f32-rounded constants would leave f64
+        // results only f32-accurate).
+        let inner = F::of_f64(0.797_884_560_802_865_4) * x.mul_add(F::of_f64(0.044_715) * x * x, x);
         F::from_f32(0.5) * x * (F::ONE + inner.tanh())
     };
     /// `x · sigmoid(x)`.

@@ -281,7 +281,7 @@ impl Float for f64 {
 /// libm's functions, each compiled once per PTX module (`#[inline(never)]`) and called from every
 /// kernel that needs it: inlined, each of them would be copied into every lane of every vector
 /// path of every kernel, multiplying the PTX (and ptxas's time) by the copies.
-mod outlined {
+pub(super) mod outlined {
     macro_rules! outline {
         ($($f:ident($($a:ident: $t:ty),*) -> $r:ty;)*) => {$(
             #[inline(never)]
@@ -301,6 +301,7 @@ mod outlined {
         erff(x: f32) -> f32;
         atan2f(y: f32, x: f32) -> f32;
         powf(x: f32, y: f32) -> f32;
+        fmodf(x: f32, y: f32) -> f32;
         exp2(x: f64) -> f64;
         log2(x: f64) -> f64;
         log1p(x: f64) -> f64;
@@ -311,5 +312,6 @@ mod outlined {
         erf(x: f64) -> f64;
         atan2(y: f64, x: f64) -> f64;
         pow(x: f64, y: f64) -> f64;
+        fmod(x: f64, y: f64) -> f64;
     }
 }

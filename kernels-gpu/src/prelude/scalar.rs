@@ -143,7 +143,7 @@ int!(u8, signed: false);
 int!(u32, signed: false);
 
 macro_rules! float_num {
-    ($t:ty, $bits:ty) => {
+    ($t:ty, $bits:ty, $fmod:ident) => {
         impl Num for $t {
             const ZERO: $t = 0.0;
             const ONE: $t = 1.0;
@@ -167,9 +167,15 @@ macro_rules! float_num {
             }
             /// `fmod` (exact), then moved into the divisor's sign as NumPy does; `x % ±inf`
             /// is `x` when the signs agree and `±inf` when they do not (NumPy's result).
+            ///
+            /// `fmod` is libm's, not Rust's `%`: LLVM's NVPTX backend lowers `%` on floats to
+            /// `x - trunc(x / y) · y`, which is not exact once `x / y` needs more than the
+            /// mantissa's bits, and overflows when `x / y` does (`-1 % 1e-40` gave `+inf` on the
+            /// GPU, a tiny remainder on the host). Outlined like the other `libm` calls
+            /// (`float.rs`): inlined, its 128-bit arithmetic was copied into every lane.
             #[inline(always)]
             fn rem(self, o: $t) -> $t {
-                let r = self % o;
+                let r = super::float::outlined::$fmod(self, o);
                 if r != 0.0 && ((r < 0.0) != (o < 0.0)) {
                     r + o
                 } else if r == 0.0 {
@@ -193,8 +199,10 @@ macro_rules! float_num {
                     1.0
                 } else if self < 0.0 {
                     -1.0
+                } else if self.nan() {
+                    self
                 } else {
-                    self * 0.0 // 0 for ±0 (NumPy gives 0.0), NaN for NaN
+                    0.0 // for ±0, as NumPy gives (`self * 0.0` would keep -0's sign)
                 }
             }
             #[inline(always)]
@@ -236,8 +244,8 @@ macro_rules! float_num {
         }
     };
 }
-float_num!(f32, u32);
-float_num!(f64, u64);
+float_num!(f32, u32, fmodf);
+float_num!(f64, u64, fmod);
 
 /// A boolean, in registers.
 impl Num for bool {

@@ -1,6 +1,7 @@
-//! Loads and stores of a lockstep group: each lane's address resolved to its state space,
-//! checked for bounds and alignment (a fault names the lane), the access performed, and the
-//! group's request recorded for the memory-access statistics.
+//! Loads and stores of a lockstep group: each lane's address resolved to its state space (the
+//! module's variables to their segments), checked for bounds and alignment (a fault names the
+//! lane), the access performed, and the group's request recorded for the memory-access
+//! statistics.
 
 use crate::memory::{Accessor, GlobalMem, Place, classify};
 use crate::op::{Addr, Reg, Space, Src};
@@ -10,24 +11,43 @@ use crate::warp::{Env, LaneFault, Warp};
 /// Where an address of `space` points.
 fn place(space: Space, addr: u64) -> Place {
     match space {
-        Space::Global => Place::Global(addr),
+        Space::Global => match classify(addr) {
+            p @ Place::Data(_) => p,
+            _ => Place::Global(addr),
+        },
         Space::Shared => Place::Shared(addr),
         Space::Local => Place::Local(addr),
+        Space::Const => Place::Const(addr),
         Space::Generic => classify(addr),
     }
 }
 
-fn check(env: &mut Env, p: Place, bytes: u64, what: &str, space: Space) -> Result<(), String> {
-    let addr = match p {
-        Place::Global(a) | Place::Shared(a) | Place::Local(a) => a,
-    };
-    if addr % bytes != 0 {
-        return Err(format!("misaligned {bytes}-byte {what} at {} address {addr:#x}", place_name(p, space)));
+/// The place `bytes` at `addr` of `space` are, checked for alignment and bounds; the module's
+/// `.global` segment resolved to its host memory.
+fn resolve(env: &mut Env, space: Space, addr: u64, bytes: u64, store: bool) -> Result<Place, String> {
+    let p = place(space, addr);
+    let what = if store { "store" } else { "load" };
+    let (Place::Global(a) | Place::Shared(a) | Place::Local(a) | Place::Data(a) | Place::Const(a)) = p;
+    if a % bytes != 0 {
+        return Err(format!("misaligned {bytes}-byte {what} at {} address {a:#x}", place_name(p, space)));
     }
+    let data = env.kernel.data;
+    let segment = |(base, len): (u64, u64), name: &str| {
+        if a.checked_add(bytes).is_none_or(|end| end > len) {
+            Err(format!(
+                "{bytes}-byte {what} at offset {a:#x} of the module's {len}-byte {name} segment runs past its end"
+            ))
+        } else {
+            Ok(base + a)
+        }
+    };
     match p {
-        Place::Global(a) => env.global.check(a, bytes),
-        Place::Shared(a) => env.shared.check(a, bytes),
-        Place::Local(a) => env.local.check(a, bytes),
+        Place::Global(g) => env.global.check(g, bytes).map(|_| p),
+        Place::Shared(s) => env.shared.check(s, bytes).map(|_| p),
+        Place::Local(l) => env.local.check(l, bytes).map(|_| p),
+        Place::Data(_) => segment(data.global, ".global").map(Place::Global),
+        Place::Const(_) if store => Err(format!("{bytes}-byte store to the read-only .const space at {a:#x}")),
+        Place::Const(_) => segment(data.constant, ".const").map(|_| p),
     }
 }
 
@@ -36,6 +56,8 @@ fn place_name(p: Place, space: Space) -> String {
         Place::Global(_) => "global",
         Place::Shared(_) => "shared",
         Place::Local(_) => "local",
+        Place::Data(_) => "global (module variable)",
+        Place::Const(_) => "const",
     };
     if space == Space::Generic { format!("generic ({s})") } else { s.to_string() }
 }
@@ -64,8 +86,7 @@ pub(crate) fn load(
         let l = m2.trailing_zeros() as usize;
         m2 &= m2 - 1;
         let a = w.get(addr.base, l).wrapping_add(addr.offset as u64);
-        let p = place(space, a);
-        check(env, p, total, "load", space).map_err(|message| LaneFault { lane: l, message })?;
+        let p = resolve(env, space, a, total, false).map_err(|message| LaneFault { lane: l, message })?;
         let tid = w.base_tid + l as u32;
         for (i, r) in d.iter().enumerate() {
             let off = i as u64 * elem;
@@ -76,6 +97,8 @@ pub(crate) fn load(
                     env.shared.load(s + off, bits, who).map_err(|message| LaneFault { lane: l, message })?
                 }
                 Place::Local(s) => env.local.load(tid, s + off, bits),
+                Place::Const(c) => unsafe { GlobalMem::load(env.kernel.data.constant.0 + c + off, bits) },
+                Place::Data(_) => unreachable!("resolved to global memory"),
             };
             if let Some(r) = r {
                 w.set(*r, l, extend(v, bits, signed, k.reg_bits[*r as usize] as u32));
@@ -85,7 +108,7 @@ pub(crate) fn load(
             match p {
                 Place::Global(g) => global_acc.push((g, total, alloc_start(g))),
                 Place::Shared(s) => shared_acc.push((l as u32, s, total)),
-                Place::Local(_) => {}
+                Place::Local(_) | Place::Data(_) | Place::Const(_) => {}
             }
         }
     }
@@ -119,8 +142,7 @@ pub(crate) fn store(
         let l = m2.trailing_zeros() as usize;
         m2 &= m2 - 1;
         let a = w.get(addr.base, l).wrapping_add(addr.offset as u64);
-        let p = place(space, a);
-        check(env, p, total, "store", space).map_err(|message| LaneFault { lane: l, message })?;
+        let p = resolve(env, space, a, total, true).map_err(|message| LaneFault { lane: l, message })?;
         let tid = w.base_tid + l as u32;
         for (i, s) in v.iter().enumerate() {
             let off = i as u64 * elem;
@@ -132,13 +154,14 @@ pub(crate) fn store(
                     env.shared.store(a + off, bits, x, who).map_err(|message| LaneFault { lane: l, message })?
                 }
                 Place::Local(a) => env.local.store(tid, a + off, bits, x),
+                Place::Data(_) | Place::Const(_) => unreachable!("resolved, or refused"),
             }
         }
         if recording {
             match p {
                 Place::Global(g) => global_acc.push((g, total, alloc_start(g))),
                 Place::Shared(s) => shared_acc.push((l as u32, s, total)),
-                Place::Local(_) => {}
+                Place::Local(_) | Place::Data(_) | Place::Const(_) => {}
             }
         }
     }

@@ -66,7 +66,10 @@ impl<'a> Block<'a> {
     fn location(&self, tid: Option<u32>, pc: u32) -> Location {
         let k = self.env.kernel;
         let (line, instruction) = match k.code.get(pc as usize) {
-            Some(i) => (i.line, k.source[pc as usize].clone()),
+            Some(i) => match k.func_at(pc) {
+                Some(f) => (i.line, format!("{}` in function `{}", k.source[pc as usize], f.name)),
+                None => (i.line, k.source[pc as usize].clone()),
+            },
             None => (0, "(end of kernel)".into()),
         };
         Location {
@@ -99,6 +102,9 @@ impl<'a> Block<'a> {
         let (bd, gd, dynamic) = (self.cfg.block, self.cfg.grid, self.cfg.shared_bytes);
         for (wi, warp) in self.warps.iter_mut().enumerate() {
             warp.regs.resize(nregs * WARP, 0);
+            warp.frame.resize(k.frame_bytes as usize * WARP, 0);
+            warp.calls.iter_mut().for_each(Vec::clear);
+            warp.carry = 0;
             warp.base_tid = (wi * WARP) as u32;
             warp.exists = 0;
             for l in 0..WARP {

@@ -1,17 +1,31 @@
 //! Opcode and operands to [`Op`]: every modifier is either understood or rejected, so an
 //! instruction the interpreter would get wrong cannot run silently.
 
-use crate::memory::{LOCAL_WINDOW, SHARED_WINDOW};
+use crate::link::Sym;
+use crate::memory::{CONST_WINDOW, FUNC_WINDOW, LOCAL_WINDOW, SHARED_WINDOW};
 use crate::op::*;
 use crate::operand::Operand;
-use crate::parse::Sym;
+use crate::parse::FuncInfo;
 use std::collections::HashMap;
 
+/// What decoding one function's instructions needs to know of the function and the kernel
+/// it is linked into.
 pub struct DecodeCtx<'a> {
+    /// The function's labels (instruction numbers within it), `.branchtargets`/`.calltargets`
+    /// lists and `.callprototype`s.
     pub labels: &'a HashMap<String, u32>,
     pub tables: &'a HashMap<String, Vec<String>>,
-    pub symbols: &'a HashMap<String, Sym>,
+    pub protos: &'a HashMap<String, Proto>,
+    /// The meaning of a name in the function.
+    pub symbols: &'a dyn Fn(&str) -> Option<Sym>,
+    /// The kernel's register widths.
     pub reg_bits: &'a [u8],
+    /// The function's first instruction in the kernel's code.
+    pub pc_base: u32,
+    /// The functions linked into the kernel.
+    pub funcs: &'a [FuncInfo],
+    /// `None` in an entry (where `ret` exits); in a function, its result variable, if any.
+    pub result: Option<Option<Slot>>,
 }
 
 pub(crate) type R<T> = Result<T, String>;
@@ -22,15 +36,50 @@ pub fn decode(opcode: &str, ops: Vec<Operand>, ctx: &DecodeCtx) -> R<Op> {
     let d = Dec { ctx, ops: &ops };
     match base {
         "mov" => d.mov(mods),
+        "add" | "sub" if mods.first() == Some(&"cc") => d.carry(base, mods),
+        "addc" | "subc" => d.carry(base, mods),
         "add" | "sub" | "mul" | "div" | "rem" | "min" | "max" | "and" | "or" | "xor" | "shl" | "shr" => {
             d.binary(base, mods)
         }
-        "not" | "neg" | "abs" | "clz" | "popc" => d.unary(base, mods),
+        "not" | "neg" | "abs" | "clz" | "popc" | "brev" => d.unary(base, mods),
+        "copysign" => {
+            d.count(3)?;
+            let ty = float_ty(one(mods)?).ok_or("copysign takes .f32 or .f64")?;
+            Ok(Op::F { op: FOp::Copysign, ty, d: d.dst(0)?, a: d.src(1)?, b: d.src(2)? })
+        }
+        "testp" => {
+            d.count(2)?;
+            let [test, ty] = mods else { return Err(format!("unsupported testp form .{}", mods.join("."))) };
+            let op = match *test {
+                "finite" => TestpOp::Finite,
+                "infinite" => TestpOp::Infinite,
+                "number" => TestpOp::Number,
+                "notanumber" => TestpOp::NotANumber,
+                "normal" => TestpOp::Normal,
+                "subnormal" => TestpOp::Subnormal,
+                t => return Err(format!("unknown testp property .{t}")),
+            };
+            let ty = float_ty(ty).ok_or("testp takes .f32 or .f64")?;
+            let dst = d.dst(0)?;
+            if d.reg_bits(dst) != 1 {
+                return Err("testp writes a predicate".into());
+            }
+            Ok(Op::Testp { op, ty, d: dst, a: d.src(1)? })
+        }
+        "call" => d.call(mods),
         "mad" | "fma" => d.mad(base, mods),
         "sqrt" | "rcp" | "rsqrt" | "ex2" | "lg2" | "sin" | "cos" | "tanh" => d.float_fn(base, mods),
         "bfe" => {
             d.count(4)?;
             Ok(Op::Bfe { ty: int_ty(one(mods)?)?, d: d.dst(0)?, a: d.src(1)?, pos: d.src(2)?, len: d.src(3)? })
+        }
+        "shf" => {
+            d.count(4)?;
+            let (left, clamp) = match mods {
+                [dir @ ("l" | "r"), mode @ ("wrap" | "clamp"), "b32"] => (*dir == "l", *mode == "clamp"),
+                _ => return unsupported(opcode),
+            };
+            Ok(Op::Shf { left, clamp, d: d.dst(0)?, a: d.src(1)?, b: d.src(2)?, c: d.src(3)? })
         }
         "selp" => {
             d.count(4)?;
@@ -60,7 +109,12 @@ pub fn decode(opcode: &str, ops: Vec<Operand>, ctx: &DecodeCtx) -> R<Op> {
             let targets = names.iter().map(|n| d.resolve_label(n)).collect::<R<Vec<_>>>()?;
             Ok(Op::Brx { idx: d.src(0)?, targets })
         }
-        "ret" | "exit" if mods.is_empty() => Ok(Op::Exit),
+        // `ret` ends a kernel's thread, and returns from a function.
+        "ret" if mods.is_empty() || mods == ["uni"] => match ctx.result {
+            None => Ok(Op::Exit),
+            Some(result) => Ok(Op::Ret { result }),
+        },
+        "exit" if mods.is_empty() => Ok(Op::Exit),
         "trap" if mods.is_empty() => Ok(Op::Trap),
         "bar" | "barrier" => {
             let ok = match base {
@@ -162,10 +216,16 @@ impl Dec<'_> {
         match o {
             Operand::Reg(r) => Ok(Src::Reg(*r)),
             Operand::Imm(v) => Ok(Src::Imm(*v)),
-            // `mov d, var`: the variable's address in its own state space.
-            Operand::Sym(s) => match self.ctx.symbols.get(s) {
-                Some(Sym::Shared(a)) | Some(Sym::Local(a)) => Ok(Src::Imm(*a as u64)),
-                _ => Err(format!("`{s}` is not a register or a shared/local variable")),
+            // `mov d, var`: the variable's address in its own state space; `mov d, func`: the
+            // function's address.
+            Operand::Sym(s) => match (self.ctx.symbols)(s) {
+                Some(Sym::Shared(a)) | Some(Sym::Local(a)) => Ok(Src::Imm(a as u64)),
+                Some(Sym::Global(a)) | Some(Sym::Const(a)) => Ok(Src::Imm(a)),
+                Some(Sym::Func(i)) => Ok(Src::Imm(FUNC_WINDOW + 16 * i as u64)),
+                Some(Sym::Param(_)) | Some(Sym::Frame(_)) => {
+                    Err(format!("the address of parameter `{s}` is not supported (only ld.param/st.param of it)"))
+                }
+                None => Err(format!("`{s}` is not a register, a variable or a function")),
             },
             other => Err(format!("unexpected operand {other:?}")),
         }
@@ -175,8 +235,8 @@ impl Dec<'_> {
         self.operand_src(self.ops.get(i).ok_or_else(|| format!("missing operand {}", i + 1))?)
     }
 
-    fn resolve_label(&self, name: &str) -> R<u32> {
-        self.ctx.labels.get(name).copied().ok_or_else(|| format!("no label {name}"))
+    pub(crate) fn resolve_label(&self, name: &str) -> R<u32> {
+        self.ctx.labels.get(name).map(|l| l + self.ctx.pc_base).ok_or_else(|| format!("no label {name}"))
     }
 
     fn label(&self, i: usize) -> R<u32> {
@@ -186,7 +246,7 @@ impl Dec<'_> {
         }
     }
 
-    fn reg_bits(&self, r: Reg) -> u32 {
+    pub(crate) fn reg_bits(&self, r: Reg) -> u32 {
         self.ctx.reg_bits[r as usize] as u32
     }
 
@@ -219,17 +279,21 @@ impl Dec<'_> {
         let ty = *mods.last().ok_or("missing type")?;
         if let Some(fty) = float_ty(ty) {
             let rest = &mods[..mods.len() - 1];
+            let nan = rest.contains(&"NaN");
             let op = match base {
                 "add" => FOp::Add,
                 "sub" => FOp::Sub,
                 "mul" => FOp::Mul,
                 "div" => FOp::Div,
+                "min" if nan => FOp::MinNan,
+                "max" if nan => FOp::MaxNan,
                 "min" => FOp::Min,
                 "max" => FOp::Max,
                 _ => return Err(format!("{base} has no float form")),
             };
             let ok = match op {
                 FOp::Min | FOp::Max => rest.is_empty(),
+                FOp::MinNan | FOp::MaxNan => rest == ["NaN"],
                 // An IEEE division is within the bounds of `.approx` (2 ulp) and `.full` (2 ulp).
                 FOp::Div => matches!(rest, ["rn"] | ["approx"] | ["full"]),
                 _ => matches!(rest, [] | ["rn"]),
@@ -269,6 +333,26 @@ impl Dec<'_> {
         Ok(Op::Int { op, ty: ity, d, a, b })
     }
 
+    /// `add.cc`, `addc{.cc}`, `sub.cc`, `subc{.cc}`: 32- and 64-bit integers only.
+    fn carry(&self, base: &str, mods: &[&str]) -> R<Op> {
+        self.count(3)?;
+        let (carry_out, ty) = match mods {
+            ["cc", ty] => (true, *ty),
+            [ty] => (false, *ty),
+            _ => return Err(format!("unsupported form {base}.{}", mods.join("."))),
+        };
+        let carry_in = base.ends_with('c');
+        if !carry_in && !carry_out {
+            return Err(format!("{base} without .cc is not an extended-precision form"));
+        }
+        let ity = int_ty(ty)?;
+        if ity.bits < 32 {
+            return Err(format!("{base}.{} takes 32- or 64-bit integers", mods.join(".")));
+        }
+        let (d, a, b) = (self.dst(0)?, self.src(1)?, self.src(2)?);
+        Ok(Op::AddCarry { sub: base.starts_with("sub"), carry_in, carry_out, bits: ity.bits, d, a, b })
+    }
+
     fn unary(&self, base: &str, mods: &[&str]) -> R<Op> {
         self.count(2)?;
         let (d, a) = (self.dst(0)?, self.src(1)?);
@@ -289,6 +373,7 @@ impl Dec<'_> {
             "neg" => IntUnOp::Neg,
             "abs" => IntUnOp::Abs,
             "clz" => IntUnOp::Clz,
+            "brev" => IntUnOp::Brev,
             _ => IntUnOp::Popc,
         };
         Ok(Op::IntUn { op, ty: int_ty(ty)?, d, a })
@@ -379,9 +464,10 @@ impl Dec<'_> {
     fn cvt(&self, mods: &[&str]) -> R<Op> {
         self.count(2)?;
         let [rest @ .., to, from] = mods else { return Err("cvt needs two types".into()) };
-        let rnd = match rest {
-            [] => Rnd::None,
-            [r] => match *r {
+        let mut rnd = Rnd::None;
+        let mut m = CvtMods::default();
+        for r in rest {
+            let r = match *r {
                 "rn" => Rnd::Rn,
                 "rna" => Rnd::Rna,
                 "rz" => Rnd::Rz,
@@ -391,13 +477,32 @@ impl Dec<'_> {
                 "rzi" => Rnd::Rzi,
                 "rmi" => Rnd::Rmi,
                 "rpi" => Rnd::Rpi,
-                m => return Err(format!("unsupported cvt modifier .{m}")),
-            },
-            _ => return Err(format!("unsupported cvt modifiers .{}", rest.join("."))),
-        };
+                "ftz" => {
+                    m.ftz = true;
+                    continue;
+                }
+                "sat" => {
+                    m.sat = true;
+                    continue;
+                }
+                "relu" => {
+                    m.relu = true;
+                    continue;
+                }
+                "satfinite" => {
+                    m.satfinite = true;
+                    continue;
+                }
+                x => return Err(format!("unsupported cvt modifier .{x}")),
+            };
+            if rnd != Rnd::None {
+                return Err("cvt with two roundings".into());
+            }
+            rnd = r;
+        }
         let (to, from) = (num_ty(to)?, num_ty(from)?);
-        crate::value::check_cvt(to, from, rnd)?;
-        Ok(Op::Cvt { to, from, rnd, d: self.dst(0)?, a: self.src(1)? })
+        crate::value::check_cvt(to, from, rnd, m)?;
+        Ok(Op::Cvt { to, from, rnd, mods: m, d: self.dst(0)?, a: self.src(1)? })
     }
 
     fn cvta(&self, mods: &[&str]) -> R<Op> {
@@ -410,6 +515,7 @@ impl Dec<'_> {
             ["global", "u64"] => Space::Global,
             ["shared", "u64"] | ["shared::cta", "u64"] => Space::Shared,
             ["local", "u64"] => Space::Local,
+            ["const", "u64"] => Space::Const,
             _ => return Err(format!("unsupported cvta form .{}", mods.join("."))),
         };
         Ok(Op::Cvta { to, space, d: self.dst(0)?, a: self.src(1)? })
@@ -426,7 +532,8 @@ impl Dec<'_> {
                 "global" => space = Space::Global,
                 "shared" | "shared::cta" => space = Space::Shared,
                 "local" => space = Space::Local,
-                "param" | "param::entry" => param = true,
+                "const" => space = Space::Const,
+                "param" | "param::entry" | "param::func" => param = true,
                 "v2" => vec = 2,
                 "v4" => vec = 4,
                 // Ordering and cache hints: no effect on values.
@@ -435,47 +542,72 @@ impl Dec<'_> {
                 q => return Err(format!("unsupported memory modifier .{q}")),
             }
         }
+        if !load && space == Space::Const {
+            return Err("st.const: the const space is read-only".into());
+        }
         let nty = num_ty(ty)?;
         let bits = nty.bits();
         let signed = matches!(nty, NumTy::Int(IntTy { signed: true, .. }));
         let (data, addr) = if load { (&self.ops[0], &self.ops[1]) } else { (&self.ops[1], &self.ops[0]) };
         let Operand::Addr(base, offset) = addr else { return Err(format!("expected an address, found {addr:?}")) };
-        if param {
-            if !load || vec != 1 {
-                return Err("only scalar ld.param is supported".into());
-            }
-            let Operand::Sym(name) = &**base else { return Err("ld.param needs a parameter name".into()) };
-            let Some(Sym::Param(at)) = self.ctx.symbols.get(name) else { return Err(format!("no parameter {name}")) };
-            return Ok(Op::LdParam { bits, d: self.dst(0)?, offset: (*at as i64 + offset) as u32 });
-        }
-        let base = match &**base {
-            Operand::Sym(name) => match (self.ctx.symbols.get(name), space) {
-                (Some(Sym::Shared(a)), Space::Shared) | (Some(Sym::Local(a)), Space::Local) => Src::Imm(*a as u64),
-                (Some(Sym::Shared(a)), Space::Generic) => Src::Imm(SHARED_WINDOW + *a as u64),
-                (Some(Sym::Local(a)), Space::Generic) => Src::Imm(LOCAL_WINDOW + *a as u64),
-                _ => return Err(format!("`{name}` cannot be addressed in the {} space", space.name())),
-            },
-            o => self.operand_src(o)?,
-        };
-        let addr = Addr { base, offset: *offset };
         let items: Vec<&Operand> = match data {
             Operand::Vec(v) if v.len() == vec && vec > 1 => v.iter().collect(),
             o if vec == 1 => vec![o],
             o => return Err(format!("expected {vec} values, found {o:?}")),
         };
-        if load {
-            let d = items
+        let dsts = || {
+            items
                 .iter()
                 .map(|o| match o {
                     Operand::Reg(r) => Ok(Some(*r)),
                     Operand::Sink => Ok(None),
                     o => Err(format!("cannot load into {o:?}")),
                 })
-                .collect::<R<Vec<_>>>()?;
-            Ok(Op::Ld { space, bits, signed, d, addr })
+                .collect::<R<Vec<_>>>()
+        };
+        let srcs = || items.iter().map(|o| self.operand_src(o)).collect::<R<Vec<_>>>();
+        if param {
+            let Operand::Sym(name) = &**base else { return Err("ld.param/st.param need a parameter name".into()) };
+            let total = bits / 8 * vec as u32;
+            return match (self.ctx.symbols)(name) {
+                Some(Sym::Param(at)) if load => {
+                    Ok(Op::LdParam { bits, signed, d: dsts()?, offset: (at as i64 + offset) as u32 })
+                }
+                Some(Sym::Param(_)) => Err("kernel parameters are read-only".into()),
+                Some(Sym::Frame(slot)) => {
+                    if *offset < 0 || *offset as u32 + total > slot.bytes {
+                        return Err(format!(
+                            "{total} bytes at offset {offset} of the {}-byte parameter {name}",
+                            slot.bytes
+                        ));
+                    }
+                    let at = slot.offset + *offset as u32;
+                    if load {
+                        Ok(Op::LdFrame { bits, signed, d: dsts()?, offset: at })
+                    } else {
+                        Ok(Op::StFrame { bits, v: srcs()?, offset: at })
+                    }
+                }
+                _ => Err(format!("no parameter {name}")),
+            };
+        }
+        let base = match &**base {
+            Operand::Sym(name) => match ((self.ctx.symbols)(name), space) {
+                (Some(Sym::Shared(a)), Space::Shared) | (Some(Sym::Local(a)), Space::Local) => Src::Imm(a as u64),
+                (Some(Sym::Shared(a)), Space::Generic) => Src::Imm(SHARED_WINDOW + a as u64),
+                (Some(Sym::Local(a)), Space::Generic) => Src::Imm(LOCAL_WINDOW + a as u64),
+                (Some(Sym::Global(a)), Space::Global | Space::Generic) => Src::Imm(a),
+                (Some(Sym::Const(a)), Space::Const) => Src::Imm(a),
+                (Some(Sym::Const(a)), Space::Generic) => Src::Imm(CONST_WINDOW + a),
+                _ => return Err(format!("`{name}` cannot be addressed in the {} space", space.name())),
+            },
+            o => self.operand_src(o)?,
+        };
+        let addr = Addr { base, offset: *offset };
+        if load {
+            Ok(Op::Ld { space, bits, signed, d: dsts()?, addr })
         } else {
-            let v = items.iter().map(|o| self.operand_src(o)).collect::<R<Vec<_>>>()?;
-            Ok(Op::St { space, bits, v, addr })
+            Ok(Op::St { space, bits, v: srcs()?, addr })
         }
     }
 }

@@ -2,9 +2,11 @@
 //! registered by the emulated device's allocator), per-block shared memory with a data-race
 //! detector and the async-proxy bookkeeping `wgmma` needs, and per-thread local memory.
 //!
-//! Generic addresses: global addresses are host addresses (below 2^47); shared and local
-//! addresses live in two windows far above them, so a shared address used as a generic one
-//! (a missing `cvta`), or the reverse, lands outside every allocation and faults.
+//! Generic addresses: global addresses are host addresses (below 2^47); shared, local and
+//! const addresses live in windows far above them, so a shared address used as a generic one
+//! (a missing `cvta`), or the reverse, lands outside every allocation and faults. The module's
+//! own `.global` variables are in a window of their own too ([`crate::data::DATA_WINDOW`]),
+//! and functions' addresses (for indirect calls) in one that no access may touch.
 
 use kernels_gpu::emu::allocation_containing;
 
@@ -12,6 +14,10 @@ use kernels_gpu::emu::allocation_containing;
 pub const SHARED_WINDOW: u64 = 0xff00_0000_0000_0000;
 /// Generic address of local-window address 0.
 pub const LOCAL_WINDOW: u64 = 0xfe00_0000_0000_0000;
+/// Generic address of const-space address 0.
+pub const CONST_WINDOW: u64 = 0xfc00_0000_0000_0000;
+/// Addresses of functions (`mov.u64 d, func`): function `i` of the module is at `FUNC_WINDOW + 16 i`.
+pub const FUNC_WINDOW: u64 = 0xfb00_0000_0000_0000;
 const WINDOW: u64 = 1 << 32;
 
 /// Where a generic address points.
@@ -20,6 +26,10 @@ pub enum Place {
     Global(u64),
     Shared(u64),
     Local(u64),
+    /// An offset in the module's `.global` segment.
+    Data(u64),
+    /// A const-space address (an offset in the module's `.const` segment).
+    Const(u64),
 }
 
 pub fn classify(generic: u64) -> Place {
@@ -27,6 +37,10 @@ pub fn classify(generic: u64) -> Place {
         Place::Shared(generic - SHARED_WINDOW)
     } else if generic.wrapping_sub(LOCAL_WINDOW) < WINDOW {
         Place::Local(generic - LOCAL_WINDOW)
+    } else if generic.wrapping_sub(crate::data::DATA_WINDOW) < WINDOW {
+        Place::Data(generic - crate::data::DATA_WINDOW)
+    } else if generic.wrapping_sub(CONST_WINDOW) < WINDOW {
+        Place::Const(generic - CONST_WINDOW)
     } else {
         Place::Global(generic)
     }
@@ -96,7 +110,8 @@ impl GlobalMem {
     }
 }
 
-/// What the race detector knows of one 4-byte word of shared memory.
+/// What the race detector knows of one 4-byte word of shared memory (or, for a word that
+/// narrower accesses have split, of one of its bytes).
 #[derive(Clone, Copy, Default)]
 struct Word {
     /// Barrier interval (+1; 0 = never) of the last write and the last read.
@@ -110,6 +125,9 @@ struct Word {
     w_fence: u32,
     /// `wgmma` groups in flight that read this word.
     inflight: u32,
+    /// Tracked byte by byte in [`SharedMem::split`]: a 1- or 2-byte access touched the word
+    /// (threads writing different bytes of one word do not race).
+    split: bool,
 }
 
 const MANY: u32 = u32::MAX;
@@ -118,6 +136,8 @@ const MANY: u32 = u32::MAX;
 pub struct SharedMem {
     data: Vec<u8>,
     words: Vec<Word>,
+    /// The byte-level records of split words, by word.
+    split: std::collections::HashMap<usize, [Word; 4]>,
     pub race_check: bool,
 }
 
@@ -140,7 +160,7 @@ impl Default for SharedMem {
 
 impl SharedMem {
     pub fn new() -> Self {
-        SharedMem { data: Vec::new(), words: Vec::new(), race_check: true }
+        SharedMem { data: Vec::new(), words: Vec::new(), split: Default::default(), race_check: true }
     }
 
     /// A fresh block: `bytes` of shared memory, every byte `0xFF` (as on the emulator).
@@ -149,6 +169,7 @@ impl SharedMem {
         self.data.resize(bytes as usize, 0xff);
         self.words.clear();
         self.words.resize((bytes as usize).div_ceil(4), Word::default());
+        self.split.clear();
     }
 
     pub fn size(&self) -> u64 {
@@ -175,19 +196,37 @@ impl SharedMem {
     pub fn load(&mut self, addr: u64, bits: u32, who: Accessor) -> Result<u64, String> {
         let bytes = bits as u64 / 8;
         if self.race_check {
-            let (first, last) = ((addr / 4) as usize, ((addr + bytes - 1) / 4) as usize);
-            for m in &mut self.words[first..=last] {
-                if m.w_epoch == who.epoch + 1 && m.writer != who.tid {
-                    let (writer, line) = (m.writer, m.w_line);
-                    return Err(race("reads", addr, "written", writer, line));
-                }
-                m.reader = if m.r_epoch == who.epoch + 1 && m.reader != who.tid { MANY } else { who.tid };
-                m.r_epoch = who.epoch + 1;
-            }
+            self.track(addr, bytes, |m| read(m, addr, who))?;
         }
         Ok(self.raw(addr, bits))
     }
 
+    /// Runs `f` on the race records `[addr, addr + bytes)` covers: whole words, or the bytes
+    /// of words that a narrower access split.
+    #[inline]
+    fn track(
+        &mut self,
+        addr: u64,
+        bytes: u64,
+        mut f: impl FnMut(&mut Word) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let whole = addr % 4 == 0 && bytes % 4 == 0;
+        for w in Self::words_of(addr, bytes) {
+            if whole && !self.words[w].split {
+                f(&mut self.words[w])?;
+                continue;
+            }
+            let word = &mut self.words[w];
+            word.split = true;
+            let parts = self.split.entry(w).or_insert([*word; 4]);
+            let first = addr.max(w as u64 * 4);
+            let end = (addr + bytes).min(w as u64 * 4 + 4);
+            for b in first..end {
+                f(&mut parts[(b % 4) as usize])?;
+            }
+        }
+        Ok(())
+    }
     #[inline]
     pub fn raw(&self, addr: u64, bits: u32) -> u64 {
         let a = addr as usize;
@@ -202,35 +241,19 @@ impl SharedMem {
     }
 
     /// Stores `bits` of `v` at `addr` (checked): a race if another thread read or wrote the
-    /// word in this barrier interval, or a `wgmma` in flight reads it.
+    /// bytes in this barrier interval, or a `wgmma` in flight reads them.
     pub fn store(&mut self, addr: u64, bits: u32, v: u64, who: Accessor) -> Result<(), String> {
         let bytes = bits as u64 / 8;
         for w in Self::words_of(addr, bytes) {
-            let m = &mut self.words[w];
-            if m.inflight > 0 {
+            if self.words[w].inflight > 0 {
                 return Err(format!(
                     "stores to shared address {addr:#x}, which a wgmma.mma_async still in flight reads (wait for its \
                      group with wgmma.wait_group first)"
                 ));
             }
-            if self.race_check {
-                if m.w_epoch == who.epoch + 1 && m.writer != who.tid {
-                    return Err(race("writes", addr, "written", m.writer, m.w_line));
-                }
-                if m.r_epoch == who.epoch + 1 && m.reader != who.tid {
-                    let by =
-                        if m.reader == MANY { "other threads".to_string() } else { format!("thread {}", m.reader) };
-                    return Err(format!(
-                        "data race: writes shared address {addr:#x}, which {by} read since the last bar.sync \
-                         (no barrier between the read and this write)"
-                    ));
-                }
-            }
-            m.w_epoch = who.epoch + 1;
-            m.writer = who.tid;
-            m.w_line = who.line;
-            m.w_fence = who.fences;
         }
+        let check = self.race_check;
+        self.track(addr, bytes, |m| write(m, addr, who, check))?;
         let a = addr as usize;
         self.data[a..a + bytes as usize].copy_from_slice(&v.to_le_bytes()[..bytes as usize]);
         Ok(())
@@ -242,27 +265,33 @@ impl SharedMem {
     pub fn async_read(&self, addr: u64, bytes: u64, epoch: u32, fences: &[u32]) -> Result<&[u8], String> {
         self.check(addr, bytes)?;
         for w in Self::words_of(addr, bytes) {
-            let m = &self.words[w];
-            if m.w_epoch == 0 {
-                continue;
-            }
-            if m.w_epoch == epoch + 1 {
-                return Err(format!(
-                    "data race: wgmma.mma_async reads shared address {:#x}, written by thread {} (PTX line {}) with \
+            let whole = [self.words[w]];
+            let records: &[Word] = match self.split.get(&w) {
+                Some(bytes) => bytes,
+                None => &whole,
+            };
+            for m in records {
+                if m.w_epoch == 0 {
+                    continue;
+                }
+                if m.w_epoch == epoch + 1 {
+                    return Err(format!(
+                        "data race: wgmma.mma_async reads shared address {:#x}, written by thread {} (PTX line {}) with \
                      no bar.sync in between",
-                    w * 4,
-                    m.writer,
-                    m.w_line
-                ));
-            }
-            if fences.get(m.writer as usize).copied() == Some(m.w_fence) {
-                return Err(format!(
-                    "async-proxy ordering: wgmma.mma_async reads shared address {:#x}, written by thread {} (PTX line \
+                        w * 4,
+                        m.writer,
+                        m.w_line
+                    ));
+                }
+                if fences.get(m.writer as usize).copied() == Some(m.w_fence) {
+                    return Err(format!(
+                        "async-proxy ordering: wgmma.mma_async reads shared address {:#x}, written by thread {} (PTX line \
                      {}) through the generic proxy with no fence.proxy.async after the write",
-                    w * 4,
-                    m.writer,
-                    m.w_line
-                ));
+                        w * 4,
+                        m.writer,
+                        m.w_line
+                    ));
+                }
             }
         }
         Ok(&self.data[addr as usize..(addr + bytes) as usize])
@@ -275,6 +304,40 @@ impl SharedMem {
             m.inflight = (m.inflight as i64 + delta as i64) as u32;
         }
     }
+}
+
+/// A read of a race record by `who`: a race if another thread wrote it in this interval.
+#[inline]
+fn read(m: &mut Word, addr: u64, who: Accessor) -> Result<(), String> {
+    if m.w_epoch == who.epoch + 1 && m.writer != who.tid {
+        return Err(race("reads", addr, "written", m.writer, m.w_line));
+    }
+    m.reader = if m.r_epoch == who.epoch + 1 && m.reader != who.tid { MANY } else { who.tid };
+    m.r_epoch = who.epoch + 1;
+    Ok(())
+}
+
+/// A write of a race record by `who`: a race if another thread read or wrote it in this
+/// interval (checked only with `check`; the record is kept either way, for `wgmma`).
+#[inline]
+fn write(m: &mut Word, addr: u64, who: Accessor, check: bool) -> Result<(), String> {
+    if check {
+        if m.w_epoch == who.epoch + 1 && m.writer != who.tid {
+            return Err(race("writes", addr, "written", m.writer, m.w_line));
+        }
+        if m.r_epoch == who.epoch + 1 && m.reader != who.tid {
+            let by = if m.reader == MANY { "other threads".to_string() } else { format!("thread {}", m.reader) };
+            return Err(format!(
+                "data race: writes shared address {addr:#x}, which {by} read since the last bar.sync (no barrier \
+                 between the read and this write)"
+            ));
+        }
+    }
+    m.w_epoch = who.epoch + 1;
+    m.writer = who.tid;
+    m.w_line = who.line;
+    m.w_fence = who.fences;
+    Ok(())
 }
 
 fn race(what: &str, addr: u64, how: &str, other: u32, line: u32) -> String {

@@ -32,6 +32,7 @@ pub enum Space {
     Global,
     Shared,
     Local,
+    Const,
     Generic,
 }
 
@@ -41,6 +42,7 @@ impl Space {
             Space::Global => "global",
             Space::Shared => "shared",
             Space::Local => "local",
+            Space::Const => "const",
             Space::Generic => "generic",
         }
     }
@@ -86,6 +88,8 @@ pub enum IntUnOp {
     Clz,
     /// Set bits; the result is a u32.
     Popc,
+    /// Bits in reverse order.
+    Brev,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +107,22 @@ pub enum FOp {
     /// `min`/`max` without `.NaN`: the non-NaN input wins, and `-0 < +0`.
     Min,
     Max,
+    /// `min.NaN`/`max.NaN`: a NaN input gives the canonical NaN.
+    MinNan,
+    MaxNan,
+    /// `copysign d, a, b`: `b` with the sign of `a`.
+    Copysign,
+}
+
+/// `testp` properties.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestpOp {
+    Finite,
+    Infinite,
+    Number,
+    NotANumber,
+    Normal,
+    Subnormal,
 }
 
 /// One-input float operations. The `Approx*` ones compute the exact function rounded once,
@@ -162,6 +182,17 @@ impl NumTy {
             NumTy::F64 => 64,
         }
     }
+}
+
+/// The modifiers of a `cvt` besides its rounding: `.ftz` (f32 subnormals to zero), `.sat`
+/// (integers: clamp to the destination's range; floats: to `[0, 1]`), `.relu` (negative
+/// results to 0) and `.satfinite` (infinities to the largest finite value).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CvtMods {
+    pub ftz: bool,
+    pub sat: bool,
+    pub relu: bool,
+    pub satfinite: bool,
 }
 
 /// Rounding modifiers of `cvt` (float and integer rounding).
@@ -236,6 +267,40 @@ pub struct Wgmma {
     pub trans_b: bool,
 }
 
+/// A variable of the thread's own param space (a function's parameters and result, and the
+/// arguments and results of the calls it makes): its offset and size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Slot {
+    pub offset: u32,
+    pub bytes: u32,
+}
+
+/// The parameter sizes of a call's prototype (`.callprototype`), or of a function.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Proto {
+    pub params: Vec<u32>,
+    pub result: Option<u32>,
+}
+
+/// Whom a `call` calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallTarget {
+    /// A function by name: its index in [`crate::parse::Kernel::funcs`].
+    Direct(u32),
+    /// A function address in a register, called through a prototype; with `.calltargets`, the
+    /// functions (indices in the module) it may be.
+    Indirect { addr: Src, proto: Proto, targets: Option<Vec<u32>> },
+}
+
+/// `call`: the callee, and the caller's variables holding the arguments and taking the result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub target: CallTarget,
+    pub args: Vec<Slot>,
+    pub result: Option<Slot>,
+    pub uni: bool,
+}
+
 /// One decoded instruction.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
@@ -269,6 +334,18 @@ pub enum Op {
         d: Reg,
         a: Src,
     },
+    /// Extended-precision `add.cc`, `addc`, `addc.cc`, `sub.cc`, `subc`, `subc.cc` on `bits`
+    /// (32 or 64): `d = a ± b ± CC.CF` with `carry_in`, and the carry (for `sub`, the
+    /// borrow) out to the thread's `CC.CF` with `carry_out`.
+    AddCarry {
+        sub: bool,
+        carry_in: bool,
+        carry_out: bool,
+        bits: u8,
+        d: Reg,
+        a: Src,
+        b: Src,
+    },
     /// `mul.wide`: `ty` is the input type; the result has twice its width.
     MulWide {
         ty: IntTy,
@@ -288,6 +365,17 @@ pub enum Op {
     /// `mad.wide`.
     MadWide {
         ty: IntTy,
+        d: Reg,
+        a: Src,
+        b: Src,
+        c: Src,
+    },
+    /// `shf.l`/`shf.r` (`left`), `.wrap` or `.clamp`, on `.b32`: the funnel shift of the
+    /// 64-bit `b:a` by `c` (mod 32, or at most 32 with `clamp`), its upper (`shf.l`) or lower
+    /// (`shf.r`) 32 bits.
+    Shf {
+        left: bool,
+        clamp: bool,
         d: Reg,
         a: Src,
         b: Src,
@@ -347,6 +435,13 @@ pub enum Op {
         to: NumTy,
         from: NumTy,
         rnd: Rnd,
+        mods: CvtMods,
+        d: Reg,
+        a: Src,
+    },
+    Testp {
+        op: TestpOp,
+        ty: FTy,
         d: Reg,
         a: Src,
     },
@@ -374,8 +469,28 @@ pub enum Op {
     /// `ld.param` of a kernel parameter, at a byte offset of the parameter buffer.
     LdParam {
         bits: u32,
-        d: Reg,
+        signed: bool,
+        d: Vec<Option<Reg>>,
         offset: u32,
+    },
+    /// `ld.param` of the thread's own param space (see [`Slot`]).
+    LdFrame {
+        bits: u32,
+        signed: bool,
+        d: Vec<Option<Reg>>,
+        offset: u32,
+    },
+    /// `st.param` to the thread's own param space.
+    StFrame {
+        bits: u32,
+        v: Vec<Src>,
+        offset: u32,
+    },
+    Call(Box<Call>),
+    /// `ret` from a function (`ret` in a kernel is [`Op::Exit`]): `result` is the function's
+    /// result variable, copied to the caller's.
+    Ret {
+        result: Option<Slot>,
     },
     Bra {
         target: u32,

@@ -14,6 +14,8 @@ pub enum Operand {
     Sym(String),
     /// `{a, b, ..}`.
     Vec(Vec<Operand>),
+    /// `(a, b, ..)`: the parameter lists of `call`.
+    List(Vec<Operand>),
     /// `_`.
     Sink,
     /// `[base+offset]`.
@@ -33,6 +35,8 @@ pub struct Scopes {
 #[derive(Default)]
 struct Scope {
     names: HashMap<String, Reg>,
+    /// Variables declared in the scope (a call's `.param`s), by their unique internal names.
+    vars: HashMap<String, String>,
     /// `%r<26>`: prefix, count, first register.
     ranges: Vec<(String, u32, Reg)>,
 }
@@ -54,6 +58,18 @@ impl Scopes {
         if let Some(s) = self.stack.last_mut() {
             s.names.insert(name.to_string(), reg);
         }
+    }
+
+    /// Declares variable `name` in the innermost scope under the unique name `unique`.
+    pub fn declare_var(&mut self, name: &str, unique: String) {
+        if let Some(s) = self.stack.last_mut() {
+            s.vars.insert(name.to_string(), unique);
+        }
+    }
+
+    /// The unique name of the innermost variable `name` in scope.
+    pub fn lookup_var(&self, name: &str) -> Option<&str> {
+        self.stack.iter().rev().find_map(|s| s.vars.get(name)).map(String::as_str)
     }
 
     pub fn declare_range(&mut self, prefix: &str, count: u32, first: Reg) {
@@ -81,14 +97,14 @@ impl Scopes {
     }
 }
 
-/// Splits at top-level commas (not inside `{}` or `[]`).
+/// Splits at top-level commas (not inside `{}`, `[]` or `()`).
 pub fn split_operands(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let (mut depth, mut start) = (0i32, 0);
     for (i, c) in s.char_indices() {
         match c {
-            '{' | '[' => depth += 1,
-            '}' | ']' => depth -= 1,
+            '{' | '[' | '(' => depth += 1,
+            '}' | ']' | ')' => depth -= 1,
             ',' if depth == 0 => {
                 out.push(s[start..i].trim());
                 start = i + 1;
@@ -112,6 +128,11 @@ pub fn parse_operand(s: &str, scopes: &Scopes) -> Result<Operand, String> {
         let inner = inner.strip_suffix('}').ok_or_else(|| format!("unbalanced vector operand `{s}`"))?;
         let parts = split_operands(inner).into_iter().map(|p| parse_operand(p, scopes)).collect::<Result<_, _>>()?;
         return Ok(Operand::Vec(parts));
+    }
+    if let Some(inner) = s.strip_prefix('(') {
+        let inner = inner.strip_suffix(')').ok_or_else(|| format!("unbalanced parameter list `{s}`"))?;
+        let parts = split_operands(inner).into_iter().map(|p| parse_operand(p, scopes)).collect::<Result<_, _>>()?;
+        return Ok(Operand::List(parts));
     }
     if let Some(inner) = s.strip_prefix('[') {
         let inner = inner.strip_suffix(']').ok_or_else(|| format!("unbalanced address operand `{s}`"))?.trim();
@@ -143,7 +164,7 @@ pub fn parse_operand(s: &str, scopes: &Scopes) -> Result<Operand, String> {
         return Ok(Operand::Imm(v));
     }
     if s.chars().all(|c| c == '$' || c == '_' || c == '.' || c.is_ascii_alphanumeric()) {
-        return Ok(Operand::Sym(s.to_string()));
+        return Ok(Operand::Sym(scopes.lookup_var(s).unwrap_or(s).to_string()));
     }
     Err(format!("cannot read operand `{s}`"))
 }
@@ -224,5 +245,12 @@ mod tests {
         sc.pop();
         assert!(parse_operand("p", &sc).map(|o| o == Operand::Sym("p".into())).unwrap());
         assert_eq!(split_operands("{%r1, %r2}, [%rd1+4], 3"), ["{%r1, %r2}", "[%rd1+4]", "3"]);
+        assert_eq!(split_operands("(retval0), f, (param0, param1)"), ["(retval0)", "f", "(param0, param1)"]);
+        sc.declare_var("param0", "param0#3".into());
+        assert_eq!(
+            parse_operand("(param0, x)", &sc),
+            Ok(Operand::List(vec![Operand::Sym("param0#3".into()), Operand::Sym("x".into())]))
+        );
+        assert_eq!(parse_operand("[param0+8]", &sc), Ok(Operand::Addr(Box::new(Operand::Sym("param0#3".into())), 8)));
     }
 }

@@ -85,6 +85,7 @@ pub fn int_un(op: IntUnOp, ty: IntTy, a: u64) -> u64 {
         IntUnOp::Abs => chop(int_val(a, ty).unsigned_abs() as u64, bits),
         IntUnOp::Clz => (chop(a, bits).leading_zeros() - (64 - bits)) as u64,
         IntUnOp::Popc => chop(a, bits).count_ones() as u64,
+        IntUnOp::Brev => chop(a, bits).reverse_bits() >> (64 - bits),
     }
 }
 
@@ -98,6 +99,28 @@ pub fn mad(ty: IntTy, hi: bool, a: u64, b: u64, c: u64) -> u64 {
     let p = int_val(a, ty).wrapping_mul(int_val(b, ty));
     let p = if hi { p >> bits } else { p };
     chop((p as u64).wrapping_add(c), bits)
+}
+
+/// `a + b + cin` (or `a - b - cin` with `sub`) on `bits` (32 or 64): the result and the carry
+/// out (for `sub`, the borrow out), as `add.cc`/`addc`/`sub.cc`/`subc` leave it in `CC.CF`.
+pub fn add_carry(sub: bool, bits: u32, a: u64, b: u64, cin: bool) -> (u64, bool) {
+    let (a, b) = (chop(a, bits) as u128, chop(b, bits) as u128);
+    let top = 1u128 << bits;
+    if sub {
+        let r = a.wrapping_sub(b).wrapping_sub(cin as u128);
+        (chop(r as u64, bits), b + cin as u128 > a)
+    } else {
+        let r = a + b + cin as u128;
+        (chop(r as u64, bits), r >= top)
+    }
+}
+
+/// `shf.{l,r}.{wrap,clamp}.b32 d, a, b, c`: `b:a` (64 bits) shifted by `c` (`c & 31`, or
+/// `min(c, 32)` with `clamp`), its upper 32 bits to the left, lower 32 to the right.
+pub fn shf(left: bool, clamp: bool, a: u64, b: u64, c: u64) -> u64 {
+    let n = if clamp { (c as u32).min(32) } else { c as u32 & 31 };
+    let v = (b & 0xffff_ffff) << 32 | (a & 0xffff_ffff);
+    if left { (v << n) >> 32 } else { (v >> n) & 0xffff_ffff }
 }
 
 pub fn mad_wide(ty: IntTy, a: u64, b: u64, c: u64) -> u64 {
@@ -161,6 +184,10 @@ pub fn float_bin(op: FOp, ty: FTy, a: u64, b: u64) -> u64 {
                 FOp::Div => x / y,
                 FOp::Min => minmax32(x, y, false),
                 FOp::Max => minmax32(x, y, true),
+                FOp::MinNan | FOp::MaxNan if x.is_nan() || y.is_nan() => return 0x7fff_ffff,
+                FOp::MinNan => minmax32(x, y, false),
+                FOp::MaxNan => minmax32(x, y, true),
+                FOp::Copysign => return ((b as u32 & 0x7fff_ffff) | (a as u32 & 0x8000_0000)) as u64,
             })
             .to_bits() as u64
         }
@@ -173,9 +200,33 @@ pub fn float_bin(op: FOp, ty: FTy, a: u64, b: u64) -> u64 {
                 FOp::Div => x / y,
                 FOp::Min => minmax64(x, y, false),
                 FOp::Max => minmax64(x, y, true),
+                FOp::MinNan | FOp::MaxNan if x.is_nan() || y.is_nan() => return 0x7fff_ffff_ffff_ffff,
+                FOp::MinNan => minmax64(x, y, false),
+                FOp::MaxNan => minmax64(x, y, true),
+                FOp::Copysign => return (b & !(1 << 63)) | (a & (1 << 63)),
             })
             .to_bits()
         }
+    }
+}
+
+/// `testp`: a property of a float.
+pub fn testp(op: TestpOp, ty: FTy, a: u64) -> bool {
+    let x = match ty {
+        FTy::F32 => f32_of(a) as f64,
+        FTy::F64 => f64_of(a),
+    };
+    let sub = match ty {
+        FTy::F32 => f32_of(a).is_subnormal(),
+        FTy::F64 => x.is_subnormal(),
+    };
+    match op {
+        TestpOp::Finite => x.is_finite(),
+        TestpOp::Infinite => x.is_infinite(),
+        TestpOp::Number => !x.is_nan(),
+        TestpOp::NotANumber => x.is_nan(),
+        TestpOp::Normal => x.is_finite() && x != 0.0 && !sub,
+        TestpOp::Subnormal => sub,
     }
 }
 
@@ -281,27 +332,63 @@ fn int_rounding(r: Rnd) -> bool {
     matches!(r, Rnd::Rni | Rnd::Rzi | Rnd::Rmi | Rnd::Rpi)
 }
 
-/// The `cvt` forms the interpreter implements, with the rounding each must carry (PTX ISA:
-/// float-to-int and same-size float rounding to integers take an integer rounding; narrowing
-/// float conversions and int-to-float take `.rn`; widening takes none).
-pub fn check_cvt(to: NumTy, from: NumTy, rnd: Rnd) -> Result<(), String> {
-    let bad =
-        || Err(format!("unsupported conversion cvt{}.{to:?}.{from:?}", if rnd == Rnd::None { "" } else { ".rnd" }));
-    match (is_float(to), is_float(from)) {
-        (false, false) if rnd == Rnd::None => Ok(()),
-        (false, true) if int_rounding(rnd) && matches!(from, NumTy::F32 | NumTy::F64) => Ok(()),
-        (true, false) if rnd == Rnd::Rn && matches!(to, NumTy::F32 | NumTy::F64) => Ok(()),
-        (true, true) => match (to, from, rnd) {
-            (NumTy::F64, NumTy::F32 | NumTy::F16 | NumTy::Bf16, Rnd::None) => Ok(()),
-            (NumTy::F32, NumTy::F16 | NumTy::Bf16, Rnd::None) => Ok(()),
-            (NumTy::F32, NumTy::F64, Rnd::Rn) => Ok(()),
-            (NumTy::F16 | NumTy::Bf16, NumTy::F32 | NumTy::F64, Rnd::Rn) => Ok(()),
-            (NumTy::Tf32, NumTy::F32, Rnd::Rna) => Ok(()),
-            (NumTy::F32, NumTy::F32, r) | (NumTy::F64, NumTy::F64, r) if int_rounding(r) => Ok(()),
-            _ => bad(),
-        },
-        _ => bad(),
+fn float_rounding(r: Rnd) -> bool {
+    matches!(r, Rnd::Rn | Rnd::Rz | Rnd::Rm | Rnd::Rp)
+}
+
+/// A binary floating-point format: precision (with the implicit bit), the exponent of the
+/// smallest normal number, and of the largest.
+#[derive(Clone, Copy)]
+struct Fmt {
+    p: i32,
+    emin: i32,
+    emax: i32,
+}
+
+fn fmt(t: NumTy) -> Fmt {
+    match t {
+        NumTy::F16 => Fmt { p: 11, emin: -14, emax: 15 },
+        NumTy::Bf16 => Fmt { p: 8, emin: -126, emax: 127 },
+        NumTy::Tf32 => Fmt { p: 11, emin: -126, emax: 127 },
+        NumTy::F32 => Fmt { p: 24, emin: -126, emax: 127 },
+        _ => Fmt { p: 53, emin: -1022, emax: 1023 },
     }
+}
+
+/// Whether every value of `from` is a value of `to` (a widening conversion, exact).
+fn widens(to: NumTy, from: NumTy) -> bool {
+    let (t, f) = (fmt(to), fmt(from));
+    to != NumTy::Tf32 && t.p >= f.p && t.emin <= f.emin && t.emax >= f.emax
+}
+
+/// The `cvt` forms of the PTX ISA the interpreter implements, with the rounding each must
+/// carry: int to int none (`.sat` clamps); float to int an integer rounding (`.rni`, `.rzi`,
+/// `.rmi`, `.rpi`); int to float, and narrowing float conversions, a float rounding (`.rn`,
+/// `.rz`, `.rm`, `.rp`; tf32 takes `.rna`); widening float conversions none; a float to its
+/// own type none or an integer rounding. `.ftz` needs an f32 operand, `.relu` an f16/bf16
+/// result, `.satfinite` a narrowing float conversion.
+pub fn check_cvt(to: NumTy, from: NumTy, rnd: Rnd, m: CvtMods) -> Result<(), String> {
+    let bad = || Err(format!("unsupported conversion cvt.{rnd:?}{m:?}.{to:?}.{from:?}"));
+    let ok = match (is_float(to), is_float(from)) {
+        (false, false) => rnd == Rnd::None,
+        (false, true) => int_rounding(rnd) && from != NumTy::Tf32,
+        (true, false) => float_rounding(rnd) && to != NumTy::Tf32,
+        (true, true) if to == from => (rnd == Rnd::None || int_rounding(rnd)) && to != NumTy::Tf32,
+        (true, true) if widens(to, from) => rnd == Rnd::None,
+        (true, true) if to == NumTy::Tf32 => from == NumTy::F32 && matches!(rnd, Rnd::Rna | Rnd::Rn | Rnd::Rz),
+        (true, true) => float_rounding(rnd) && from != NumTy::Tf32,
+    };
+    let f32_side = to == NumTy::F32 || from == NumTy::F32;
+    let narrowing = is_float(to) && is_float(from) && to != from && !widens(to, from);
+    if !ok
+        || (m.ftz && !f32_side)
+        || (m.relu && !matches!(to, NumTy::F16 | NumTy::Bf16))
+        || (m.satfinite && !narrowing)
+        || (m.sat && (m.relu || m.satfinite))
+    {
+        return bad();
+    }
+    Ok(())
 }
 
 fn round_int(x: f64, r: Rnd) -> f64 {
@@ -326,55 +413,178 @@ pub fn tf32_rna(x: u32) -> u32 {
     (((x & 0x7fff_ffff) + 0x1000) & !0x1fff) | sign
 }
 
+/// `2^k` times `q` (exact whenever the result is a float of some format narrower than f64's
+/// range, as every use here).
+fn ldexp(q: f64, k: i32) -> f64 {
+    let pow = |k: i32| f64::from_bits(((k + 1023) as u64) << 52);
+    if k < -1000 {
+        q * pow(k + 200) * pow(-200)
+    } else if k > 1000 {
+        q * pow(k - 200) * pow(200)
+    } else {
+        q * pow(k)
+    }
+}
+
+/// The value `(-1)^neg · m · 2^e` rounded to `fmt` by `rnd` (a float rounding, or `.rna`):
+/// exactly, from the bits, so that no intermediate rounding can double-round. The result is
+/// an f64 holding a value of the format (or an infinity).
+fn round_to(neg: bool, m: u128, e: i32, f: Fmt, rnd: Rnd) -> f64 {
+    let sign = if neg { -1.0 } else { 1.0 };
+    if m == 0 {
+        return sign * 0.0;
+    }
+    let lead = 127 - m.leading_zeros() as i32 + e;
+    let lsb = (lead - (f.p - 1)).max(f.emin - (f.p - 1));
+    let shift = lsb - e;
+    let q = if shift <= 0 {
+        m << -shift
+    } else {
+        let (q, r, half) =
+            if shift >= 128 { (0, m, u128::MAX) } else { (m >> shift, m & ((1 << shift) - 1), 1u128 << (shift - 1)) };
+        let half_cmp = if shift > 128 { std::cmp::Ordering::Less } else { r.cmp(&half) };
+        let up = match rnd {
+            Rnd::Rn => half_cmp.is_gt() || (half_cmp.is_eq() && q & 1 == 1),
+            Rnd::Rna => half_cmp.is_ge(),
+            Rnd::Rm => neg && r != 0,
+            Rnd::Rp => !neg && r != 0,
+            _ => false,
+        };
+        q + up as u128
+    };
+    let v = ldexp(q as f64, lsb);
+    let max = ldexp((2.0 - ldexp(1.0, 1 - f.p)) * 2.0, f.emax - 1);
+    if v > max {
+        let to_inf = match rnd {
+            Rnd::Rn | Rnd::Rna => true,
+            Rnd::Rm => neg,
+            Rnd::Rp => !neg,
+            _ => false,
+        };
+        return sign * if to_inf { f64::INFINITY } else { max };
+    }
+    sign * v
+}
+
+/// The bits of `v`, a value of format `t` (or an infinity), as type `t`.
+fn encode(t: NumTy, v: f64) -> u64 {
+    match t {
+        NumTy::F64 => v.to_bits(),
+        NumTy::F32 | NumTy::Tf32 => (v as f32).to_bits() as u64,
+        NumTy::Bf16 => ((v as f32).to_bits() >> 16) as u64,
+        _ => f16::from_f64(v).to_bits() as u64,
+    }
+}
+
+fn canonical_nan(t: NumTy) -> u64 {
+    match t {
+        NumTy::F64 => 0x7fff_ffff_ffff_ffff,
+        NumTy::F32 | NumTy::Tf32 => 0x7fff_ffff,
+        _ => 0x7fff,
+    }
+}
+
+/// A float of type `t` as f64 (every format here is exact in f64).
+fn float_value(t: NumTy, v: u64) -> f64 {
+    match t {
+        NumTy::F64 => f64_of(v),
+        NumTy::F32 | NumTy::Tf32 => f32_of(v) as f64,
+        NumTy::F16 => f16::from_bits(v as u16).to_f64(),
+        NumTy::Bf16 => bf16::from_bits(v as u16).to_f64(),
+        NumTy::Int(_) => unreachable!("not a float"),
+    }
+}
+
+/// Sign, magnitude and exponent of a finite f64: `(-1)^neg · m · 2^e`.
+fn parts(x: f64) -> (bool, u128, i32) {
+    let b = x.to_bits();
+    let (exp, man) = (((b >> 52) & 0x7ff) as i32, b & ((1 << 52) - 1));
+    let (m, e) = if exp == 0 { (man, -1074) } else { (man | 1 << 52, exp - 1075) };
+    (b >> 63 == 1, m as u128, e)
+}
+
+fn flush_f32(x: f64, t: NumTy, ftz: bool) -> f64 {
+    if ftz && t == NumTy::F32 && (x as f32).is_subnormal() { 0.0f64.copysign(x) } else { x }
+}
+
 /// `cvt`, checked by [`check_cvt`]; the result has the bits of `to` (integers chopped, to be
 /// extended into the destination register by the caller).
-pub fn cvt(to: NumTy, from: NumTy, rnd: Rnd, a: u64) -> u64 {
-    let as_f64 = |t: NumTy, v: u64| -> f64 {
-        match t {
-            NumTy::F64 => f64_of(v),
-            NumTy::F32 => f32_of(v) as f64,
-            NumTy::F16 => f16::from_bits(v as u16).to_f64(),
-            NumTy::Bf16 => bf16::from_bits(v as u16).to_f64(),
-            _ => 0.0,
-        }
-    };
+pub fn cvt(to: NumTy, from: NumTy, rnd: Rnd, m: CvtMods, a: u64) -> u64 {
     match (to, from) {
-        (NumTy::Int(t), NumTy::Int(f)) => chop(int_val(a, f) as u64, t.bits as u32),
+        (NumTy::Int(t), NumTy::Int(f)) => {
+            let v = int_val(a, f);
+            let v = if m.sat { v.clamp(int_min(t), int_max(t)) } else { v };
+            chop(v as u64, t.bits as u32)
+        }
         (NumTy::Int(t), _) => {
-            let x = as_f64(from, a);
+            let x = flush_f32(float_value(from, a), from, m.ftz);
             let bits = t.bits as u32;
             if x.is_nan() {
                 // PTX: zero, except from f64 or into a 64-bit integer: the top bit alone.
                 return if from != NumTy::F64 && bits != 64 { 0 } else { 1u64 << (bits - 1) };
             }
+            // Float-to-integer conversions saturate.
             let r = round_int(x, rnd);
-            let (lo, hi) = if t.signed {
-                (-(2f64.powi(bits as i32 - 1)), 2f64.powi(bits as i32 - 1) - 1.0)
+            let v = if t.signed {
+                (r as i64 as i128).clamp(int_min(t), int_max(t))
             } else {
-                (0.0, 2f64.powi(bits as i32) - 1.0)
+                (r.max(0.0) as u64 as i128).min(int_max(t))
             };
-            let c = r.clamp(lo, hi);
-            let v = if t.signed { c as i64 as u64 } else { c as u64 };
-            chop(v, bits)
+            chop(v as u64, bits)
         }
         (_, NumTy::Int(f)) => {
             let v = int_val(a, f);
-            match to {
-                NumTy::F32 => (if f.signed { v as i64 as f32 } else { v as u64 as f32 }).to_bits() as u64,
-                _ => (if f.signed { v as i64 as f64 } else { v as u64 as f64 }).to_bits(),
-            }
+            let r = round_to(v < 0, v.unsigned_abs(), 0, fmt(to), rnd);
+            finish(to, r, m)
         }
-        (NumTy::F64, NumTy::F64) => round_int(f64_of(a), rnd).to_bits(),
-        (NumTy::F32, NumTy::F32) => (round_int(f32_of(a) as f64, rnd) as f32).to_bits() as u64,
-        (NumTy::F64, _) => as_f64(from, a).to_bits(),
-        (NumTy::F32, NumTy::F64) => (f64_of(a) as f32).to_bits() as u64,
-        (NumTy::F32, _) => (as_f64(from, a) as f32).to_bits() as u64,
-        (NumTy::F16, NumTy::F32) => f16::from_f32(f32_of(a)).to_bits() as u64,
-        (NumTy::F16, _) => f16::from_f64(f64_of(a)).to_bits() as u64,
-        (NumTy::Bf16, NumTy::F32) => bf16::from_f32(f32_of(a)).to_bits() as u64,
-        (NumTy::Bf16, _) => bf16::from_f64(f64_of(a)).to_bits() as u64,
-        (NumTy::Tf32, _) => tf32_rna(a as u32) as u64,
+        _ => {
+            let x = flush_f32(float_value(from, a), from, m.ftz);
+            if x.is_nan() {
+                return finish(to, x, m);
+            }
+            let r = if x.is_infinite() {
+                x
+            } else if int_rounding(rnd) {
+                round_int(x, rnd)
+            } else if to == NumTy::Tf32 && rnd == Rnd::Rna {
+                return tf32_rna((x as f32).to_bits()) as u64;
+            } else if rnd == Rnd::None {
+                x
+            } else {
+                let (neg, mm, e) = parts(x);
+                round_to(neg, mm, e, fmt(to), rnd)
+            };
+            finish(to, r, m)
+        }
     }
+}
+
+/// The float result's modifiers, then its bits: `.relu`, `.satfinite`, `.sat`, `.ftz`.
+fn finish(to: NumTy, r: f64, m: CvtMods) -> u64 {
+    let mut r = r;
+    if m.relu && r.is_sign_negative() && !r.is_nan() {
+        r = 0.0;
+    }
+    if m.satfinite && r.is_infinite() {
+        let f = fmt(to);
+        r = ldexp((2.0 - ldexp(1.0, 1 - f.p)) * 2.0, f.emax - 1).copysign(r);
+    }
+    if m.sat {
+        // `[0, 1]`, NaN to 0.
+        r = if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
+    }
+    if r.is_nan() {
+        return canonical_nan(to);
+    }
+    encode(to, flush_f32(r, to, m.ftz))
+}
+
+fn int_min(t: IntTy) -> i128 {
+    if t.signed { -(1i128 << (t.bits - 1)) } else { 0 }
+}
+
+fn int_max(t: IntTy) -> i128 {
+    if t.signed { (1i128 << (t.bits - 1)) - 1 } else { (1i128 << t.bits) - 1 }
 }
 
 #[cfg(test)]
@@ -382,6 +592,7 @@ mod tests {
     use super::*;
 
     const S32: IntTy = IntTy { bits: 32, signed: true };
+    const NONE: CvtMods = CvtMods { ftz: false, sat: false, relu: false, satfinite: false };
     const U32: IntTy = IntTy { bits: 32, signed: false };
 
     #[test]
@@ -407,16 +618,88 @@ mod tests {
         assert!(setp(Cmp::Neu, NumTy::F32, nan, nan));
         // NaN from f64 to s32 is the top bit; from f32 it is zero.
         let s32 = NumTy::Int(S32);
-        assert_eq!(cvt(s32, NumTy::F64, Rnd::Rzi, f64::NAN.to_bits()), 0x8000_0000);
-        assert_eq!(cvt(s32, NumTy::F32, Rnd::Rzi, nan), 0);
-        assert_eq!(cvt(s32, NumTy::F64, Rnd::Rzi, 1e20f64.to_bits()), 0x7fff_ffff, "saturates");
-        assert_eq!(cvt(NumTy::F64, NumTy::F64, Rnd::Rni, 2.5f64.to_bits()), 2.0f64.to_bits());
+        assert_eq!(cvt(s32, NumTy::F64, Rnd::Rzi, NONE, f64::NAN.to_bits()), 0x8000_0000);
+        assert_eq!(cvt(s32, NumTy::F32, Rnd::Rzi, NONE, nan), 0);
+        assert_eq!(cvt(s32, NumTy::F64, Rnd::Rzi, NONE, 1e20f64.to_bits()), 0x7fff_ffff, "saturates");
+        assert_eq!(cvt(NumTy::F64, NumTy::F64, Rnd::Rni, NONE, 2.5f64.to_bits()), 2.0f64.to_bits());
         // tf32: ties away from zero at bit 13.
         assert_eq!(tf32_rna(0x3f80_1000), 0x3f80_2000);
         assert_eq!(tf32_rna(0x3f80_0fff), 0x3f80_0000);
         assert_eq!(tf32_rna(0xbf80_1000), 0xbf80_2000);
         assert_eq!(tf32_rna(0x7f7f_ffff), 0x7f80_0000, "rounds up to infinity");
-        assert_eq!(cvt(NumTy::Bf16, NumTy::F32, Rnd::Rn, 0x3f80_8000), 0x3f80, "ties to even");
-        assert_eq!(cvt(NumTy::Bf16, NumTy::F32, Rnd::Rn, 0x3f81_8000), 0x3f82, "ties to even");
+        assert_eq!(cvt(NumTy::Bf16, NumTy::F32, Rnd::Rn, NONE, 0x3f80_8000), 0x3f80, "ties to even");
+        assert_eq!(cvt(NumTy::Bf16, NumTy::F32, Rnd::Rn, NONE, 0x3f81_8000), 0x3f82, "ties to even");
+    }
+
+    #[test]
+    fn conversions_round_and_saturate_as_the_isa_says() {
+        let (f32b, f64b) = (|x: f32| x.to_bits() as u64, |x: f64| x.to_bits());
+        let sat = CvtMods { sat: true, ..NONE };
+        // f64 to f32 in each rounding: 1 + 2^-30 lies between 1 and 1 + 2^-23.
+        let x = f64b(1.0 + 2f64.powi(-30));
+        assert_eq!(cvt(NumTy::F32, NumTy::F64, Rnd::Rn, NONE, x), f32b(1.0));
+        assert_eq!(cvt(NumTy::F32, NumTy::F64, Rnd::Rp, NONE, x), f32b(1.0 + 2f32.powi(-23)));
+        assert_eq!(
+            cvt(NumTy::F32, NumTy::F64, Rnd::Rm, NONE, f64b(-1.0 - 2f64.powi(-30))),
+            f32b(-1.0 - 2f32.powi(-23))
+        );
+        assert_eq!(cvt(NumTy::F32, NumTy::F64, Rnd::Rz, NONE, f64b(-1.0 - 2f64.powi(-30))), f32b(-1.0));
+        // Overflow: to infinity when rounding towards it, else to the largest finite value.
+        assert_eq!(cvt(NumTy::F32, NumTy::F64, Rnd::Rz, NONE, f64b(1e300)), f32b(f32::MAX));
+        assert_eq!(cvt(NumTy::F32, NumTy::F64, Rnd::Rn, NONE, f64b(-1e300)), f32b(f32::NEG_INFINITY));
+        assert_eq!(cvt(NumTy::F32, NumTy::F64, Rnd::Rp, NONE, f64b(-1e300)), f32b(-f32::MAX));
+        // Subnormal results round at the fixed subnormal step.
+        assert_eq!(cvt(NumTy::F32, NumTy::F64, Rnd::Rp, NONE, f64b(1e-50)), 1, "the smallest subnormal");
+        assert_eq!(cvt(NumTy::F32, NumTy::F64, Rnd::Rn, NONE, f64b(1e-50)), 0);
+        // bf16 from f64 with one rounding: just above a tie rounds up (a truncation to f32
+        // first would lose the deciding bit and round to even, down).
+        let above_tie = 1.0 + 2f64.powi(-8) + 2f64.powi(-40);
+        assert_eq!(cvt(NumTy::Bf16, NumTy::F64, Rnd::Rn, NONE, f64b(above_tie)), 0x3f81);
+        assert_eq!(cvt(NumTy::F16, NumTy::F32, Rnd::Rz, NONE, f32b(65519.0)), 0x7bff, "f16 max, not infinity");
+        assert_eq!(cvt(NumTy::F16, NumTy::F32, Rnd::Rn, NONE, f32b(65520.0)), 0x7c00);
+        // Integers to floats: 2^24 + 1 is not an f32.
+        let big = (1u64 << 24) + 1;
+        assert_eq!(cvt(NumTy::F32, NumTy::Int(U32), Rnd::Rn, NONE, big), f32b(16777216.0));
+        assert_eq!(cvt(NumTy::F32, NumTy::Int(U32), Rnd::Rp, NONE, big), f32b(16777218.0));
+        let s64 = IntTy { bits: 64, signed: true };
+        assert_eq!(cvt(NumTy::F32, NumTy::Int(s64), Rnd::Rm, NONE, (-(big as i64)) as u64), f32b(-16777218.0));
+        assert_eq!(cvt(NumTy::F16, NumTy::Int(S32), Rnd::Rn, NONE, 70000), 0x7c00, "f16 overflow");
+        // Integer saturation, and its absence.
+        let u8t = NumTy::Int(IntTy { bits: 8, signed: false });
+        assert_eq!(cvt(u8t, NumTy::Int(S32), Rnd::None, sat, (-5i32) as u32 as u64), 0);
+        assert_eq!(cvt(u8t, NumTy::Int(S32), Rnd::None, sat, 300), 255);
+        assert_eq!(cvt(u8t, NumTy::Int(S32), Rnd::None, NONE, 300), 44);
+        // Floats to integers saturate, and round as told.
+        assert_eq!(cvt(u8t, NumTy::F32, Rnd::Rni, NONE, f32b(-3.5)), 0);
+        assert_eq!(cvt(NumTy::Int(S32), NumTy::F32, Rnd::Rmi, NONE, f32b(-2.5)), (-3i32) as u32 as u64);
+        assert_eq!(cvt(NumTy::Int(U32), NumTy::F64, Rnd::Rpi, NONE, f64b(1e12)), u32::MAX as u64);
+        // .sat on a float result: [0, 1], NaN to 0; .ftz flushes f32 subnormals.
+        assert_eq!(cvt(NumTy::F32, NumTy::F64, Rnd::Rn, sat, f64b(1.5)), f32b(1.0));
+        assert_eq!(cvt(NumTy::F32, NumTy::F64, Rnd::Rn, sat, f64::NAN.to_bits()), f32b(0.0));
+        let ftz = CvtMods { ftz: true, ..NONE };
+        assert_eq!(cvt(NumTy::F64, NumTy::F32, Rnd::None, ftz, 0x8000_0001), f64b(-0.0));
+        assert_eq!(cvt(NumTy::F32, NumTy::F32, Rnd::None, ftz, 1), 0);
+        let relu = CvtMods { relu: true, ..NONE };
+        assert_eq!(cvt(NumTy::F16, NumTy::F32, Rnd::Rn, relu, f32b(-2.0)), 0);
+        // The forms the ISA does not have are refused.
+        assert!(check_cvt(NumTy::F32, NumTy::Int(S32), Rnd::None, NONE).is_err(), "int to float needs a rounding");
+        assert!(check_cvt(NumTy::Int(S32), NumTy::F32, Rnd::Rn, NONE).is_err(), "float to int an integer rounding");
+        assert!(check_cvt(NumTy::F64, NumTy::F32, Rnd::Rn, NONE).is_err(), "widening takes none");
+        assert!(check_cvt(NumTy::F64, NumTy::F64, Rnd::None, ftz).is_err(), ".ftz needs an f32");
+    }
+
+    #[test]
+    fn copysign_testp_and_nan_propagating_min_max() {
+        let b = |x: f32| x.to_bits() as u64;
+        // copysign d, a, b: b's magnitude, a's sign.
+        assert_eq!(float_bin(FOp::Copysign, FTy::F32, b(-1.0), b(3.0)), b(-3.0));
+        assert_eq!(float_bin(FOp::Copysign, FTy::F64, 0f64.to_bits(), (-2f64).to_bits()), 2f64.to_bits());
+        assert!(testp(TestpOp::Infinite, FTy::F32, b(f32::NEG_INFINITY)));
+        assert!(!testp(TestpOp::Finite, FTy::F32, b(f32::NAN)));
+        assert!(testp(TestpOp::Subnormal, FTy::F32, 1) && !testp(TestpOp::Normal, FTy::F32, 1));
+        assert!(!testp(TestpOp::Normal, FTy::F64, 0) && testp(TestpOp::Number, FTy::F64, 0));
+        assert_eq!(float_bin(FOp::MaxNan, FTy::F32, b(f32::NAN), b(1.0)), 0x7fff_ffff);
+        assert_eq!(float_bin(FOp::Max, FTy::F32, b(f32::NAN), b(1.0)), b(1.0));
+        assert_eq!(int_un(IntUnOp::Brev, U32, 1), 0x8000_0000);
     }
 }

@@ -4,7 +4,8 @@
 //! and this file executes every instruction that is not a collective for such a group.
 
 use crate::access;
-use crate::memory::{GlobalMem, LOCAL_WINDOW, LocalMem, SHARED_WINDOW, SharedMem};
+use crate::call;
+use crate::memory::{CONST_WINDOW, GlobalMem, LOCAL_WINDOW, LocalMem, SHARED_WINDOW, SharedMem};
 use crate::op::*;
 use crate::parse::Kernel;
 use crate::stats::LaunchStats;
@@ -34,6 +35,14 @@ pub struct Warp {
     pub exists: u32,
     /// Linear thread index of lane 0.
     pub base_tid: u32,
+    /// Each lane's param space (`frame_bytes` per lane, lane after lane).
+    pub frame: Vec<u8>,
+    /// Each lane's calls in progress: the `call` instruction and the callee (index in the
+    /// kernel's functions).
+    pub calls: Vec<Vec<(u32, u32)>>,
+    /// Each lane's condition-code carry flag `CC.CF` (bit per lane), set by the `.cc` forms
+    /// of `add`/`sub` and read by `addc`/`subc`.
+    pub carry: u32,
 }
 
 impl Default for Warp {
@@ -44,7 +53,16 @@ impl Default for Warp {
 
 impl Warp {
     pub fn new() -> Self {
-        Warp { regs: Vec::new(), pc: [0; WARP], state: [Lane::Absent; WARP], exists: 0, base_tid: 0 }
+        Warp {
+            regs: Vec::new(),
+            pc: [0; WARP],
+            state: [Lane::Absent; WARP],
+            exists: 0,
+            base_tid: 0,
+            frame: Vec::new(),
+            calls: vec![Vec::new(); WARP],
+            carry: 0,
+        }
     }
 
     pub fn mask_of(&self, s: Lane) -> u32 {
@@ -293,9 +311,20 @@ pub fn step(w: &mut Warp, env: &mut Env, pc: u32, mask: u32) -> Result<Flow, Lan
         }
         &Op::Int { op, ty, d, a, b } => int(w, m, op, ty, d, a, b)?,
         &Op::IntUn { op, ty, d, a } => map2(w, m, d, a, Src::Imm(0), |x, _| value::int_un(op, ty, x)),
+        &Op::AddCarry { sub, carry_in, carry_out, bits, d, a, b } => {
+            lanes(m, |l| {
+                let cin = carry_in && w.carry & 1 << l != 0;
+                let (v, cout) = value::add_carry(sub, bits as u32, w.get(a, l), w.get(b, l), cin);
+                w.set(d, l, v);
+                if carry_out {
+                    w.carry = w.carry & !(1 << l) | (cout as u32) << l;
+                }
+            });
+        }
         &Op::MulWide { ty, d, a, b } => map2(w, m, d, a, b, |x, y| value::mul_wide(ty, x, y)),
         &Op::Mad { ty, hi, d, a, b, c } => map3(w, m, d, a, b, c, |x, y, z| value::mad(ty, hi, x, y, z)),
         &Op::MadWide { ty, d, a, b, c } => map3(w, m, d, a, b, c, |x, y, z| value::mad_wide(ty, x, y, z)),
+        &Op::Shf { left, clamp, d, a, b, c } => map3(w, m, d, a, b, c, |x, y, n| value::shf(left, clamp, x, y, n)),
         &Op::Bfe { ty, d, a, pos, len } => map3(w, m, d, a, pos, len, |x, p, n| value::bfe(ty, x, p, n)),
         &Op::Selp { bits, d, a, b, p } => map3(w, m, d, a, b, p, |x, y, q| chop(if q != 0 { x } else { y }, bits)),
         &Op::Setp { cmp, ty, d, a, b } => setp(w, m, cmp, ty, d, a, b),
@@ -311,16 +340,18 @@ pub fn step(w: &mut Warp, env: &mut Env, pc: u32, mask: u32) -> Result<Flow, Lan
         &Op::F { op, ty, d, a, b } => float(w, m, op, ty, d, a, b),
         &Op::FUn { op, ty, ftz, d, a } => map2(w, m, d, a, Src::Imm(0), |x, _| value::float_un(op, ty, ftz, x)),
         &Op::Fma { ty, d, a, b, c } => fma_lanes(w, m, ty, d, a, b, c),
-        &Op::Cvt { to, from, rnd, d, a } => {
+        &Op::Cvt { to, from, rnd, mods, d, a } => {
             let rbits = k.reg_bits[d as usize] as u32;
             let signed = matches!(to, NumTy::Int(IntTy { signed: true, .. }));
             let tbits = to.bits();
-            map2(w, m, d, a, Src::Imm(0), |x, _| extend(value::cvt(to, from, rnd, x), tbits, signed, rbits));
+            map2(w, m, d, a, Src::Imm(0), |x, _| extend(value::cvt(to, from, rnd, mods, x), tbits, signed, rbits));
         }
+        &Op::Testp { op, ty, d, a } => map2(w, m, d, a, Src::Imm(0), |x, _| value::testp(op, ty, x) as u64),
         &Op::Cvta { to, space, d, a } => {
             let window = match space {
                 Space::Shared => SHARED_WINDOW,
                 Space::Local => LOCAL_WINDOW,
+                Space::Const => CONST_WINDOW,
                 _ => 0,
             };
             let bits = k.reg_bits[d as usize] as u32;
@@ -330,13 +361,21 @@ pub fn step(w: &mut Warp, env: &mut Env, pc: u32, mask: u32) -> Result<Flow, Lan
         }
         Op::Ld { space, bits, signed, d, addr } => access::load(w, env, pc, m, *space, *bits, *signed, d, *addr)?,
         Op::St { space, bits, v, addr } => access::store(w, env, pc, m, *space, *bits, v, *addr)?,
-        &Op::LdParam { bits, d, offset } => {
-            let n = bits as usize / 8;
-            let mut buf = [0u8; 8];
-            buf[..n].copy_from_slice(&env.params[offset as usize..offset as usize + n]);
-            let v = chop(u64::from_le_bytes(buf), k.reg_bits[d as usize] as u32);
-            lanes(m, |l| w.set(d, l, v));
+        Op::LdParam { bits, signed, d, offset } => {
+            let n = *bits as usize / 8;
+            for (i, r) in d.iter().enumerate() {
+                let Some(r) = *r else { continue };
+                let at = *offset as usize + i * n;
+                let mut buf = [0u8; 8];
+                buf[..n].copy_from_slice(&env.params[at..at + n]);
+                let v = extend(u64::from_le_bytes(buf), *bits, *signed, k.reg_bits[r as usize] as u32);
+                lanes(m, |l| w.set(r, l, v));
+            }
         }
+        Op::LdFrame { bits, signed, d, offset } => call::load(w, env, m, *bits, *signed, d, *offset),
+        Op::StFrame { bits, v, offset } => call::store(w, env, m, *bits, v, *offset),
+        Op::Call(c) => return call::call(w, env, pc, mask, m, c),
+        &Op::Ret { result } => return call::ret(w, env, pc, mask, m, result),
         &Op::Bra { target, uni } => {
             if uni && m != 0 && m != mask {
                 return fault(

@@ -182,13 +182,16 @@ fn launches_are_checked_as_the_driver_checks_them() {
     };
     run(bounded, cfg(64, 0), &[p.clone(), ParamValue::B32(1)]).unwrap();
     assert!(invalid(run(bounded, cfg(65, 0), &[p.clone(), ParamValue::B32(1)])).contains(".maxntid"));
-    assert!(invalid(run(bounded, cfg(32, 0), &[p.clone()])).contains("1 arguments for 2 parameters"));
+    assert!(invalid(run(bounded, cfg(32, 0), std::slice::from_ref(&p))).contains("1 arguments for 2 parameters"));
     assert!(invalid(run(bounded, cfg(32, 0), &[ParamValue::B32(0), ParamValue::B32(1)])).contains("pointer"));
     assert!(invalid(run(bounded, cfg(32, 0), &[p.clone(), ParamValue::B64(1)])).contains("4-byte"));
-    run(exact, cfg(32, 0), &[p.clone()]).unwrap();
-    assert!(invalid(run(exact, cfg(64, 0), &[p.clone()])).contains(".reqntid"));
-    assert!(invalid(run(exact, cfg(32, 64 * 1024), &[p.clone()])).contains("shared memory"));
-    assert!(invalid(run(exact, LaunchConfig { grid: Dim3::x(0), ..cfg(32, 0) }, &[p.clone()])).contains("zero-sized"));
+    run(exact, cfg(32, 0), std::slice::from_ref(&p)).unwrap();
+    assert!(invalid(run(exact, cfg(64, 0), std::slice::from_ref(&p))).contains(".reqntid"));
+    assert!(invalid(run(exact, cfg(32, 64 * 1024), std::slice::from_ref(&p))).contains("shared memory"));
+    assert!(
+        invalid(run(exact, LaunchConfig { grid: Dim3::x(0), ..cfg(32, 0) }, std::slice::from_ref(&p)))
+            .contains("zero-sized")
+    );
 }
 
 #[test]
@@ -284,4 +287,143 @@ fn votes_follow_the_isa() {
     let ballot = (0..32).filter(|l| l % 3 == 0).fold(0u32, |m, l| m | 1 << l);
     let want: Vec<u32> = (0..32).flat_map(|_| [ballot, 1]).collect();
     assert_eq!(out.to_vec(), want, "ballot of l % 3 == 0; any true, all false, uni false");
+}
+
+#[test]
+fn threads_writing_different_bytes_of_a_word_do_not_race_but_the_same_byte_does() {
+    // Thread t stores a byte at shared address t >> k_shift: distinct bytes (4 threads per
+    // word) with a shift of 0, two threads per byte with 1.
+    let kernel = ".visible .entry bytes(.param .u32 k_shift)
+{
+    .reg .b32 %r<4>;
+    .reg .b64 %rd<4>;
+    .reg .b16 %rs<2>;
+    ld.param.b32 %r2, [k_shift];
+    mov.u32 %r1, %tid.x;
+    shr.u32 %r3, %r1, %r2;
+    cvt.u64.u32 %rd1, %r3;
+    mov.b64 %rd2, smem;
+    add.s64 %rd3, %rd2, %rd1;
+    cvt.u16.u32 %rs1, %r1;
+    st.shared.b8 [%rd3], %rs1;
+    bar.sync 0;
+    ld.shared.b32 %r3, [smem];
+    ret;
+}";
+    run(kernel, cfg(64, 64), &[ParamValue::B32(0)]).unwrap();
+    let e = run(kernel, cfg(64, 64), &[ParamValue::B32(1)]).unwrap_err().to_string();
+    assert!(e.contains("data race: writes shared address 0x0, which thread 0 written"), "{e}");
+}
+
+/// Thread `t` reads `a` and `b` (128-bit, words `4t..4t + 4` of `k_in`) and writes `a + b` and
+/// `a - b` as 64-bit carry chains, and the low 96 bits of both again as 32-bit chains
+/// (`add.cc`, `addc.cc`, `addc`; `sub.cc`, `subc.cc`, `subc`), eight words per thread. Odd
+/// threads set the carry flag before a branch and clear it after, so that lanes' flags differ.
+const CARRY: &str = ".visible .entry carry(.param .u64 .ptr k_in, .param .u64 .ptr k_out)
+{
+    .reg .b32 %r<16>;
+    .reg .b64 %rd<16>;
+    .reg .pred %p<2>;
+    ld.param.b64 %rd1, [k_in];
+    ld.param.b64 %rd2, [k_out];
+    mov.u32 %r1, %tid.x;
+    mul.wide.u32 %rd3, %r1, 32;
+    add.s64 %rd4, %rd1, %rd3;
+    mul.wide.u32 %rd3, %r1, 64;
+    add.s64 %rd5, %rd2, %rd3;
+    ld.global.v2.b64 {%rd6, %rd7}, [%rd4];
+    ld.global.v2.b64 {%rd8, %rd9}, [%rd4+16];
+    and.b32 %r2, %r1, 1;
+    setp.ne.b32 %p1, %r2, 0;
+    @%p1 add.cc.u32 %r3, -1, 1;
+    add.cc.u64 %rd10, %rd6, %rd8;
+    addc.u64 %rd11, %rd7, %rd9;
+    st.global.v2.b64 [%rd5], {%rd10, %rd11};
+    sub.cc.s64 %rd10, %rd6, %rd8;
+    subc.cc.s64 %rd11, %rd7, %rd9;
+    st.global.v2.b64 [%rd5+16], {%rd10, %rd11};
+    mov.b64 {%r4, %r5}, %rd6;
+    mov.b64 {%r6, %r7}, %rd7;
+    mov.b64 {%r8, %r9}, %rd8;
+    mov.b64 {%r10, %r11}, %rd9;
+    add.cc.u32 %r12, %r4, %r8;
+    addc.cc.u32 %r13, %r5, %r9;
+    addc.u32 %r14, %r6, %r10;
+    st.global.v4.b32 [%rd5+32], {%r12, %r13, %r14, 0};
+    sub.cc.u32 %r12, %r4, %r8;
+    subc.cc.u32 %r13, %r5, %r9;
+    subc.u32 %r14, %r6, %r10;
+    st.global.v4.b32 [%rd5+48], {%r12, %r13, %r14, 0};
+    ret;
+}";
+
+#[test]
+fn carry_chains_add_and_subtract_multi_word_integers() {
+    let edge = [0u128, 1, u64::MAX as u128, 1 << 64, u128::MAX, 1 << 127, (1 << 96) - 1, 1 << 32, 0xffff_ffff];
+    let pairs: Vec<(u128, u128)> = edge.iter().flat_map(|&a| edge.iter().map(move |&b| (a, b))).take(64).collect();
+    let words: Vec<u64> =
+        pairs.iter().flat_map(|&(a, b)| [a as u64, (a >> 64) as u64, b as u64, (b >> 64) as u64]).collect();
+    let mut input = DeviceBuffer::from_slice(&words);
+    let mut out = DeviceBuffer::<u64>::poisoned(8 * pairs.len());
+    run(CARRY, cfg(pairs.len() as u32, 0), &[ptr(&mut input), ptr(&mut out)]).unwrap();
+    let out = out.to_vec();
+    let low96 = |x: u128| x & ((1 << 96) - 1);
+    for (t, &(a, b)) in pairs.iter().enumerate() {
+        let o = &out[8 * t..8 * t + 8];
+        let word = |i: usize| o[i] as u128 | (o[i + 1] as u128) << 64;
+        assert_eq!(word(0), a.wrapping_add(b), "{a:#x} + {b:#x}");
+        assert_eq!(word(2), a.wrapping_sub(b), "{a:#x} - {b:#x}");
+        assert_eq!(word(4), low96(a.wrapping_add(b)), "{a:#x} + {b:#x} in 32-bit words");
+        assert_eq!(word(6), low96(a.wrapping_sub(b)), "{a:#x} - {b:#x} in 32-bit words");
+    }
+}
+
+/// `shf.{l,r}.{wrap,clamp}.b32` of the words `a = 0x89abcdef`, `b = 0x01234567` by each
+/// thread's index (0 to 63), one word per form and thread.
+const FUNNEL: &str = ".visible .entry funnel(.param .u64 .ptr k_out)
+{
+    .reg .b32 %r<8>;
+    .reg .b64 %rd<4>;
+    ld.param.b64 %rd1, [k_out];
+    mov.u32 %r1, %tid.x;
+    mul.wide.u32 %rd2, %r1, 16;
+    add.s64 %rd3, %rd1, %rd2;
+    shf.l.wrap.b32 %r2, 0x89abcdef, 0x01234567, %r1;
+    shf.l.clamp.b32 %r3, 0x89abcdef, 0x01234567, %r1;
+    shf.r.wrap.b32 %r4, 0x89abcdef, 0x01234567, %r1;
+    shf.r.clamp.b32 %r5, 0x89abcdef, 0x01234567, %r1;
+    st.global.v4.b32 [%rd3], {%r2, %r3, %r4, %r5};
+    ret;
+}";
+
+#[test]
+fn funnel_shifts_follow_the_isa() {
+    let mut out = DeviceBuffer::<u32>::poisoned(4 * 64);
+    run(FUNNEL, cfg(64, 0), &[ptr(&mut out)]).unwrap();
+    let out = out.to_vec();
+    let (a, b) = (0x89ab_cdefu32, 0x0123_4567u32);
+    // The ISA's pseudo-code, in 32-bit words.
+    let left = |n: u32| {
+        if n == 0 {
+            b
+        } else if n == 32 {
+            a
+        } else {
+            b << n | a >> (32 - n)
+        }
+    };
+    let right = |n: u32| {
+        if n == 0 {
+            a
+        } else if n == 32 {
+            b
+        } else {
+            b << (32 - n) | a >> n
+        }
+    };
+    for t in 0..64u32 {
+        let (wrap, clamp) = (t & 31, t.min(32));
+        let want = [left(wrap), left(clamp), right(wrap), right(clamp)];
+        assert_eq!(&out[4 * t as usize..4 * t as usize + 4], &want, "shift by {t}");
+    }
 }
