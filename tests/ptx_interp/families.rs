@@ -26,6 +26,7 @@ use kernels_gpu::ops::compare::{self, Compare, CompareArgs, CompareStridedArgs, 
 use kernels_gpu::ops::copy::{self, CopyArgs, TransposeArgs};
 use kernels_gpu::ops::layout::{Shape, Strides};
 use kernels_gpu::ops::map;
+use kernels_gpu::ops::scan::{self, CumsumArgs};
 use kernels_gpu::ops::reduce::{self, POST_LOG_CENTER, POST_SQRT, PartialsArgs, Reduce, ReduceArgs, Reducible};
 use kernels_gpu::ops::unary::{self, Unary, UnaryArgs, UnaryStridedArgs};
 use kernels_gpu::prelude::{BF16, Bool, Elem, F16, Num};
@@ -866,10 +867,60 @@ fn dtype_cases<E: Reducible>(v: &mut Vec<Case>) {
     let r = reduce::kernels::<E>();
     v.push(reduce_inner_case(r.inner).in_family("reduce"));
     v.push(reduce_outer_case(r.outer).in_family("reduce"));
+    v.push(cumsum_case(scan::kernel::<E>()).in_family("scan"));
     // Each accumulator type's partials entry once: from the dtype that is its own accumulator.
     if TypeId::of::<E>() == TypeId::of::<E::Acc>() {
         v.push(reduce_partials_case(r.partials).in_family("reduce"));
     }
+}
+
+/// The running sums of `x[3][601]` from offset 5 (three chunks of 256 per row, the last
+/// partial), on two blocks (a block takes a second row), and of `x[1][1]`. Integers must be
+/// exact; floats within `(i/256 + 256)·u·Σ|x|` at element `i` of a row (chunks scanned as
+/// trees, added to the running total).
+fn cumsum_case<E: Reducible>(k: Kernel<CumsumArgs<E, E::Acc>>) -> Case {
+    let (dt, acc) = (Dt::of::<E>(), Dt::of::<E::Acc>());
+    multi(k.info, "x[3][601] from offset 5 on 2 blocks, and x[1][1]".to_string(), SHARED, move || {
+        [(3u64, 601u64, 2u32), (1, 1, 1)]
+            .into_iter()
+            .map(|(rows, n, blocks)| {
+                let len = (5 + rows * n) as usize;
+                let (x, o) = (reduce_input::<E>(len, 29, 211), out::<E::Acc>((rows * n) as usize));
+                let args = (p(&x), 5u64, rows, n, pm(&o));
+                let unit = if acc == Dt::F64 { f64::EPSILON / 2.0 } else { f32::EPSILON as f64 / 2.0 };
+                setup(k, scan::config::<E::Acc>(rows, blocks), SHARED, vec![x, o], args)
+                    .labelled(format!("x[{rows}][{n}]"))
+                    .verified(move |b| {
+                        for row in 0..(rows * n) as usize / n.max(1) as usize {
+                            let (mut exact, mut abs) = (0.0f64, 0.0f64);
+                            let mut int = 0i128;
+                            for i in 0..n as usize {
+                                let at = row * n as usize + i;
+                                let (got, x) = (get(acc, &b[1], at), get(dt, &b[0], 5 + at));
+                                let ok = match (x, got) {
+                                    (V::I(x), V::I(g)) => {
+                                        int += x;
+                                        g == int as i64 as i128 // the i64 accumulator wraps, as NumPy's
+                                    }
+                                    (x, V::F(g)) => {
+                                        let x = match x { V::F(f) => f, V::I(i) => i as f64 };
+                                        exact += x;
+                                        abs += x.abs();
+                                        let bound = ((i / 256) as f64 + 256.0).min(i as f64 + 1.0) * unit * abs;
+                                        (g.is_nan() && exact.is_nan()) || g == exact || (g - exact).abs() <= bound
+                                    }
+                                    _ => false,
+                                };
+                                if !ok {
+                                    return Err(format!("cumsum row {row} element {i}: got {got}, the exact running sum {exact:e} / {int}"));
+                                }
+                            }
+                        }
+                        Ok(())
+                    })
+            })
+            .collect()
+    })
 }
 
 /// `cast_S_D` for every `D`, from `S`.
