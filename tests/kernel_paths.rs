@@ -13,7 +13,8 @@
 //!
 //! When the whole suite runs, it then checks that on each emulated device every entry of the
 //! loaded PTX variant was launched by some case (and on a real GPU, if one ran), so a new
-//! kernel, or a path the host stops taking, cannot go untested on hardware.
+//! kernel, or a path the host stops taking, cannot go untested on hardware; the op families'
+//! entries (`kernels_gpu::ops`) are checked the same way by `tests/ops.rs`, whose rows reach them.
 
 mod common;
 
@@ -39,27 +40,8 @@ fn main() {
     let whole_suite = args.filter.is_none() && args.skip.is_empty() && !args.list;
     let conclusion = libtest_mimic::run(&args, trials);
     if whole_suite && !conclusion.has_failed() {
-        let mut missing = Vec::new();
-        for (label, device) in &targets {
-            let Ok(Device::Cuda(cuda)) = device else { continue };
-            let launched: Vec<&str> = cuda.kernel_launches().into_iter().map(|(k, _)| k).collect();
-            let variant = ferrite::ptx::VARIANTS.iter().find(|v| v.arch == cuda.ptx_arch()).expect("its variant");
-            let entries: Vec<&str> = variant.entries().collect();
-            let unreached: Vec<&str> =
-                entries.iter().copied().filter(|e| !launched.contains(e) && !NO_PATH_YET.contains(e)).collect();
-            let reached = entries.iter().filter(|e| launched.contains(e)).count();
-            let waiting = entries.iter().filter(|e| NO_PATH_YET.contains(e)).count();
-            eprintln!(
-                "{label}: {reached} of {} {} entries launched ({waiting} with no public path yet)",
-                entries.len(),
-                variant.arch
-            );
-            missing.extend(unreached.into_iter().map(|e| format!("{label}: {e}")));
-        }
-        if !missing.is_empty() {
-            eprintln!("kernel entries no case reached (add a case that launches each):\n  {}", missing.join("\n  "));
-            std::process::exit(101);
-        }
+        // The op families' entries are `tests/ops.rs`'s to reach.
+        common::coverage::require_every_entry(&targets, |e| !common::coverage::is_op_family(e), NO_PATH_YET);
     }
     conclusion.exit()
 }

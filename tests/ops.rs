@@ -8,7 +8,9 @@
 //! before an op writes it). The ops that are not one elementwise or reduction formula (`where`,
 //! `cast`, the constructors) are cases in `tests/ops/other.rs`.
 //!
-//! Run one row: `cargo test --test ops -- exp` (trials are named `device::row`).
+//! When the whole suite passed, every op-family entry of the PTX must have been launched on
+//! each emulated device (`common::coverage`). Run one row: `cargo test --test ops -- exp`
+//! (trials are named `device::row`).
 
 mod common;
 
@@ -31,7 +33,7 @@ mod runner;
 #[path = "ops/samples.rs"]
 mod samples;
 
-use common::devices::{DynCase, run_dyn};
+use common::devices::{DynCase, dyn_trials};
 use std::sync::Arc;
 use ferrite::Device;
 
@@ -47,5 +49,12 @@ fn main() {
     for &(name, case) in other::CASES {
         cases.push((name.to_string(), Arc::new(case) as DynCase));
     }
-    run_dyn(cases)
+    let (args, targets, trials) = dyn_trials(cases, Vec::new());
+    let whole_suite = args.filter.is_none() && args.skip.is_empty() && !args.list;
+    let conclusion = libtest_mimic::run(&args, trials);
+    if whole_suite && !conclusion.has_failed() {
+        // Every op-family entry of the PTX, launched through the public API on each device.
+        common::coverage::require_every_entry(&targets, common::coverage::is_op_family, &[]);
+    }
+    conclusion.exit()
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod arrays;
+pub mod coverage;
 pub mod devices;
 pub mod interp;
 pub mod tools;

@@ -9,7 +9,7 @@ use crate::array::Array;
 use crate::array::layout::Layout;
 use crate::array::storage::Storage;
 use crate::backend::{cpu, cuda};
-use crate::dtype::{Element, Float, Native};
+use crate::dtype::{Element, Float};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 

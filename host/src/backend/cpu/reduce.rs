@@ -16,7 +16,7 @@
 
 use super::simd;
 use crate::array::layout::Layout;
-use crate::array::storage::{CpuData, kernel_slice};
+use crate::array::storage::kernel_slice;
 use crate::dtype::Element;
 use kernels_gpu::ops::reduce::{Acc, CHUNK, Reduce, Reducible, State, combine, element, identity};
 use kernels_gpu::prelude::Num;

@@ -4,7 +4,7 @@
 use crate::array::storage::{CudaData, CudaRef};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
-use kernels_gpu::{Kernel, elementwise, matmul, softmax};
+use kernels_gpu::{Kernel, matmul, softmax};
 
 type MatmulKernel<T> = Kernel<(*const T, *const T, *mut T, u32, u32, u32)>;
 
