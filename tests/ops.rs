@@ -4,7 +4,7 @@
 //! the emulated CUDA device with each PTX generation, the sm_90a PTX on the PTX interpreter,
 //! and a GPU when present) and every dtype the row claims, on fresh random samples of awkward
 //! sizes and views and the special values, then its error inputs. Outputs start poisoned
-//! (`FERRITE_POISON=1`: every new array's memory is filled with 0xFF bytes, NaN for floats,
+//! (`FERRITE_POISON=1`: every array `Storage::alloc` makes is filled with 0xFF bytes, NaN for floats,
 //! before an op writes it). The ops that are not one elementwise or reduction formula (`where`,
 //! `cast`, the constructors) are cases in `tests/ops/other.rs`.
 //!

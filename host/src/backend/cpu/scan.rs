@@ -1,6 +1,8 @@
-//! Prefix sums on the CPU, in the GPU kernel's order (`kernels_gpu::ops::scan`): each row in
+//! Prefix sums on the CPU, in the GPU kernel's chunking (`kernels_gpu::ops::scan`): each row in
 //! chunks of `BLOCK` elements, a chunk's prefix added to the total of the chunks before it,
-//! accumulating in the kernels' accumulator type. Rows are split across cores.
+//! accumulating in the kernels' accumulator type. Within a chunk the CPU adds left to right
+//! where the GPU adds as a tree, so float results may differ from the GPU's in the last bits
+//! (both within the bound the kernel documents). Rows are split across cores.
 
 use crate::alloc::try_filled;
 use crate::error::Result;
