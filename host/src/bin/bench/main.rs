@@ -31,6 +31,9 @@ struct Args {
     /// mode (python3 with NumPy needed).
     #[arg(long, value_name = "SCRIPT", num_args = 0..=1, default_missing_value = "scripts/bench_baselines.py")]
     numpy: Option<std::path::PathBuf>,
+    /// Measure only the operations whose name contains this (repeatable), e.g. `--only matmul`.
+    #[arg(long, value_name = "OP")]
+    only: Vec<String>,
 }
 
 fn main() -> ferrite::Result<()> {
@@ -57,7 +60,11 @@ fn main() -> ferrite::Result<()> {
         .numpy
         .as_deref()
         .and_then(|script| numpy::Numpy::start(script).inspect_err(|e| eprintln!("no NumPy in the rounds: {e}")).ok());
-    let mut table = Table::default();
+    let mut table = Table { only: args.only.clone(), ..Table::default() };
+    if let Some(n) = &numpy {
+        eprintln!("{}", n.description);
+        table.notes.push(n.description.clone());
+    }
     for d in &devices {
         eprintln!("measuring on {}", d.describe());
         let what = match d {
