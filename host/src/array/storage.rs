@@ -6,7 +6,7 @@
 use crate::backend::cuda::{CudaDevice, DeviceBuffer};
 use crate::device::Device;
 use crate::dtype::{DType, Element};
-use crate::alloc::try_filled;
+use crate::alloc::{Zeroable, try_zeroed};
 use crate::error::Result;
 use half::{bf16, f16};
 use std::any::Any;
@@ -66,6 +66,28 @@ impl CpuData {
             DType::U32 => arm!(U32, u32),
             DType::Bool => arm!(Bool, bool),
         }
+    }
+
+    /// `len` new elements of `dtype` for an op to write: the one place a new CPU buffer's
+    /// contents are chosen. Zeros, from the allocator (`calloc`): a large buffer is fresh pages
+    /// from the kernel, so nothing here writes them before the op does. Every dtype's type is
+    /// [`Zeroable`] (all-zero bytes are a valid value of it), which this match checks at
+    /// compile time.
+    pub fn fresh(dtype: DType, len: usize) -> Result<CpuData> {
+        fn buf<T: Zeroable>(len: usize) -> Result<Vec<T>> {
+            try_zeroed(len)
+        }
+        Ok(match dtype {
+            DType::F32 => CpuData::F32(buf(len)?),
+            DType::F64 => CpuData::F64(buf(len)?),
+            DType::F16 => CpuData::F16(buf(len)?),
+            DType::BF16 => CpuData::BF16(buf(len)?),
+            DType::I32 => CpuData::I32(buf(len)?),
+            DType::I64 => CpuData::I64(buf(len)?),
+            DType::U8 => CpuData::U8(buf(len)?),
+            DType::U32 => CpuData::U32(buf(len)?),
+            DType::Bool => CpuData::Bool(buf(len)?),
+        })
     }
 
     pub fn dtype(&self) -> DType {
@@ -182,22 +204,13 @@ impl Storage {
         }
     }
 
-    /// `len` elements of `dtype` on `device`, uninitialised on a device (CPU storage is zeroed);
-    /// an impossible size is [`Error::OutOfMemory`].
+    /// `len` elements of `dtype` on `device`, uninitialised on a device (CPU storage is zeroed:
+    /// [`CpuData::fresh`]); an impossible size is
+    /// [`Error::OutOfMemory`](crate::Error::OutOfMemory).
     pub fn alloc(dtype: DType, len: usize, device: &Device) -> Result<Storage> {
         let bytes = crate::alloc::admit_on(device, len as u128 * dtype.size() as u128)?;
         match device {
-            Device::Cpu => Ok(Storage::Cpu(match dtype {
-                DType::F32 => CpuData::F32(try_filled(len, 0.0)?),
-                DType::F64 => CpuData::F64(try_filled(len, 0.0)?),
-                DType::F16 => CpuData::F16(try_filled(len, f16::ZERO)?),
-                DType::BF16 => CpuData::BF16(try_filled(len, bf16::ZERO)?),
-                DType::I32 => CpuData::I32(try_filled(len, 0)?),
-                DType::I64 => CpuData::I64(try_filled(len, 0)?),
-                DType::U8 => CpuData::U8(try_filled(len, 0)?),
-                DType::U32 => CpuData::U32(try_filled(len, 0)?),
-                DType::Bool => CpuData::Bool(try_filled(len, false)?),
-            })),
+            Device::Cpu => Ok(Storage::Cpu(CpuData::fresh(dtype, len)?)),
             Device::Cuda(c) => Ok(Storage::Cuda(CudaData { buf: c.alloc::<u8>(bytes)?, dtype, len })),
         }
     }
