@@ -88,7 +88,12 @@ fn run<K: Reducible + Sync, const OP: u32>(x: &[K], req: &Request<'_, K::Acc>) -
         let red_start = req.red.offset();
         let per = |o: usize| -> State<K::Acc> {
             let base = keep_offsets[o] as usize + red_start;
-            fold_slice::<K, OP>(&x[base..base + n_red], center_of(req.center, o))
+            let slice = &x[base..base + n_red];
+            if Reduce::is_arg_code(OP) && !slice.is_empty() {
+                arg_slice::<K, OP>(slice)
+            } else {
+                fold_slice::<K, OP>(slice, center_of(req.center, o))
+            }
         };
         let states: Vec<State<K::Acc>> = if n_out * n_red >= 1 << 15 {
             (0..n_out).into_par_iter().map(per).collect()
@@ -97,18 +102,37 @@ fn run<K: Reducible + Sync, const OP: u32>(x: &[K], req: &Request<'_, K::Acc>) -
         };
         write(states, &mut values, &mut indices, finish);
     } else if keep_inner_unit && req.center.is_none() {
-        // Columns: blocks of contiguous outputs, updated one reduced element at a time.
+        // Columns: blocks of contiguous outputs, updated one reduced element at a time. Each
+        // task is one block of columns over one chunk of `CHUNK` reduced elements; each
+        // output's chunks are then combined in order, as one thread would.
         let inner = *req.keep.shape().last().unwrap();
         let red_offsets = offsets(req.red);
         let rows = n_out / inner;
-        let states: Vec<Vec<State<K::Acc>>> = (0..rows)
-            .into_par_iter()
-            .map(|row| {
-                let base = keep_offsets[row * inner] as usize;
-                columns::<K, OP>(x, base, inner, &red_offsets)
-            })
-            .collect();
-        write(states.into_iter().flatten().collect(), &mut values, &mut indices, finish);
+        let chunks = red_offsets.len().div_ceil(CHUNK as usize).max(1);
+        let blocks = inner.div_ceil(COLUMN_BLOCK);
+        let task = |t: usize| {
+            let (row, rest) = (t / (blocks * chunks), t % (blocks * chunks));
+            let (block, k) = (rest / chunks, rest % chunks);
+            let cols = block * COLUMN_BLOCK..((block + 1) * COLUMN_BLOCK).min(inner);
+            let base = keep_offsets[row * inner + cols.start] as usize;
+            let red = &red_offsets[(k * CHUNK as usize).min(red_offsets.len())..((k + 1) * CHUNK as usize).min(red_offsets.len())];
+            columns::<K, OP>(x, base, cols.len(), red, (k * CHUNK as usize) as u64)
+        };
+        let tasks = rows * blocks * chunks;
+        let parts: Vec<Vec<State<K::Acc>>> = if n_out * red_offsets.len() >= 1 << 15 {
+            (0..tasks).into_par_iter().map(task).collect()
+        } else {
+            (0..tasks).map(task).collect()
+        };
+        let mut states = vec![identity::<K::Acc>(OP); n_out];
+        for (t, part) in parts.iter().enumerate() {
+            let (row, block) = (t / (blocks * chunks), t / chunks % blocks);
+            let first = row * inner + block * COLUMN_BLOCK;
+            for (s, &p) in states[first..first + part.len()].iter_mut().zip(part) {
+                *s = combine(OP, *s, p);
+            }
+        }
+        write(states, &mut values, &mut indices, finish);
     } else {
         let red_offsets = offsets(req.red);
         let per = |o: usize| -> State<K::Acc> {
@@ -192,26 +216,84 @@ fn fold_slice<K: Reducible, const OP: u32>(x: &[K], c: K::Acc) -> State<K::Acc> 
     })
 }
 
-/// `inner` contiguous outputs from `base`, each over the reduced offsets, row by row.
-fn columns<K: Reducible, const OP: u32>(x: &[K], base: usize, inner: usize, red: &[isize]) -> Vec<State<K::Acc>> {
+/// Columns per task of the columns path: their partial results (4 KiB of f32) stay in L1
+/// while the rows stream past.
+const COLUMN_BLOCK: usize = 1024;
+
+/// `inner` contiguous outputs from `base`, each folded over the reduced offsets `red` (one
+/// chunk, whose first reduced index is `first`), row by row. Ops without an index fold plain
+/// values, which vectorizes.
+fn columns<K: Reducible, const OP: u32>(x: &[K], base: usize, inner: usize, red: &[isize], first: u64) -> Vec<State<K::Acc>> {
     simd::dispatch(|| {
-        let mut total = vec![identity::<K::Acc>(OP); inner];
-        let mut part = vec![identity::<K::Acc>(OP); inner];
-        for (k, chunk) in red.chunks(CHUNK as usize).enumerate() {
-            part.fill(identity(OP));
-            for (j, &off) in chunk.iter().enumerate() {
-                let r = (k * CHUNK as usize + j) as u64;
+        if !Reduce::is_arg_code(OP) {
+            let mut part = vec![identity::<K::Acc>(OP).v; inner];
+            for &off in red {
                 let row = &x[(base as isize + off) as usize..][..inner];
                 for (p, &v) in part.iter_mut().zip(row) {
-                    *p = combine(OP, *p, element(OP, v.acc(), r, K::Acc::ZERO));
+                    let s = State { v: *p, i: 0 };
+                    *p = combine(OP, s, element(OP, v.acc(), 0, K::Acc::ZERO)).v;
                 }
             }
-            for (t, &p) in total.iter_mut().zip(&part) {
-                *t = combine(OP, *t, p);
+            return part.into_iter().map(|v| State { v, i: 0 }).collect();
+        }
+        let mut part = vec![identity::<K::Acc>(OP); inner];
+        for (j, &off) in red.iter().enumerate() {
+            let r = first + j as u64;
+            let row = &x[(base as isize + off) as usize..][..inner];
+            for (p, &v) in part.iter_mut().zip(row) {
+                *p = combine(OP, *p, element(OP, v.acc(), r, K::Acc::ZERO));
             }
         }
-        total
+        part
     })
+}
+
+/// Argmax (or argmin) of one output's contiguous, non-empty elements in two vectorized
+/// passes: the extreme value and whether any element is NaN, then the first index holding it
+/// (or the first NaN). The same value and index as folding with `combine` in any order: NaN
+/// above all, then the extreme, ties to the first index.
+fn arg_slice<K: Reducible, const OP: u32>(x: &[K]) -> State<K::Acc> {
+    const LANES: usize = 16;
+    let max = OP == Reduce::ArgMax as u32;
+    // `v` strictly more extreme than `m` (false if either is NaN).
+    let beats = move |v: K::Acc, m: K::Acc| if max { v > m } else { v < m };
+    simd::dispatch(|| {
+        let (groups, rest) = x.as_chunks::<LANES>();
+        let mut best = [x[0].acc(); LANES];
+        let mut nan = [false; LANES];
+        for g in groups {
+            for j in 0..LANES {
+                let v = g[j].acc();
+                nan[j] |= v.nan();
+                best[j] = if beats(v, best[j]) { v } else { best[j] };
+            }
+        }
+        let (mut m, mut any_nan) = (x[0].acc(), false);
+        for (&b, &n) in best.iter().zip(&nan) {
+            any_nan |= n;
+            m = if beats(b, m) { b } else { m };
+        }
+        for v in rest {
+            let v = v.acc();
+            any_nan |= v.nan();
+            m = if beats(v, m) { v } else { m };
+        }
+        let i = if any_nan { first_where(x, |v| v.nan()) } else { first_where(x, |v| v == m) };
+        State { v: x[i].acc(), i: i as i64 }
+    })
+}
+
+/// The first index of `x` whose value `hit`s (there is one), testing groups of 16 at a time.
+#[inline(always)]
+fn first_where<K: Reducible>(x: &[K], hit: impl Fn(K::Acc) -> bool) -> usize {
+    let (groups, _) = x.as_chunks::<16>();
+    for (g, group) in groups.iter().enumerate() {
+        if group.iter().fold(false, |h, &v| h | hit(v.acc())) {
+            return g * 16 + group.iter().position(|&v| hit(v.acc())).unwrap();
+        }
+    }
+    let tail = groups.len() * 16;
+    tail + x[tail..].iter().position(|&v| hit(v.acc())).expect("an element the first pass found")
 }
 
 trait ArgCode {
@@ -221,5 +303,94 @@ trait ArgCode {
 impl ArgCode for Reduce {
     fn is_arg_code(op: u32) -> bool {
         op == Reduce::ArgMax as u32 || op == Reduce::ArgMin as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Array;
+
+    /// Deterministic values in [-1, 1).
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Column sums, maxima and minima, across several chunks of reduced rows and several
+    /// blocks of columns (in parallel), bit for bit one thread's order: each chunk of `CHUNK`
+    /// rows summed in order, the chunks added in order.
+    #[test]
+    fn column_reductions_keep_one_threads_order() {
+        use kernels_gpu::ops::reduce::CHUNK;
+        for (rows, cols) in [(1, 5), (3, 2100), (2500, 2100), (1025, 3), (2049, 1030)] {
+            let v = values(rows * cols, (rows * cols) as u64);
+            let x = Array::from_vec(v.clone(), &[rows, cols]).unwrap();
+            let sum = x.sum(0, false).unwrap().to_vec().unwrap();
+            let max = x.max(0, false).unwrap().to_vec().unwrap();
+            for c in 0..cols {
+                let col: Vec<f32> = (0..rows).map(|r| v[r * cols + c]).collect();
+                let want = col.chunks(CHUNK as usize).fold(0.0f32, |t, ch| t + ch.iter().fold(0.0f32, |s, &e| s + e));
+                assert_eq!(sum[c].to_bits(), want.to_bits(), "sum of column {c} of {rows}x{cols}");
+                assert_eq!(max[c], col.iter().copied().fold(f32::NEG_INFINITY, f32::max), "max of column {c}");
+            }
+            // A strided input (every other column) takes the same path.
+            if cols > 2 {
+                let s = x.slice_axis(1, None, None, 2).unwrap();
+                let got = s.sum(0, false).unwrap().to_vec().unwrap();
+                let want = s.contiguous().unwrap().sum(0, false).unwrap().to_vec().unwrap();
+                assert_eq!(got, want, "{rows}x{cols}, every other column");
+            }
+        }
+    }
+
+    /// Argmax and argmin along rows against a plain scan: the first NaN if any, else the first
+    /// occurrence of the extreme; ties, ±0, infinities, NaN anywhere, and lengths around the
+    /// 16-lane groups.
+    #[test]
+    fn arg_rows_take_the_first_nan_or_extreme() {
+        for cols in [1, 2, 15, 16, 17, 33, 1000] {
+            let rows = 40;
+            let mut v = values(rows * cols, cols as u64);
+            for r in 0..rows {
+                let row = &mut v[r * cols..][..cols];
+                match r % 8 {
+                    0 => row.fill(f32::NEG_INFINITY),
+                    1 => row[cols / 2] = f32::NAN,
+                    2 => {
+                        row[cols - 1] = f32::NAN;
+                        row[cols / 3] = f32::INFINITY;
+                    }
+                    3 => row.iter_mut().for_each(|e| *e = e.round()), // many ties
+                    4 => row.iter_mut().enumerate().for_each(|(i, e)| *e = if i % 2 == 0 { 0.0 } else { -0.0 }),
+                    5 => row.fill(f32::INFINITY),
+                    6 => row[0] = f32::NAN,
+                    _ => {}
+                }
+            }
+            let x = Array::from_vec(v.clone(), &[rows, cols]).unwrap();
+            let (amax, amin) = (x.argmax(Some(1), false).unwrap().to_vec().unwrap(), x.argmin(Some(1), false).unwrap().to_vec().unwrap());
+            for r in 0..rows {
+                let row = &v[r * cols..][..cols];
+                let scan = |max: bool| -> i64 {
+                    if let Some(i) = row.iter().position(|e| e.is_nan()) {
+                        return i as i64;
+                    }
+                    let mut best = 0;
+                    for (i, &e) in row.iter().enumerate() {
+                        if (max && e > row[best]) || (!max && e < row[best]) {
+                            best = i;
+                        }
+                    }
+                    best as i64
+                };
+                assert_eq!(amax[r], scan(true), "argmax of row {r} ({cols} wide): {row:?}");
+                assert_eq!(amin[r], scan(false), "argmin of row {r} ({cols} wide)");
+            }
+        }
     }
 }
