@@ -140,6 +140,7 @@ impl<T: Element> Array<T> {
             Storage::Cpu(_) if self.is_empty() => Ok(Vec::new()),
             Storage::Cpu(d) if self.is_contiguous() => {
                 let o = self.layout.offset();
+                debug_assert!(o + self.len() <= self.storage.len(), "a view inside its storage");
                 crate::alloc::try_to_vec(&d.as_slice::<T>().expect("dtype")[o..o + self.len()])
             }
             Storage::Cpu(_) => self.copy()?.to_vec(),
