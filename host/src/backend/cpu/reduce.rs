@@ -16,7 +16,7 @@
 
 use super::simd;
 use crate::array::layout::Layout;
-use crate::array::storage::{CpuData, kernel_slice};
+use crate::array::storage::kernel_slice;
 use crate::dtype::Element;
 use kernels_gpu::ops::reduce::{Acc, CHUNK, Reduce, Reducible, State, combine, element, identity};
 use kernels_gpu::prelude::Num;
@@ -36,25 +36,6 @@ pub(crate) struct Request<'a, A> {
 
 /// The results in the accumulator type, and the indices for arg ops.
 pub(crate) type Results<A> = (Vec<A>, Option<Vec<i64>>);
-
-/// Runs `$body` with `$t` the host type of `$x`'s dtype and `$x` bound to its elements.
-macro_rules! by_dtype {
-    ($x:expr, |$v:ident: $t:ident| $body:expr) => {{
-        use CpuData as D;
-        match $x {
-            D::F32($v) => { type $t = f32; $body }
-            D::F64($v) => { type $t = f64; $body }
-            D::F16($v) => { type $t = half::f16; $body }
-            D::BF16($v) => { type $t = half::bf16; $body }
-            D::I32($v) => { type $t = i32; $body }
-            D::I64($v) => { type $t = i64; $body }
-            D::U8($v) => { type $t = u8; $body }
-            D::U32($v) => { type $t = u32; $body }
-            D::Bool($v) => { type $t = bool; $body }
-        }
-    }};
-}
-pub(crate) use by_dtype;
 
 /// The reduction of `x` (of host element type `T`) as `req` asks.
 pub(crate) fn reduce<T: Element>(x: &[T], req: &Request<'_, <T::Kernel as Reducible>::Acc>) -> Results<<T::Kernel as Reducible>::Acc>
@@ -216,9 +197,10 @@ fn fold_slice<K: Reducible, const OP: u32>(x: &[K], c: K::Acc) -> State<K::Acc> 
     })
 }
 
-/// Columns per task of the columns path: their partial results (4 KiB of f32) stay in L1
-/// while the rows stream past.
-const COLUMN_BLOCK: usize = 1024;
+/// Columns per task of the columns path: 16 KiB of f32 partial results, which stay in L1
+/// while the rows stream past. Narrower blocks read each row in pieces and lose the hardware
+/// prefetcher at every piece: 4 KiB pieces took twice as long at 4096x2500.
+const COLUMN_BLOCK: usize = 4096;
 
 /// `inner` contiguous outputs from `base`, each folded over the reduced offsets `red` (one
 /// chunk, whose first reduced index is `first`), row by row. Ops without an index fold plain
@@ -255,6 +237,15 @@ fn columns<K: Reducible, const OP: u32>(x: &[K], base: usize, inner: usize, red:
 fn arg_slice<K: Reducible, const OP: u32>(x: &[K]) -> State<K::Acc> {
     const LANES: usize = 16;
     let max = OP == Reduce::ArgMax as u32;
+    #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<K>() == std::any::TypeId::of::<f32>() && simd::has_avx512() {
+        // SAFETY: `K` is `f32` (same type, checked just above); the CPU has AVX-512F.
+        let xf = unsafe { std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), x.len()) };
+        let found = unsafe { if max { arg_f32_avx512::<true>(xf) } else { arg_f32_avx512::<false>(xf) } };
+        if let Some(i) = found {
+            return State { v: x[i].acc(), i: i as i64 };
+        }
+    }
     // `v` strictly more extreme than `m` (false if either is NaN).
     let beats = move |v: K::Acc, m: K::Acc| if max { v > m } else { v < m };
     simd::dispatch(|| {
@@ -281,6 +272,74 @@ fn arg_slice<K: Reducible, const OP: u32>(x: &[K]) -> State<K::Acc> {
         let i = if any_nan { first_where(x, |v| v.nan()) } else { first_where(x, |v| v == m) };
         State { v: x[i].acc(), i: i as i64 }
     })
+}
+
+/// Argmax (`MAX`) or argmin of f32 in one pass, 64 lanes in four AVX-512 registers: each lane
+/// keeps its extreme and the group it came from (replaced only by a strictly more extreme
+/// value, so each lane keeps its first occurrence), then the lanes' first-occurring extreme
+/// wins. `None` if any element is NaN (the caller's two passes find the first one), or for
+/// fewer than 64 elements. The generic loop of [`arg_slice`] keeps its lanes in memory here:
+/// two passes at half NumPy's speed on 2500-wide rows; this runs at the memory's.
+///
+/// # Safety
+/// The CPU has AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn arg_f32_avx512<const MAX: bool>(x: &[f32]) -> Option<usize> {
+    use std::arch::x86_64::*;
+    let groups = x.len() / 64;
+    if groups == 0 || groups > u32::MAX as usize {
+        return None;
+    }
+    let p = x.as_ptr();
+    // SAFETY (every load): group `g < groups` covers elements `64g .. 64g + 64` of `x`.
+    let load = |g: usize, q: usize| unsafe { _mm512_loadu_ps(p.add(g * 64 + q * 16)) };
+    let mut best = [load(0, 0), load(0, 1), load(0, 2), load(0, 3)];
+    let mut at = [_mm512_setzero_si512(); 4];
+    let mut nan: __mmask16 = 0;
+    for b in best {
+        nan |= _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(b, b);
+    }
+    for g in 1..groups {
+        let k = _mm512_set1_epi32(g as i32);
+        for q in 0..4 {
+            let v = load(g, q);
+            nan |= _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v);
+            let wins = if MAX {
+                _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best[q])
+            } else {
+                _mm512_cmp_ps_mask::<_CMP_LT_OQ>(v, best[q])
+            };
+            best[q] = _mm512_mask_mov_ps(best[q], wins, v);
+            at[q] = _mm512_mask_mov_epi32(at[q], wins, k);
+        }
+    }
+    let tail = &x[groups * 64..];
+    if nan != 0 || tail.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let (mut values, mut groups_at) = ([0f32; 64], [0u32; 64]);
+    for q in 0..4 {
+        // SAFETY: 16 lanes into 16 elements of each array.
+        unsafe {
+            _mm512_storeu_ps(values.as_mut_ptr().add(q * 16), best[q]);
+            _mm512_storeu_si512(groups_at.as_mut_ptr().add(q * 16).cast(), at[q]);
+        }
+    }
+    let beats = |v: f32, m: f32| if MAX { v > m } else { v < m };
+    let (mut m, mut i) = (values[0], groups_at[0] as usize * 64);
+    for (lane, (&v, &g)) in values.iter().zip(&groups_at).enumerate() {
+        let index = g as usize * 64 + lane;
+        if beats(v, m) || (v == m && index < i) {
+            (m, i) = (v, index);
+        }
+    }
+    for (t, &v) in tail.iter().enumerate() {
+        if beats(v, m) {
+            (m, i) = (v, groups * 64 + t);
+        }
+    }
+    Some(i)
 }
 
 /// The first index of `x` whose value `hit`s (there is one), testing groups of 16 at a time.
