@@ -409,10 +409,10 @@ mod tests {
 
     /// Argmax and argmin along rows against a plain scan: the first NaN if any, else the first
     /// occurrence of the extreme; ties, ±0, infinities, NaN anywhere, and lengths around the
-    /// 16-lane groups.
+    /// 16-lane groups and the AVX-512 path's 64-element groups (with and without a tail).
     #[test]
     fn arg_rows_take_the_first_nan_or_extreme() {
-        for cols in [1, 2, 15, 16, 17, 33, 1000] {
+        for cols in [1, 2, 15, 16, 17, 33, 63, 64, 65, 129, 200, 1000] {
             let rows = 40;
             let mut v = values(rows * cols, cols as u64);
             for r in 0..rows {
