@@ -38,6 +38,7 @@ struct Args {
 
 fn main() -> ferrite::Result<()> {
     let args = Args::parse();
+    let mut skipped = None;
     let devices: Vec<Device> = if args.device.is_empty() {
         // The CPU and every CUDA device, counted until one fails to open.
         let mut d = vec![Device::Cpu];
@@ -47,6 +48,7 @@ fn main() -> ferrite::Result<()> {
                 Err(e) => {
                     if ordinal == 0 {
                         eprintln!("no GPU measured: {e}");
+                        skipped = Some(format!("GPU rows skipped, no GPU: {e}"));
                     }
                     break;
                 }
@@ -61,6 +63,7 @@ fn main() -> ferrite::Result<()> {
         .as_deref()
         .and_then(|script| numpy::Numpy::start(script).inspect_err(|e| eprintln!("no NumPy in the rounds: {e}")).ok());
     let mut table = Table { only: args.only.clone(), ..Table::default() };
+    table.notes.extend(skipped);
     if let Some(n) = &numpy {
         eprintln!("{}", n.description);
         table.notes.push(n.description.clone());
