@@ -24,9 +24,17 @@ ferrite is faster).
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
+
+# Variables some machines set that pin OpenBLAS to a slower kernel or cache model: with
+# OPENBLAS_CORETYPE=Haswell and OPENBLAS_L2_SIZE, NumPy's matmul runs at about half speed on
+# AVX-512 CPUs. OpenBLAS reads them once, when NumPy loads it, so they leave this process's
+# environment before NumPy is imported (`bench --numpy` also starts this script without them).
+UNFAIR_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+REMOVED_ENV = {k: os.environ.pop(k) for k in UNFAIR_ENV if k in os.environ}
 
 try:
     import numpy as np
@@ -42,13 +50,85 @@ except ImportError:
 CPU_ROWS = [("matmul", f"{n}x{n}x{n}", "f32") for n in (512, 1024, 2048)] + [
     ("softmax", "4096x1000", "f32"),
     ("sqrt_into", "10000000", "f32"),
+    ("copy", "10000000", "f32"),
+    ("a + b", "10000000", "f32"),
+    ("exp", "10000000", "f32"),
+    ("x - row", "4096x2500", "f32"),
+    ("sum(axis=0)", "4096x2500", "f32"),
+    ("sum(axis=1)", "4096x2500", "f32"),
+    ("argmax(axis=1)", "4096x2500", "f32"),
+    ("t().contiguous()", "4096x2500", "f32"),
     ("train step", "100-64-10, batch 32", "f32"),
 ]
 GPU_ROWS = (
     [("softmax", f"{(1 << 26) // c}x{c}", "f32") for c in (1024, 2048, 4096, 8192, 16384, 28672, 32768)]
     + [("matmul", "4096x4096x4096", d) for d in ("f32", "tf32", "bf16")]
-    + [("sqrt_into", str(1 << 26), "f32"), ("train step", "100-64-10, batch 32", "f32")]
+    + [("sqrt_into", str(1 << 26), "f32"), ("exp", str(1 << 26), "f32"), ("a + b", str(1 << 26), "f32")]
+    + [(op, "8192x8192", "f32") for op in ("x - row", "sum(axis=0)", "sum(axis=1)", "t().contiguous()")]
+    + [("train step", "100-64-10, batch 32", "f32")]
 )
+
+
+def blas_info():
+    """NumPy's BLAS as it runs in this process: library, version, kernel (OpenBLAS's coretype)
+    and threads. From threadpoolctl when it is importable, else from the OpenBLAS library's own
+    functions (found among the loaded libraries), else from NumPy's build configuration, which
+    names the library but not the kernel or the threads: those are then "unknown"."""
+    info = {"numpy": np.__version__, "library": "unknown", "version": "unknown", "coretype": "unknown",
+            "threads": "unknown", "source": "none"}
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        if blas:
+            b = blas[0]
+            info.update(library=b.get("internal_api", "unknown"), version=b.get("version") or "unknown",
+                        coretype=b.get("architecture") or "unknown", threads=b.get("num_threads", "unknown"),
+                        source="threadpoolctl")
+            return info
+    except Exception:  # not installed, or it failed to inspect: try the next way
+        pass
+    try:
+        import ctypes
+
+        with open("/proc/self/maps") as f:  # Linux: the libraries this process has loaded
+            libs = {p[-1] for p in map(str.split, f) if len(p) >= 6 and "openblas" in os.path.basename(p[-1]).lower()}
+        for path in sorted(libs):
+            lib = ctypes.CDLL(path)
+            for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
+                try:
+                    corename = getattr(lib, f"{prefix}openblas_get_corename{suffix}")
+                    threads = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
+                except AttributeError:
+                    continue
+                corename.restype = ctypes.c_char_p
+                info.update(library="openblas", coretype=corename().decode(), threads=int(threads()),
+                            source="the OpenBLAS library")
+                break
+            if info["source"] != "none":
+                break
+    except Exception:
+        pass
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        if info["library"] == "unknown":
+            info["library"] = blas.get("name", "unknown")
+        info["version"] = blas.get("version", info["version"])
+        if info["source"] == "none":
+            info["source"] = "numpy.show_config (build configuration only)"
+    except Exception:
+        pass
+    return info
+
+
+def describe_blas(info):
+    """One line for the table's notes: NumPy's version, BLAS, kernel and threads."""
+    removed = ", ".join(f"{k}={v}" for k, v in REMOVED_ENV.items())
+    return (
+        f"NumPy {info['numpy']} with {info['library']} {info['version']}: kernel (coretype) "
+        f"{info['coretype']}, {info['threads']} threads (from {info['source']})"
+        + (f"; removed from its environment: {removed}" if removed else "")
+    )
 
 
 def median_time(fn, runs, warmup=None):
@@ -95,6 +175,54 @@ def np_sqrt_into(shape):
     x = np.random.default_rng(4).uniform(0, 100, int(shape)).astype(np.float32)
     y = np.empty_like(x)
     return (lambda: np.sqrt(x, out=y)), 1
+
+
+def np_copy(shape):
+    x = np.random.default_rng(5).uniform(-1, 1, int(shape)).astype(np.float32)
+    return (lambda: x.copy()), 1
+
+
+def np_add(shape):
+    rng = np.random.default_rng(6)
+    a, b = (rng.uniform(-1, 1, int(shape)).astype(np.float32) for _ in range(2))
+    return (lambda: a + b), 1
+
+
+def np_exp(shape):
+    x = np.random.default_rng(7).uniform(-10, 10, int(shape)).astype(np.float32)
+    return (lambda: np.exp(x)), 1
+
+
+def matrix(shape, seed):
+    return np.random.default_rng(seed).uniform(-1, 1, dims(shape)).astype(np.float32)
+
+
+def np_sub_row(shape):
+    """`x - mean`: a matrix minus a row vector (broadcast over its rows)."""
+    x = matrix(shape, 8)
+    m = x.mean(axis=0)
+    return (lambda: x - m), 1
+
+
+def np_sum0(shape):
+    x = matrix(shape, 9)
+    return (lambda: x.sum(axis=0)), 1
+
+
+def np_sum1(shape):
+    x = matrix(shape, 10)
+    return (lambda: x.sum(axis=1)), 1
+
+
+def np_argmax1(shape):
+    x = matrix(shape, 11)
+    return (lambda: x.argmax(axis=1)), 1
+
+
+def np_transpose(shape):
+    """`x.t().contiguous()`: the transpose as a new C-contiguous array."""
+    x = matrix(shape, 12)
+    return (lambda: np.ascontiguousarray(x.T)), 1
 
 
 def np_train_step(_shape):
@@ -150,9 +278,14 @@ def serve():
     """`--serve`: for `bench --numpy`, which interleaves NumPy with its own measurements so that
     both see the same machine. Each input line `op<TAB>shape<TAB>calls` is answered with the
     seconds per step of each of `calls` back-to-back calls, on one line (the first request for
-    a shape prepares it and warms up once)."""
+    a shape prepares it and warms up once). The line `info` is answered with one line of JSON:
+    `blas_info()` and `describe_blas`'s sentence as "line"."""
     prepared = {}
     for line in sys.stdin:
+        if line.strip() == "info":
+            info = blas_info()
+            print(json.dumps(dict(info, line=describe_blas(info))), flush=True)
+            continue
         op, shape, calls = line.rstrip("\n").split("\t")
         try:
             if (op, shape) not in prepared:
@@ -169,7 +302,20 @@ def serve():
             print(f"error {op} {shape}: {e!r}", flush=True)
 
 
-NUMPY = {"matmul": np_matmul, "softmax": np_softmax, "sqrt_into": np_sqrt_into, "train step": np_train_step}
+NUMPY = {
+    "matmul": np_matmul,
+    "softmax": np_softmax,
+    "sqrt_into": np_sqrt_into,
+    "copy": np_copy,
+    "a + b": np_add,
+    "exp": np_exp,
+    "x - row": np_sub_row,
+    "sum(axis=0)": np_sum0,
+    "sum(axis=1)": np_sum1,
+    "argmax(axis=1)": np_argmax1,
+    "t().contiguous()": np_transpose,
+    "train step": np_train_step,
+}
 
 # PyTorch and CuPy on the GPU, timed with CUDA events.
 
@@ -234,6 +380,8 @@ def torch_op(torch, op, shape, dtype, runs):
         x = torch.rand(int(shape), device=dev)
         y = torch.empty_like(x)
         fn = (lambda: torch.sqrt(x, out=y)) if op == "sqrt_into" else (lambda: torch.sqrt(x))
+    elif op in GENERIC_OPS:
+        fn = GENERIC_OPS[op](lambda *d: torch.rand(*d, device=dev), shape, lambda x: x.contiguous())
     else:
         return None
     return cuda_median(fn, runs, lambda: torch.cuda.Event(enable_timing=True), lambda s, e: s.elapsed_time(e))
@@ -256,9 +404,51 @@ def cupy_op(cp, op, shape, dtype, runs):
         x = cp.random.rand(int(shape), dtype=cp.float32)
         y = cp.empty_like(x)
         fn = (lambda: cp.sqrt(x, out=y)) if op == "sqrt_into" else (lambda: cp.sqrt(x))
+    elif op in GENERIC_OPS:
+        fn = GENERIC_OPS[op](lambda *d: cp.random.rand(*d, dtype=cp.float32), shape, cp.ascontiguousarray)
     else:
         return None
     return cuda_median(fn, runs, cp.cuda.Event, cp.cuda.get_elapsed_time)
+
+
+def _gpu_unary(rand, shape, _t):
+    x = rand(int(shape))
+    return lambda: x.exp()
+
+
+def _gpu_add(rand, shape, _t):
+    a, b = rand(int(shape)), rand(int(shape))
+    return lambda: a + b
+
+
+def _gpu_sub_row(rand, shape, _t):
+    x = rand(*dims(shape))
+    m = x.mean(0)
+    return lambda: x - m
+
+
+def _gpu_sum(axis):
+    def make(rand, shape, _t):
+        x = rand(*dims(shape))
+        return lambda: x.sum(axis)
+
+    return make
+
+
+def _gpu_transpose(rand, shape, contiguous_t):
+    x = rand(*dims(shape))
+    return lambda: contiguous_t(x.T)
+
+
+# The GPU rows PyTorch and CuPy spell alike: op -> make(rand(*dims), shape, contiguous(x.T)).
+GENERIC_OPS = {
+    "exp": _gpu_unary,
+    "a + b": _gpu_add,
+    "x - row": _gpu_sub_row,
+    "sum(axis=0)": _gpu_sum(0),
+    "sum(axis=1)": _gpu_sum(1),
+    "t().contiguous()": _gpu_transpose,
+}
 
 
 def gpu_libraries():
@@ -316,7 +506,13 @@ def main():
         wanted += [("gpu",) + k for k in GPU_ROWS]
     wanted = list(dict.fromkeys(wanted))
 
-    print(f"NumPy {np.__version__}; " + ("; ".join(notes) if notes else "GPU libraries found"), file=sys.stderr)
+    numpy_line = describe_blas(blas_info())
+    print(f"{numpy_line}; " + ("; ".join(notes) if notes else "GPU libraries found"), file=sys.stderr)
+    interleaved = [n for n in bench.get("notes", []) if n.startswith("NumPy in the rounds: ")]
+    print(f"- NumPy measured here: {numpy_line}")
+    for n in interleaved:
+        print(f"- {n}")
+    print()
     results = {}  # key -> [(library, seconds)]
     for key in wanted:
         kind, op, shape, dtype = key
@@ -362,6 +558,7 @@ def write_merged(path, bench, wanted, ferrite, results):
     """ferrite's JSON with an `others` list per row (library, seconds, ferrite's speedup), and
     rows of their own for shapes only the other libraries were timed on."""
     merged = dict(bench)
+    merged["numpy_measured_here"] = blas_info()
     merged["rows"] = []
     for key in wanted:
         r = dict(ferrite.get(key) or {"device": key[0], "op": key[1], "shape": key[2], "dtype": key[3], "seconds": None})

@@ -10,9 +10,9 @@ mod common;
 use common::interp::{launch_kernel, on_each_target};
 use common::*;
 use kernels_gpu::Kernel;
-use kernels_gpu::ops::cast;
 use kernels_gpu::elementwise::config;
 use kernels_gpu::emu::DeviceBuffer;
+use kernels_gpu::ops::cast;
 use kernels_gpu::prelude::{BF16, F16};
 
 /// Exact value of 16-bit pattern `h` with `frac` fraction bits and `exp` exponent bits.

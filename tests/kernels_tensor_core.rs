@@ -4,9 +4,9 @@
 
 mod common;
 
+use common::cast;
 use common::interp::{launch_kernel, launch_kernel_with, on_each_target};
 use common::*;
-use common::cast;
 use kernels_gpu::emu::{DeviceBuffer, LaunchConfig, Limits, launch};
 use kernels_gpu::prelude::*;
 use kernels_gpu::tensor_core::{self, config};

@@ -34,8 +34,8 @@ mod runner;
 mod samples;
 
 use common::devices::{DynCase, dyn_trials};
-use std::sync::Arc;
 use ferrite::Device;
+use std::sync::Arc;
 
 fn main() {
     // SAFETY: set before any thread starts; the library reads it once, at its first allocation.

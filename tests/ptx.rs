@@ -40,18 +40,19 @@ fn entries(ptx: &str) -> BTreeMap<String, Vec<PtxParam>> {
             if p.starts_with(')') {
                 break;
             }
-            let kind = if let Some(bytes) = p.strip_suffix("],").or(p.strip_suffix(']')).and_then(|p| p.rsplit('[').next()) {
-                // A struct passed by value (`Shape`, `Strides`): `.param .align N .b8 name[K]`.
-                PtxParam::Bytes(bytes.parse().unwrap_or_else(|_| panic!("{name}: parameter {p}")))
-            } else if p.contains(".ptr") {
-                PtxParam::Ptr
-            } else if [".u32", ".b32", ".s32", ".f32"].iter().any(|t| p.contains(t)) {
-                PtxParam::B32
-            } else if [".u64", ".b64", ".s64", ".f64"].iter().any(|t| p.contains(t)) {
-                PtxParam::B64
-            } else {
-                panic!("unexpected parameter line in {name}: {p}")
-            };
+            let kind =
+                if let Some(bytes) = p.strip_suffix("],").or(p.strip_suffix(']')).and_then(|p| p.rsplit('[').next()) {
+                    // A struct passed by value (`Shape`, `Strides`): `.param .align N .b8 name[K]`.
+                    PtxParam::Bytes(bytes.parse().unwrap_or_else(|_| panic!("{name}: parameter {p}")))
+                } else if p.contains(".ptr") {
+                    PtxParam::Ptr
+                } else if [".u32", ".b32", ".s32", ".f32"].iter().any(|t| p.contains(t)) {
+                    PtxParam::B32
+                } else if [".u64", ".b64", ".s64", ".f64"].iter().any(|t| p.contains(t)) {
+                    PtxParam::B64
+                } else {
+                    panic!("unexpected parameter line in {name}: {p}")
+                };
             params.push(kind);
         }
         out.insert(name, params);
@@ -268,7 +269,9 @@ fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> 
             .collect(),
         // Shared memory for the widest accumulator (i64, f64) bounds every entry's.
         _ if prefix(&["cumsum_"]) => [1, 1 << 20].map(|r| scan::config::<u64>(r, 132 * 32)).to_vec(),
-        _ if prefix(&["reduce_partials_"]) => vec![reduce::partials_config(1, 132 * 32), reduce::partials_config(1 << 30, 132 * 32)],
+        _ if prefix(&["reduce_partials_"]) => {
+            vec![reduce::partials_config(1, 132 * 32), reduce::partials_config(1 << 30, 132 * 32)]
+        }
         _ => panic!("{kernel}: add the configurations the host launches it with to `host_configs` in tests/ptx.rs"),
     }
 }

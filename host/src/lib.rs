@@ -28,11 +28,11 @@ pub mod fuzzing;
 pub mod nn;
 pub mod ptx;
 
+pub use array::functions::*;
 pub use array::{
     Array, Axes, MatmulPrecision, Summable, experimental_wgmma, float32_matmul_precision, set_experimental_wgmma,
     set_float32_matmul_precision,
 };
-pub use array::functions::*;
 pub use backend::cuda::CudaDevice;
 #[doc(hidden)]
 pub use backend::cuda::{PtxLaunchError, PtxLauncher};

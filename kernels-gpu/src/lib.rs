@@ -63,7 +63,14 @@ pub fn all_kernels() -> std::vec::Vec<KernelInfo> {
         tensor_core::KERNELS,
         wgmma_matmul::KERNELS,
     ];
-    let families: &[&[KernelInfo]] =
-        &[ops::unary::KERNELS, ops::binary::KERNELS, ops::compare::KERNELS, ops::cast::KERNELS, ops::reduce::KERNELS, ops::scan::KERNELS, ops::copy::KERNELS];
+    let families: &[&[KernelInfo]] = &[
+        ops::unary::KERNELS,
+        ops::binary::KERNELS,
+        ops::compare::KERNELS,
+        ops::cast::KERNELS,
+        ops::reduce::KERNELS,
+        ops::scan::KERNELS,
+        ops::copy::KERNELS,
+    ];
     modules.iter().chain(families).flat_map(|m| m.iter().copied()).collect()
 }

@@ -29,7 +29,11 @@ pub fn require_every_entry(targets: &Targets, owned: fn(&str) -> bool, waiting: 
             entries.iter().copied().filter(|e| !launched.contains(e) && !waiting.contains(e)).collect();
         let reached = entries.iter().filter(|e| launched.contains(e)).count();
         let waits = entries.iter().filter(|e| waiting.contains(e)).count();
-        eprintln!("{label}: {reached} of {} {} entries launched ({waits} with no public path yet)", entries.len(), variant.arch);
+        eprintln!(
+            "{label}: {reached} of {} {} entries launched ({waits} with no public path yet)",
+            entries.len(),
+            variant.arch
+        );
         missing.extend(unreached.into_iter().map(|e| format!("{label}: {e}")));
     }
     if !missing.is_empty() {

@@ -74,7 +74,10 @@ pub fn run_dyn(cases: Vec<(String, DynCase)>) -> ! {
 }
 
 /// [`trials`] for cases that carry data.
-pub fn dyn_trials(cases: Vec<(String, DynCase)>, cuda_cases: Vec<(String, DynCase)>) -> (Arguments, Targets, Vec<Trial>) {
+pub fn dyn_trials(
+    cases: Vec<(String, DynCase)>,
+    cuda_cases: Vec<(String, DynCase)>,
+) -> (Arguments, Targets, Vec<Trial>) {
     let args = Arguments::from_args();
     let targets = targets();
     let require_gpu = std::env::var_os("FERRITE_REQUIRE_GPU").is_some_and(|v| v != "0");
@@ -136,7 +139,11 @@ mod gpu {
     /// Held for the whole of a GPU trial. Its value is the trial that lost the device, if one did.
     static GPU: Mutex<Option<String>> = Mutex::new(None);
 
-    pub fn run_trial(name: &str, d: &Device, case: &(dyn Fn(&Device) -> CaseResult + Send + Sync)) -> Result<(), Failed> {
+    pub fn run_trial(
+        name: &str,
+        d: &Device,
+        case: &(dyn Fn(&Device) -> CaseResult + Send + Sync),
+    ) -> Result<(), Failed> {
         let mut lost = GPU.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(culprit) = lost.as_ref() {
             append("FERRITE_LOST_TRIALS", name);

@@ -17,14 +17,31 @@ pub const CASES: &[(&str, Case)] = &[
 ];
 
 fn where_broadcasts_three_ways(d: &Device) -> CaseResult {
-    let shapes: &[(&[usize], &[usize], &[usize])] =
-        &[(&[], &[], &[]), (&[0], &[0], &[1]), (&[1031], &[1031], &[1031]), (&[37, 1], &[41], &[37, 41]), (&[41], &[37, 1], &[])];
+    let shapes: &[(&[usize], &[usize], &[usize])] = &[
+        (&[], &[], &[]),
+        (&[0], &[0], &[1]),
+        (&[1031], &[1031], &[1031]),
+        (&[37, 1], &[41], &[37, 41]),
+        (&[41], &[37, 1], &[]),
+    ];
     for &dtype in ALL {
         for (i, (sc, sa, sb)) in shapes.iter().enumerate() {
             let case = format!("where {dtype:?} {i}");
-            let c = Input::new(sc, samples::values(DType::Bool, sc.iter().product(), samples::domain(0.0, 1.0), &case), View::Contiguous);
-            let a = Input::new(sa, samples::values(dtype, sa.iter().product(), samples::domain(-50.0, 50.0), &format!("{case} a")), View::Contiguous);
-            let b = Input::new(sb, samples::values(dtype, sb.iter().product(), samples::domain(-50.0, 50.0), &format!("{case} b")), View::Contiguous);
+            let c = Input::new(
+                sc,
+                samples::values(DType::Bool, sc.iter().product(), samples::domain(0.0, 1.0), &case),
+                View::Contiguous,
+            );
+            let a = Input::new(
+                sa,
+                samples::values(dtype, sa.iter().product(), samples::domain(-50.0, 50.0), &format!("{case} a")),
+                View::Contiguous,
+            );
+            let b = Input::new(
+                sb,
+                samples::values(dtype, sb.iter().product(), samples::domain(-50.0, 50.0), &format!("{case} b")),
+                View::Contiguous,
+            );
             let Dyn::Bool(cond) = c.build(DType::Bool, d)? else { unreachable!() };
             let (x, y) = (a.build(dtype, d)?, b.build(dtype, d)?);
             let got = super::dynarray::pair!(&x, &y, p, q => where_(&cond, p, q)?, F32, F64, F16, BF16, I32, I64, U8, U32, Bool);
@@ -41,7 +58,8 @@ fn where_broadcasts_three_ways(d: &Device) -> CaseResult {
             });
             let pick = |inp: &Input, idx: &[usize]| {
                 let off = shape.len() - inp.shape.len();
-                let f = (0..inp.shape.len()).fold(0, |acc, k| acc * inp.shape[k] + if inp.shape[k] == 1 { 0 } else { idx[k + off] });
+                let f = (0..inp.shape.len())
+                    .fold(0, |acc, k| acc * inp.shape[k] + if inp.shape[k] == 1 { 0 } else { idx[k + off] });
                 inp.values[f]
             };
             let want: Vec<f64> = samples::indices(&shape)
@@ -73,7 +91,10 @@ fn any_and_all(d: &Device) -> CaseResult {
                 other => any_to!(other, identity, a => a.any()?),
             };
             let got_all = any_to!(&x, identity, a => a.all()?);
-            ensure!((got_any, got_all) == (any, all), "{dtype:?} of {n}: any {got_any} all {got_all}, expected {any} {all}");
+            ensure!(
+                (got_any, got_all) == (any, all),
+                "{dtype:?} of {n}: any {got_any} all {got_all}, expected {any} {all}"
+            );
         }
         if dtype.is_float() {
             let x = Input::new(&[2], vec![f64::NAN, 0.0], View::Contiguous).build(dtype, d)?;
@@ -147,7 +168,10 @@ fn constructors(d: &Device) -> CaseResult {
         let l = Array::<f64>::linspace(0.0, 1.0, 5, true)?;
         ensure!(l.to_vec()? == [0.0, 0.25, 0.5, 0.75, 1.0], "linspace(0, 1, 5)");
         ensure!(Array::<f64>::linspace(2.0, 3.0, 1, true)?.to_vec()? == [2.0], "linspace with one point");
-        ensure!(Array::<f64>::linspace(0.0, 1.0, 4, false)?.to_vec()? == [0.0, 0.25, 0.5, 0.75], "linspace without the end");
+        ensure!(
+            Array::<f64>::linspace(0.0, 1.0, 4, false)?.to_vec()? == [0.0, 0.25, 0.5, 0.75],
+            "linspace without the end"
+        );
         let e = Array::<u8>::eye(3)?;
         ensure!(e.to_vec()? == [1, 0, 0, 0, 1, 0, 0, 0, 1], "eye(3)");
         let f = Array::<i64>::full(&[2, 3], -7)?;

@@ -103,7 +103,8 @@ fn tol(u: f64, atol32: f64, atol64: f64) -> impl Fn(DType) -> Tol {
 const GELU_WHY: &str = "x/2·(1 + erf(x/√2)) as PyTorch computes it: for x below about -3 the sum 1 + erf cancels, so the error is absolute, a few units of the working precision times |x|";
 
 pub fn rows() -> Vec<Row> {
-    const FLOAT_VARIANTS_WHY: &str = "f32: the kernels' own exp/log (within 2 ulp); f64: libm (within 1 ulp); both rounded once more for 16-bit";
+    const FLOAT_VARIANTS_WHY: &str =
+        "f32: the kernels' own exp/log (within 2 ulp); f64: libm (within 1 ulp); both rounded once more for 16-bit";
     vec![
         num_unary("neg", nu!(neg), |x| -x, |i| -i).signed_zero(),
         num_unary("abs", nu!(abs), f64::abs, i128::abs).signed_zero(),
@@ -129,7 +130,9 @@ pub fn rows() -> Vec<Row> {
         float_unary("expm1", fu!(expm1), f64::exp_m1).tol(within!(2.0), FLOAT_VARIANTS_WHY),
         float_unary("log", fu!(log), f64::ln).domain(0.0, 1e4).tol(within!(2.0), FLOAT_VARIANTS_WHY),
         float_unary("log2", fu!(log2), f64::log2).domain(0.0, 1e4).tol(within!(2.0), "libm's log2 (within 1 ulp)"),
-        float_unary("log1p", fu!(log1p), f64::ln_1p).domain(-1.0, 100.0).tol(within!(2.0), "libm's log1p (within 1 ulp)"),
+        float_unary("log1p", fu!(log1p), f64::ln_1p)
+            .domain(-1.0, 100.0)
+            .tol(within!(2.0), "libm's log1p (within 1 ulp)"),
         float_unary("sin", fu!(sin), f64::sin).domain(-50.0, 50.0).tol(within!(2.0), "libm's sin (within 1 ulp)"),
         float_unary("cos", fu!(cos), f64::cos).domain(-50.0, 50.0).tol(within!(2.0), "libm's cos (within 1 ulp)"),
         float_unary("tan", fu!(tan), f64::tan).domain(-1.5, 1.5).tol(within!(2.0), "libm's tan (within 1 ulp)"),
@@ -143,15 +146,17 @@ pub fn rows() -> Vec<Row> {
             let a = x / std::f64::consts::SQRT_2;
             0.5 * x * if x < 0.0 { erfc(-a) } else { 1.0 + erf(a) }
         })
-            .domain(-8.0, 8.0)
-            .tol(|d| tol(4.0, 6e-7 * 8.0, 4e-16 * 8.0)(d), GELU_WHY),
+        .domain(-8.0, 8.0)
+        .tol(|d| tol(4.0, 6e-7 * 8.0, 4e-16 * 8.0)(d), GELU_WHY),
         float_unary("gelu_tanh", fu!(gelu_tanh), |x| {
             let inner = (2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x);
             0.5 * x * (1.0 + inner.tanh())
         })
         .domain(-8.0, 8.0)
         .tol(|d| tol(4.0, 6e-7 * 8.0, 4e-16 * 8.0)(d), "as gelu: 1 + tanh cancels below about -3"),
-        float_unary("silu", fu!(silu), |x| x * sigmoid(x)).domain(-30.0, 30.0).tol(within!(4.0), "sigmoid's bound and a multiply"),
+        float_unary("silu", fu!(silu), |x| x * sigmoid(x))
+            .domain(-30.0, 30.0)
+            .tol(within!(4.0), "sigmoid's bound and a multiply"),
         float_unary("softplus", fu!(softplus), |x| x.max(0.0) + (-x.abs()).exp().ln_1p())
             .domain(-30.0, 30.0)
             .tol(within!(4.0), "max(x, 0) + log1p(e^-|x|): e^x and log1p within 2 ulp each, one add"),
@@ -164,7 +169,9 @@ pub fn rows() -> Vec<Row> {
             FLOATS,
             Kind::Unary {
                 call: |x| {
-                    Ok(float!(x, a => a.nan_to_num(FromF64::from_f64(0.5), FromF64::from_f64(100.0), FromF64::from_f64(-100.0))?))
+                    Ok(
+                        float!(x, a => a.nan_to_num(FromF64::from_f64(0.5), FromF64::from_f64(100.0), FromF64::from_f64(-100.0))?),
+                    )
                 },
                 float: |x| {
                     if x.is_nan() {
@@ -180,21 +187,109 @@ pub fn rows() -> Vec<Row> {
                 int: None,
             },
         ),
-        binary!("add", NUMS, add, add_scalar, radd_scalar, add_assign, num, [F32, F64, F16, BF16, I32, I64, U8, U32], |x, y| x + y, Some(|x, y| x + y)),
-        binary!("sub", NUMS, sub, sub_scalar, rsub_scalar, sub_assign, num, [F32, F64, F16, BF16, I32, I64, U8, U32], |x, y| x - y, Some(|x, y| x - y)),
-        binary!("mul", NUMS, mul, mul_scalar, rmul_scalar, mul_assign, num, [F32, F64, F16, BF16, I32, I64, U8, U32], |x, y| x * y, Some(|x, y| x * y)),
-        binary!("div", NUMS, div, div_scalar, rdiv_scalar, div_assign, num, [F32, F64, F16, BF16, I32, I64, U8, U32], |x, y| x / y, Some(floor_div)),
-        binary!("rem", NUMS, rem, rem_scalar, rrem_scalar, rem_assign, num, [F32, F64, F16, BF16, I32, I64, U8, U32], float_rem, Some(floor_rem))
-            .tol(within!(0.0), "exact: fmod is exact, and adding the divisor back rounds once")
-            .signed_zero(),
-        binary!("maximum", NUMS, maximum, maximum_scalar, rmaximum_scalar, maximum_assign, num, [F32, F64, F16, BF16, I32, I64, U8, U32], maximum, Some(|x, y| x.max(y))),
-        binary!("minimum", NUMS, minimum, minimum_scalar, rminimum_scalar, minimum_assign, num, [F32, F64, F16, BF16, I32, I64, U8, U32], minimum, Some(|x, y| x.min(y))),
+        binary!(
+            "add",
+            NUMS,
+            add,
+            add_scalar,
+            radd_scalar,
+            add_assign,
+            num,
+            [F32, F64, F16, BF16, I32, I64, U8, U32],
+            |x, y| x + y,
+            Some(|x, y| x + y)
+        ),
+        binary!(
+            "sub",
+            NUMS,
+            sub,
+            sub_scalar,
+            rsub_scalar,
+            sub_assign,
+            num,
+            [F32, F64, F16, BF16, I32, I64, U8, U32],
+            |x, y| x - y,
+            Some(|x, y| x - y)
+        ),
+        binary!(
+            "mul",
+            NUMS,
+            mul,
+            mul_scalar,
+            rmul_scalar,
+            mul_assign,
+            num,
+            [F32, F64, F16, BF16, I32, I64, U8, U32],
+            |x, y| x * y,
+            Some(|x, y| x * y)
+        ),
+        binary!(
+            "div",
+            NUMS,
+            div,
+            div_scalar,
+            rdiv_scalar,
+            div_assign,
+            num,
+            [F32, F64, F16, BF16, I32, I64, U8, U32],
+            |x, y| x / y,
+            Some(floor_div)
+        ),
+        binary!(
+            "rem",
+            NUMS,
+            rem,
+            rem_scalar,
+            rrem_scalar,
+            rem_assign,
+            num,
+            [F32, F64, F16, BF16, I32, I64, U8, U32],
+            float_rem,
+            Some(floor_rem)
+        )
+        .tol(within!(0.0), "exact: fmod is exact, and adding the divisor back rounds once")
+        .signed_zero(),
+        binary!(
+            "maximum",
+            NUMS,
+            maximum,
+            maximum_scalar,
+            rmaximum_scalar,
+            maximum_assign,
+            num,
+            [F32, F64, F16, BF16, I32, I64, U8, U32],
+            maximum,
+            Some(|x, y| x.max(y))
+        ),
+        binary!(
+            "minimum",
+            NUMS,
+            minimum,
+            minimum_scalar,
+            rminimum_scalar,
+            minimum_assign,
+            num,
+            [F32, F64, F16, BF16, I32, I64, U8, U32],
+            minimum,
+            Some(|x, y| x.min(y))
+        ),
         binary!("pow", FLOATS, pow, pow_scalar, rpow_scalar, pow_assign, float, [F32, F64, F16, BF16], f64::powf, None)
             .domain(0.0, 10.0)
             .domain2(-4.0, 4.0)
             .tol(within!(2.0), "libm's pow (within 1 ulp)"),
-        binary!("atan2", FLOATS, atan2, atan2_scalar, ratan2_scalar, atan2_assign, float, [F32, F64, F16, BF16], f64::atan2, None)
-            .tol(within!(2.0), "libm's atan2 (within 2 ulp)"),
+        binary!(
+            "atan2",
+            FLOATS,
+            atan2,
+            atan2_scalar,
+            ratan2_scalar,
+            atan2_assign,
+            float,
+            [F32, F64, F16, BF16],
+            f64::atan2,
+            None
+        )
+        .tol(within!(2.0), "libm's atan2 (within 2 ulp)"),
         predicate2!("eq", eq, eq_scalar, |x, y| x == y),
         predicate2!("ne", ne, ne_scalar, |x, y| x != y),
         predicate2!("lt", lt, lt_scalar, |x, y| x < y),
@@ -204,9 +299,25 @@ pub fn rows() -> Vec<Row> {
         predicate2!("logical_and", logical_and, logical_and_scalar, |x, y| x != 0.0 && y != 0.0),
         predicate2!("logical_or", logical_or, logical_or_scalar, |x, y| x != 0.0 || y != 0.0),
         predicate2!("logical_xor", logical_xor, logical_xor_scalar, |x, y| (x != 0.0) != (y != 0.0)),
-        Row::new("isnan", FLOATS, Kind::Predicate1 { call: |x| Ok(float_to!(x, Dyn::Bool, a => a.isnan()?)), reference: f64::is_nan }),
-        Row::new("isinf", FLOATS, Kind::Predicate1 { call: |x| Ok(float_to!(x, Dyn::Bool, a => a.isinf()?)), reference: f64::is_infinite }),
-        Row::new("isfinite", FLOATS, Kind::Predicate1 { call: |x| Ok(float_to!(x, Dyn::Bool, a => a.isfinite()?)), reference: f64::is_finite }),
-        Row::new("logical_not", ALL, Kind::Predicate1 { call: |x| Ok(any_to!(x, Dyn::Bool, a => a.logical_not()?)), reference: |x| x == 0.0 }),
+        Row::new(
+            "isnan",
+            FLOATS,
+            Kind::Predicate1 { call: |x| Ok(float_to!(x, Dyn::Bool, a => a.isnan()?)), reference: f64::is_nan },
+        ),
+        Row::new(
+            "isinf",
+            FLOATS,
+            Kind::Predicate1 { call: |x| Ok(float_to!(x, Dyn::Bool, a => a.isinf()?)), reference: f64::is_infinite },
+        ),
+        Row::new(
+            "isfinite",
+            FLOATS,
+            Kind::Predicate1 { call: |x| Ok(float_to!(x, Dyn::Bool, a => a.isfinite()?)), reference: f64::is_finite },
+        ),
+        Row::new(
+            "logical_not",
+            ALL,
+            Kind::Predicate1 { call: |x| Ok(any_to!(x, Dyn::Bool, a => a.logical_not()?)), reference: |x| x == 0.0 },
+        ),
     ]
 }

@@ -159,35 +159,59 @@ pub fn rows() -> Vec<Row> {
             |_| DType::I64,
             |_| 0.0
         ),
-        reduce_row!("mean", FLOATS, |x, a, k| Ok(float!(x, b => b.mean(to_axes(a), k)?)), |v| Some(mean(v)), |d| d, |v| abs_sum(v)
-            / v.len().max(1) as f64)
+        reduce_row!(
+            "mean",
+            FLOATS,
+            |x, a, k| Ok(float!(x, b => b.mean(to_axes(a), k)?)),
+            |v| Some(mean(v)),
+            |d| d,
+            |v| abs_sum(v) / v.len().max(1) as f64
+        )
         .tol(summed_then, SUM_WHY),
-        reduce_row!("var", FLOATS, |x, a, k| Ok(float!(x, b => b.var(to_axes(a), 0, k)?)), |v| Some(var(v, 0)), |d| d, |v| var(v, 0)
-            .abs()
-            * growth(v.len())
-            * 2.0)
+        reduce_row!(
+            "var",
+            FLOATS,
+            |x, a, k| Ok(float!(x, b => b.var(to_axes(a), 0, k)?)),
+            |v| Some(var(v, 0)),
+            |d| d,
+            |v| var(v, 0).abs() * growth(v.len()) * 2.0
+        )
         .tol(summed_then, "two passes (mean, then Σ(x - mean)²): each sum's bound, relative to the variance"),
-        reduce_row!("var_ddof1", FLOATS, |x, a, k| Ok(float!(x, b => b.var(to_axes(a), 1, k)?)), |v| Some(var(v, 1)), |d| d, |v| var(
-            v, 1
+        reduce_row!(
+            "var_ddof1",
+            FLOATS,
+            |x, a, k| Ok(float!(x, b => b.var(to_axes(a), 1, k)?)),
+            |v| Some(var(v, 1)),
+            |d| d,
+            |v| var(v, 1).abs() * growth(v.len()) * 2.0
         )
-        .abs()
-            * growth(v.len())
-            * 2.0)
         .tol(summed_then, "as var; NaN when n ≤ ddof"),
-        reduce_row!("std", FLOATS, |x, a, k| Ok(float!(x, b => b.std(to_axes(a), 0, k)?)), |v| Some(var(v, 0).sqrt()), |d| d, |v| var(
-            v, 0
+        reduce_row!(
+            "std",
+            FLOATS,
+            |x, a, k| Ok(float!(x, b => b.std(to_axes(a), 0, k)?)),
+            |v| Some(var(v, 0).sqrt()),
+            |d| d,
+            |v| var(v, 0).sqrt() * growth(v.len())
         )
-        .sqrt()
-            * growth(v.len()))
         .tol(summed_then, "the square root halves var's relative error, then rounds once"),
-        reduce_row!("logsumexp", FLOATS, |x, a, k| Ok(float!(x, b => b.logsumexp(to_axes(a), k)?)), |v| Some(logsumexp(v)), |d| d, |v| {
-            growth(v.len()) + logsumexp(v).abs()
-        })
+        reduce_row!(
+            "logsumexp",
+            FLOATS,
+            |x, a, k| Ok(float!(x, b => b.logsumexp(to_axes(a), k)?)),
+            |v| Some(logsumexp(v)),
+            |d| d,
+            |v| { growth(v.len()) + logsumexp(v).abs() }
+        )
         .tol(summed_then, "max + ln Σ e^(x - max): the sum's relative error becomes an absolute one"),
-        reduce_row!("norm", FLOATS, |x, a, k| Ok(float!(x, b => b.norm(to_axes(a), k)?)), |v| Some(
-            v.iter().map(|x| x * x).sum::<f64>().sqrt()
-        ), |d| d, |v| v.iter().map(|x| x * x).sum::<f64>().sqrt()
-            * growth(v.len()))
+        reduce_row!(
+            "norm",
+            FLOATS,
+            |x, a, k| Ok(float!(x, b => b.norm(to_axes(a), k)?)),
+            |v| Some(v.iter().map(|x| x * x).sum::<f64>().sqrt()),
+            |d| d,
+            |v| v.iter().map(|x| x * x).sum::<f64>().sqrt() * growth(v.len())
+        )
         .tol(summed_then, "Σx² as a sum, then a square root"),
         Row::new(
             "cumsum",

@@ -41,7 +41,17 @@ fn expand(input: &Input, shape: &[usize]) -> Vec<f64> {
 }
 
 /// Checks a result's metadata and values.
-fn judge(what: &str, row: &Row, got: &Dyn, dtype: DType, shape: &[usize], want: &[f64], tol: Tol, scale: &dyn Fn(usize) -> f64, device: &Device) -> CaseResult {
+fn judge(
+    what: &str,
+    row: &Row,
+    got: &Dyn,
+    dtype: DType,
+    shape: &[usize],
+    want: &[f64],
+    tol: Tol,
+    scale: &dyn Fn(usize) -> f64,
+    device: &Device,
+) -> CaseResult {
     ensure!(got.dtype() == dtype, "{what}: dtype {:?}, expected {dtype:?}", got.dtype());
     ensure!(got.shape() == shape, "{what}: shape {:?}, expected {shape:?}", got.shape());
     ensure!(got.device() == *device, "{what}: on {}, expected {device}", got.device());
@@ -71,7 +81,13 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
                     let want: Vec<f64> = input
                         .values
                         .iter()
-                        .map(|&v| if dtype.is_float() { float(v) } else { samples::wrap_int(dtype, int.expect("an integer reference")(v as i128)) })
+                        .map(|&v| {
+                            if dtype.is_float() {
+                                float(v)
+                            } else {
+                                samples::wrap_int(dtype, int.expect("an integer reference")(v as i128))
+                            }
+                        })
                         .collect();
                     judge(&what, row, &y, dtype, &input.shape, &want, tol, &|_| 0.0, d)?;
                     untouched(&what, &x, &input)?;
@@ -89,15 +105,36 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
                     let what = format!("{case} of {} and {}", a.describe(), b.describe());
                     let shape = broadcast(&a.shape, &b.shape).expect("samples broadcast");
                     let (x, y) = (a.build(dtype, d)?, b.build(dtype, d)?);
-                    let want: Vec<f64> = expand(&a, &shape).iter().zip(expand(&b, &shape)).map(|(&p, q)| f(p, q)).collect();
+                    let want: Vec<f64> =
+                        expand(&a, &shape).iter().zip(expand(&b, &shape)).map(|(&p, q)| f(p, q)).collect();
                     judge(&what, row, &call(&x, &y)?, dtype, &shape, &want, tol, &|_| 0.0, d)?;
                     untouched(&what, &x, &a)?;
                     untouched(&what, &y, &b)?;
                     if let Some(&s) = b.values.first().filter(|_| b.values.len() == 1 || b.shape.len() > 1) {
                         let want: Vec<f64> = a.values.iter().map(|&p| f(p, s)).collect();
-                        judge(&format!("{what}, scalar {s}"), row, &scalar(&x, s, false)?, dtype, &a.shape, &want, tol, &|_| 0.0, d)?;
+                        judge(
+                            &format!("{what}, scalar {s}"),
+                            row,
+                            &scalar(&x, s, false)?,
+                            dtype,
+                            &a.shape,
+                            &want,
+                            tol,
+                            &|_| 0.0,
+                            d,
+                        )?;
                         let want: Vec<f64> = a.values.iter().map(|&p| f(s, p)).collect();
-                        judge(&format!("{what}, scalar {s} on the left"), row, &scalar(&x, s, true)?, dtype, &a.shape, &want, tol, &|_| 0.0, d)?;
+                        judge(
+                            &format!("{what}, scalar {s} on the left"),
+                            row,
+                            &scalar(&x, s, true)?,
+                            dtype,
+                            &a.shape,
+                            &want,
+                            tol,
+                            &|_| 0.0,
+                            d,
+                        )?;
                     }
                     if shape == a.shape {
                         let mut z = x.clone();
@@ -114,11 +151,22 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
                     let shape = broadcast(&a.shape, &b.shape).expect("samples broadcast");
                     let (x, y) = (a.build(dtype, d)?, b.build(dtype, d)?);
                     let truth = |p: f64, q: f64| reference(p, q) as u8 as f64;
-                    let want: Vec<f64> = expand(&a, &shape).iter().zip(expand(&b, &shape)).map(|(&p, q)| truth(p, q)).collect();
+                    let want: Vec<f64> =
+                        expand(&a, &shape).iter().zip(expand(&b, &shape)).map(|(&p, q)| truth(p, q)).collect();
                     judge(&what, row, &call(&x, &y)?, DType::Bool, &shape, &want, tol, &|_| 0.0, d)?;
                     if let Some(&s) = b.values.first() {
                         let want: Vec<f64> = a.values.iter().map(|&p| truth(p, s)).collect();
-                        judge(&format!("{what}, scalar {s}"), row, &scalar(&x, s, false)?, DType::Bool, &a.shape, &want, tol, &|_| 0.0, d)?;
+                        judge(
+                            &format!("{what}, scalar {s}"),
+                            row,
+                            &scalar(&x, s, false)?,
+                            DType::Bool,
+                            &a.shape,
+                            &want,
+                            tol,
+                            &|_| 0.0,
+                            d,
+                        )?;
                     }
                 }
             }
@@ -145,7 +193,12 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
                         if refs.iter().any(Option::is_none) {
                             match result {
                                 Err(Error::BadShape { .. }) => continue,
-                                other => return Err(format!("{what}: an empty reduction gave {other:?}, expected a BadShape error").into()),
+                                other => {
+                                    return Err(format!(
+                                        "{what}: an empty reduction gave {other:?}, expected a BadShape error"
+                                    )
+                                    .into());
+                                }
                             }
                         }
                         let want: Vec<f64> = refs.into_iter().map(Option::unwrap).collect();
@@ -189,7 +242,13 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
 
 /// A binary op's error inputs: shapes that do not broadcast, an in-place result that would
 /// not fit its left operand, and operands on different devices.
-fn binary_errors(row: &Row, call: super::registry::BinaryCall, assign: super::registry::AssignCall, dtype: DType, d: &Device) -> CaseResult {
+fn binary_errors(
+    row: &Row,
+    call: super::registry::BinaryCall,
+    assign: super::registry::AssignCall,
+    dtype: DType,
+    d: &Device,
+) -> CaseResult {
     let arr = |shape: &[usize], dev: &Device| {
         let n = shape.iter().product();
         samples::Input::new(shape, vec![represent(dtype, 1.0); n], samples::View::Contiguous).build(dtype, dev)
@@ -223,11 +282,8 @@ fn lanes(input: &Input, axes: Option<&[isize]>, keepdims: bool) -> (Vec<usize>, 
         Some(a) => (0..nd).map(|d| a.iter().any(|&x| (x + nd as isize) as usize % nd.max(1) == d)).collect(),
     };
     let kept: Vec<usize> = (0..nd).filter(|&d| !reduced[d]).map(|d| input.shape[d]).collect();
-    let shape: Vec<usize> = if keepdims {
-        (0..nd).map(|d| if reduced[d] { 1 } else { input.shape[d] }).collect()
-    } else {
-        kept.clone()
-    };
+    let shape: Vec<usize> =
+        if keepdims { (0..nd).map(|d| if reduced[d] { 1 } else { input.shape[d] }).collect() } else { kept.clone() };
     let mut out = vec![Vec::new(); kept.iter().product()];
     for (i, idx) in indices(&input.shape).iter().enumerate() {
         let o = (0..nd).filter(|&d| !reduced[d]).fold(0, |acc, d| acc * input.shape[d] + idx[d]);

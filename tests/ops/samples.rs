@@ -78,7 +78,9 @@ pub fn specials(dtype: DType) -> Vec<f64> {
         DType::F64 => (f64::MAX, 1e-310),
         DType::F16 => (65504.0, 6e-8),
         DType::BF16 => (bf16::MAX.to_f64(), 1e-39),
-        DType::I32 => return vec![0.0, 1.0, -1.0, 2.0, -2.0, i32::MAX as f64, i32::MIN as f64, (i32::MIN + 1) as f64, 7.0],
+        DType::I32 => {
+            return vec![0.0, 1.0, -1.0, 2.0, -2.0, i32::MAX as f64, i32::MIN as f64, (i32::MIN + 1) as f64, 7.0];
+        }
         DType::I64 => return vec![0.0, 1.0, -1.0, 2.0, -2.0, (1i64 << 53) as f64, -(1i64 << 53) as f64, 7.0],
         DType::U8 => return vec![0.0, 1.0, 2.0, 127.0, 128.0, 254.0, 255.0, 7.0],
         DType::U32 => return vec![0.0, 1.0, 2.0, u32::MAX as f64, (u32::MAX - 1) as f64, 2147483648.0, 7.0],
@@ -115,9 +117,7 @@ pub fn values(dtype: DType, n: usize, d: Domain, case: &str) -> Vec<f64> {
         _ => (d.lo, d.hi),
     };
     let raw = uniform(&mut r, n, lo, hi);
-    raw.into_iter()
-        .map(|v| if dtype.is_float() { represent(dtype, v) } else { represent(dtype, v.floor()) })
-        .collect()
+    raw.into_iter().map(|v| if dtype.is_float() { represent(dtype, v) } else { represent(dtype, v.floor()) }).collect()
 }
 
 /// The element of a row-major array of `shape` at multi-index `idx`.

@@ -531,8 +531,18 @@ fn optim_cases<T: Scale + kernels_gpu::launch::KernelParam + kernels_gpu::prelud
 /// Every entry's representative launch.
 pub fn all_cases() -> Vec<Case> {
     let mut v = vec![
-        softmax_case(softmax::softmax_f32, 32, 3001, softmax::config::<f32>(32, 3001, 163 * 1024, max_threads("softmax_f32"))),
-        softmax_case(softmax::softmax_f64, 32, 1501, softmax::config::<f64>(32, 1501, 163 * 1024, max_threads("softmax_f64"))),
+        softmax_case(
+            softmax::softmax_f32,
+            32,
+            3001,
+            softmax::config::<f32>(32, 3001, 163 * 1024, max_threads("softmax_f32")),
+        ),
+        softmax_case(
+            softmax::softmax_f64,
+            32,
+            1501,
+            softmax::config::<f64>(32, 1501, 163 * 1024, max_threads("softmax_f64")),
+        ),
         regs_case(softmax::softmax_regs_f32_v1, 1, 2048),
         regs_case(softmax::softmax_regs_f32_v2, 2, 4096),
         regs_case(softmax::softmax_regs_f32_v4, 4, 8192),

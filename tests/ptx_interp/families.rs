@@ -26,8 +26,8 @@ use kernels_gpu::ops::compare::{self, Compare, CompareArgs, CompareStridedArgs, 
 use kernels_gpu::ops::copy::{self, CopyArgs, TransposeArgs};
 use kernels_gpu::ops::layout::{Shape, Strides};
 use kernels_gpu::ops::map;
-use kernels_gpu::ops::scan::{self, CumsumArgs};
 use kernels_gpu::ops::reduce::{self, POST_LOG_CENTER, POST_SQRT, PartialsArgs, Reduce, ReduceArgs, Reducible};
+use kernels_gpu::ops::scan::{self, CumsumArgs};
 use kernels_gpu::ops::unary::{self, Unary, UnaryArgs, UnaryStridedArgs};
 use kernels_gpu::prelude::{BF16, Bool, Elem, F16, Num};
 use kernels_gpu::{Kernel, LaunchConfig};

@@ -51,7 +51,9 @@ impl<T: Num> Array<T> {
     /// and converted once.
     pub fn arange(start: f64, stop: f64, step: f64) -> Result<Self> {
         if step == 0.0 || !step.is_finite() || !start.is_finite() || !stop.is_finite() {
-            return Err(Error::Config(format!("arange: start {start}, stop {stop} and step {step} must be finite, step nonzero")));
+            return Err(Error::Config(format!(
+                "arange: start {start}, stop {stop} and step {step} must be finite, step nonzero"
+            )));
         }
         let n = ((stop - start) / step).ceil().max(0.0);
         if n >= usize::MAX as f64 {
@@ -81,7 +83,8 @@ impl<T: Float> Array<T> {
         let step = if div > 0.0 { (stop - start) / div } else { 0.0 };
         let data = try_collect(
             num,
-            (0..num).map(|i| T::from_f64(if endpoint && i + 1 == num && num > 1 { stop } else { start + i as f64 * step })),
+            (0..num)
+                .map(|i| T::from_f64(if endpoint && i + 1 == num && num > 1 { stop } else { start + i as f64 * step })),
         )?;
         Self::from_vec(data, &[num])
     }

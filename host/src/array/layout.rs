@@ -160,7 +160,11 @@ impl Layout {
                 for &a in axes {
                     let k = self.axis(op, a)?;
                     if self.shape[k] != 1 {
-                        return Err(Error::bad_shape(op, &self.shape, format!("axis {a} has length {}, not 1", self.shape[k])));
+                        return Err(Error::bad_shape(
+                            op,
+                            &self.shape,
+                            format!("axis {a} has length {}, not 1", self.shape[k]),
+                        ));
                     }
                     drop[k] = true;
                 }
@@ -322,7 +326,9 @@ mod tests {
     fn slices_follow_python() {
         let l = Layout::contiguous(&[10]);
         let s = |a, b, st| l.sliced("t", 0, a, b, st).unwrap();
-        let idx = |l: &Layout| (0..l.shape()[0]).map(|i| l.offset() as isize + i as isize * l.strides()[0]).collect::<Vec<_>>();
+        let idx = |l: &Layout| {
+            (0..l.shape()[0]).map(|i| l.offset() as isize + i as isize * l.strides()[0]).collect::<Vec<_>>()
+        };
         assert_eq!(idx(&s(Some(2), Some(7), 2)), [2, 4, 6]);
         assert_eq!(idx(&s(None, None, -1)), [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
         assert_eq!(idx(&s(Some(-3), None, 1)), [7, 8, 9]);

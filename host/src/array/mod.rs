@@ -134,10 +134,16 @@ impl<T: Element> Array<T> {
 
     /// The elements in row-major order, copied to the host (`cp.asnumpy`, `.cpu().numpy()`).
     pub fn to_vec(&self) -> Result<Vec<T>> {
-        let whole = self.layout.offset() == 0 && self.len() == self.storage.len() && self.is_contiguous();
         match &*self.storage {
-            Storage::Cpu(d) if whole => crate::alloc::try_to_vec(d.as_slice::<T>().expect("dtype")),
-            Storage::Cpu(_) => self.contiguous()?.to_vec(),
+            // A contiguous view is one run of its storage, from its offset (not `contiguous()`,
+            // which returns such a view itself).
+            Storage::Cpu(_) if self.is_empty() => Ok(Vec::new()),
+            Storage::Cpu(d) if self.is_contiguous() => {
+                let o = self.layout.offset();
+                debug_assert!(o + self.len() <= self.storage.len(), "a view inside its storage");
+                crate::alloc::try_to_vec(&d.as_slice::<T>().expect("dtype")[o..o + self.len()])
+            }
+            Storage::Cpu(_) => self.copy()?.to_vec(),
             Storage::Cuda(c) if self.is_contiguous() => {
                 let mut out = crate::alloc::try_filled(self.len(), T::default())?;
                 let bytes = storage::bytes_of(&out).len();
@@ -232,7 +238,9 @@ impl<T: Element> Array<T> {
         } else {
             match (&*src.storage, &mut out) {
                 (Storage::Cpu(x), Storage::Cpu(y)) => cpu::convert(x, src.layout.offset(), y),
-                (Storage::Cuda(x), Storage::Cuda(y)) => cuda::elementwise::convert(&x.view(), src.layout.offset(), y, self.len())?,
+                (Storage::Cuda(x), Storage::Cuda(y)) => {
+                    cuda::elementwise::convert(&x.view(), src.layout.offset(), y, self.len())?
+                }
                 _ => unreachable!("one device"),
             }
         }

@@ -3,10 +3,10 @@
 //! shares; a shared one is copied first (copy-on-write), so no array ever changes under
 //! another's feet.
 
+use crate::alloc::{Zeroable, try_fresh};
 use crate::backend::cuda::{CudaDevice, DeviceBuffer};
 use crate::device::Device;
 use crate::dtype::{DType, Element};
-use crate::alloc::try_filled;
 use crate::error::Result;
 use half::{bf16, f16};
 use std::any::Any;
@@ -32,15 +32,42 @@ macro_rules! with_cpu {
         use $crate::array::storage::CpuData as D;
         #[allow(unused)]
         match $data {
-            D::F32($v) => { type $t = f32; $body }
-            D::F64($v) => { type $t = f64; $body }
-            D::F16($v) => { type $t = half::f16; $body }
-            D::BF16($v) => { type $t = half::bf16; $body }
-            D::I32($v) => { type $t = i32; $body }
-            D::I64($v) => { type $t = i64; $body }
-            D::U8($v) => { type $t = u8; $body }
-            D::U32($v) => { type $t = u32; $body }
-            D::Bool($v) => { type $t = bool; $body }
+            D::F32($v) => {
+                type $t = f32;
+                $body
+            }
+            D::F64($v) => {
+                type $t = f64;
+                $body
+            }
+            D::F16($v) => {
+                type $t = half::f16;
+                $body
+            }
+            D::BF16($v) => {
+                type $t = half::bf16;
+                $body
+            }
+            D::I32($v) => {
+                type $t = i32;
+                $body
+            }
+            D::I64($v) => {
+                type $t = i64;
+                $body
+            }
+            D::U8($v) => {
+                type $t = u8;
+                $body
+            }
+            D::U32($v) => {
+                type $t = u32;
+                $body
+            }
+            D::Bool($v) => {
+                type $t = bool;
+                $body
+            }
         }
     }};
 }
@@ -66,6 +93,28 @@ impl CpuData {
             DType::U32 => arm!(U32, u32),
             DType::Bool => arm!(Bool, bool),
         }
+    }
+
+    /// `len` new elements of `dtype` for an op to write: the one place a new CPU buffer's
+    /// contents are chosen. Poison under `FERRITE_POISON=1` ([`Zeroable::POISON`]); else zeros, from the allocator (`calloc`): a large buffer is fresh pages
+    /// from the kernel, so nothing here writes them before the op does. Every dtype's type is
+    /// [`Zeroable`] (all-zero bytes are a valid value of it), which this match checks at
+    /// compile time.
+    pub fn fresh(dtype: DType, len: usize) -> Result<CpuData> {
+        fn buf<T: Zeroable>(len: usize) -> Result<Vec<T>> {
+            try_fresh(len)
+        }
+        Ok(match dtype {
+            DType::F32 => CpuData::F32(buf(len)?),
+            DType::F64 => CpuData::F64(buf(len)?),
+            DType::F16 => CpuData::F16(buf(len)?),
+            DType::BF16 => CpuData::BF16(buf(len)?),
+            DType::I32 => CpuData::I32(buf(len)?),
+            DType::I64 => CpuData::I64(buf(len)?),
+            DType::U8 => CpuData::U8(buf(len)?),
+            DType::U32 => CpuData::U32(buf(len)?),
+            DType::Bool => CpuData::Bool(buf(len)?),
+        })
     }
 
     pub fn dtype(&self) -> DType {
@@ -125,7 +174,12 @@ impl CudaRef {
 impl CudaData {
     /// This buffer as a kernel operand.
     pub fn view(&self) -> CudaRef {
-        CudaRef { addr: self.buf.ptr::<u8>() as u64, dtype: self.dtype, len: self.len, device: self.buf.device().clone() }
+        CudaRef {
+            addr: self.buf.ptr::<u8>() as u64,
+            dtype: self.dtype,
+            len: self.len,
+            device: self.buf.device().clone(),
+        }
     }
 
     /// The address of element `offset`, typed for a kernel argument.
@@ -182,29 +236,13 @@ impl Storage {
         }
     }
 
-    /// `len` elements of `dtype` on `device`, uninitialised on a device (CPU storage is zeroed,
-    /// or poisoned: `crate::alloc::poison`);
-    /// an impossible size is [`Error::OutOfMemory`].
+    /// `len` elements of `dtype` on `device`, uninitialised on a device (CPU storage is zeroed or
+    /// poisoned: [`CpuData::fresh`]); an impossible size is
+    /// [`Error::OutOfMemory`](crate::Error::OutOfMemory).
     pub fn alloc(dtype: DType, len: usize, device: &Device) -> Result<Storage> {
         let bytes = crate::alloc::admit_on(device, len as u128 * dtype.size() as u128)?;
         match device {
-            Device::Cpu => {
-                let p = crate::alloc::poison();
-                let (f32_, f64_) = if p { (f32::from_bits(u32::MAX), f64::from_bits(u64::MAX)) } else { (0.0, 0.0) };
-                let (h, b) = if p { (f16::from_bits(u16::MAX), bf16::from_bits(u16::MAX)) } else { (f16::ZERO, bf16::ZERO) };
-                let ones = |bits: u64| if p { bits } else { 0 };
-                Ok(Storage::Cpu(match dtype {
-                    DType::F32 => CpuData::F32(try_filled(len, f32_)?),
-                    DType::F64 => CpuData::F64(try_filled(len, f64_)?),
-                    DType::F16 => CpuData::F16(try_filled(len, h)?),
-                    DType::BF16 => CpuData::BF16(try_filled(len, b)?),
-                    DType::I32 => CpuData::I32(try_filled(len, ones(u64::MAX) as i32)?),
-                    DType::I64 => CpuData::I64(try_filled(len, ones(u64::MAX) as i64)?),
-                    DType::U8 => CpuData::U8(try_filled(len, ones(u64::MAX) as u8)?),
-                    DType::U32 => CpuData::U32(try_filled(len, ones(u64::MAX) as u32)?),
-                    DType::Bool => CpuData::Bool(try_filled(len, p)?),
-                }))
-            }
+            Device::Cpu => Ok(Storage::Cpu(CpuData::fresh(dtype, len)?)),
             Device::Cuda(c) => Ok(Storage::Cuda(CudaData { buf: c.alloc::<u8>(bytes)?, dtype, len })),
         }
     }

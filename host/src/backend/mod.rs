@@ -11,15 +11,42 @@ macro_rules! with_kernel_type {
         use $crate::dtype::DType as D;
         #[allow(unused)]
         match $dtype {
-            D::F32 => { type $k = f32; $body }
-            D::F64 => { type $k = f64; $body }
-            D::F16 => { type $k = kernels_gpu::prelude::F16; $body }
-            D::BF16 => { type $k = kernels_gpu::prelude::BF16; $body }
-            D::I32 => { type $k = i32; $body }
-            D::I64 => { type $k = i64; $body }
-            D::U8 => { type $k = u8; $body }
-            D::U32 => { type $k = u32; $body }
-            D::Bool => { type $k = kernels_gpu::prelude::Bool; $body }
+            D::F32 => {
+                type $k = f32;
+                $body
+            }
+            D::F64 => {
+                type $k = f64;
+                $body
+            }
+            D::F16 => {
+                type $k = kernels_gpu::prelude::F16;
+                $body
+            }
+            D::BF16 => {
+                type $k = kernels_gpu::prelude::BF16;
+                $body
+            }
+            D::I32 => {
+                type $k = i32;
+                $body
+            }
+            D::I64 => {
+                type $k = i64;
+                $body
+            }
+            D::U8 => {
+                type $k = u8;
+                $body
+            }
+            D::U32 => {
+                type $k = u32;
+                $body
+            }
+            D::Bool => {
+                type $k = kernels_gpu::prelude::Bool;
+                $body
+            }
         }
     }};
 }
@@ -31,10 +58,22 @@ macro_rules! with_float_kernel_type {
         use $crate::dtype::DType as D;
         #[allow(unused)]
         match $dtype {
-            D::F32 => { type $k = f32; $body }
-            D::F64 => { type $k = f64; $body }
-            D::F16 => { type $k = kernels_gpu::prelude::F16; $body }
-            D::BF16 => { type $k = kernels_gpu::prelude::BF16; $body }
+            D::F32 => {
+                type $k = f32;
+                $body
+            }
+            D::F64 => {
+                type $k = f64;
+                $body
+            }
+            D::F16 => {
+                type $k = kernels_gpu::prelude::F16;
+                $body
+            }
+            D::BF16 => {
+                type $k = kernels_gpu::prelude::BF16;
+                $body
+            }
             _ => $other,
         }
     }};
@@ -47,10 +86,22 @@ macro_rules! with_int_kernel_type {
         use $crate::dtype::DType as D;
         #[allow(unused)]
         match $dtype {
-            D::I32 => { type $k = i32; $body }
-            D::I64 => { type $k = i64; $body }
-            D::U8 => { type $k = u8; $body }
-            D::U32 => { type $k = u32; $body }
+            D::I32 => {
+                type $k = i32;
+                $body
+            }
+            D::I64 => {
+                type $k = i64;
+                $body
+            }
+            D::U8 => {
+                type $k = u8;
+                $body
+            }
+            D::U32 => {
+                type $k = u32;
+                $body
+            }
             _ => $other,
         }
     }};

@@ -19,15 +19,33 @@ pub unsafe fn convert<S: Elem, D: Elem>(x: *const S, y: *mut D, n: u64) {
 
 /// The storage type of a dtype's name.
 macro_rules! ty {
-    (f32) => { f32 };
-    (f64) => { f64 };
-    (f16) => { F16 };
-    (bf16) => { BF16 };
-    (i32) => { i32 };
-    (i64) => { i64 };
-    (u8) => { u8 };
-    (u32) => { u32 };
-    (bool) => { Bool };
+    (f32) => {
+        f32
+    };
+    (f64) => {
+        f64
+    };
+    (f16) => {
+        F16
+    };
+    (bf16) => {
+        BF16
+    };
+    (i32) => {
+        i32
+    };
+    (i64) => {
+        i64
+    };
+    (u8) => {
+        u8
+    };
+    (u32) => {
+        u32
+    };
+    (bool) => {
+        Bool
+    };
 }
 
 /// Every `(from, to)` pair of distinct dtypes, one row per source.

@@ -106,10 +106,10 @@ ops! {
 /// A contiguous comparison's arguments: op, `a`, `b` (mode 0 only), `y`, the length, the
 /// scalar's bits, the mode (0 `a[i] op b[i]`, 1 `a[i] op s`, 2 `s op a[i]`).
 pub type CompareArgs<E> = (u32, *const E, *const E, *mut Bool, u64, u64, u32);
-pub type CompareStridedArgs<E> =
-    (u32, *const E, u64, Strides, *const E, u64, Strides, *mut Bool, u64, Strides, Shape);
+pub type CompareStridedArgs<E> = (u32, *const E, u64, Strides, *const E, u64, Strides, *mut Bool, u64, Strides, Shape);
 pub type TestArgs<E> = (u32, *const E, *mut Bool, u64);
-pub type WhereArgs<E> = (*const Bool, u64, Strides, *const E, u64, Strides, *const E, u64, Strides, *mut E, u64, Strides, Shape);
+pub type WhereArgs<E> =
+    (*const Bool, u64, Strides, *const E, u64, Strides, *const E, u64, Strides, *mut E, u64, Strides, Shape);
 
 /// # Safety
 /// `a`, `y` (and `b` in mode 0) hold `n` elements.

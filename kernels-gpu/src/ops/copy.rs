@@ -37,7 +37,16 @@ pub unsafe fn copy_strided<E: Elem>(x: *const E, xl: u64, xs: Strides, y: *mut E
 /// `x` holds `xl` elements and every `x` offset lies inside; `y` holds `rows · cols`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub unsafe fn transpose<E: Elem>(x: *const E, xl: u64, x_offset: u64, xr: i64, xc: i64, y: *mut E, rows: u64, cols: u64) {
+pub unsafe fn transpose<E: Elem>(
+    x: *const E,
+    xl: u64,
+    x_offset: u64,
+    xr: i64,
+    xc: i64,
+    y: *mut E,
+    rows: u64,
+    cols: u64,
+) {
     let (xg, yg) = unsafe { (Global::new(x, xl as usize), GlobalMut::new(y, (rows * cols) as usize)) };
     let tile = Shared::<E>::new(0, (TILE * (TILE + 1)) as usize);
     let (tx, ty) = (thread_idx().x as u64, thread_idx().y as u64);

@@ -237,7 +237,16 @@ pub fn element<A: Acc>(op: u32, x: A, r: u64, c: A) -> State<A> {
 /// # Safety
 /// `out` holds `n_out` values and `idx` (unless null) `n_out` indices.
 #[inline(always)]
-unsafe fn write<A: Acc>(o: usize, s: State<A>, out: &GlobalMut<A>, idx: *mut i64, n_out: usize, scale: A, post: u32, c: A) {
+unsafe fn write<A: Acc>(
+    o: usize,
+    s: State<A>,
+    out: &GlobalMut<A>,
+    idx: *mut i64,
+    n_out: usize,
+    scale: A,
+    post: u32,
+    c: A,
+) {
     out.store(o, A::post(s.v.mul(scale), post, c));
     if !idx.is_null() {
         let idx = unsafe { GlobalMut::new(idx, n_out) };
@@ -435,7 +444,8 @@ pub fn partials_config(n_out: u64, max_blocks: u32) -> LaunchConfig {
     LaunchConfig { grid: Dim3::x(blocks), block: Dim3::x(BLOCK), shared_bytes: 0 }
 }
 
-pub type ReduceArgs<E, A> = (u32, *const E, u64, Shape, Strides, Shape, Strides, *const A, *mut A, *mut i64, u64, u32, u32);
+pub type ReduceArgs<E, A> =
+    (u32, *const E, u64, Shape, Strides, Shape, Strides, *const A, *mut A, *mut i64, u64, u32, u32);
 pub type PartialsArgs<A> = (u32, *const A, *const i64, u32, u64, *const A, *mut A, *mut i64, u64, u32);
 
 /// The reduction entries of one dtype.

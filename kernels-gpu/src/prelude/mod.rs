@@ -26,10 +26,10 @@ use crate::emu::thread as target;
 pub use crate::launch::Dim3;
 pub use float::Float;
 pub use half::{BF16, F16};
-pub use scalar::{Bool, Elem, Int, Num, cast};
 pub use memory::{Align16, Global, GlobalMut, Shared};
 pub use mma::{MmaKind, bf16_rn, f16_rn, mma_m16n8k8_tf32, mma_m16n8k16_bf16, mma_m16n8k16_f16, pack2, tf32};
 pub use reduce::{Shuffle, block_max, block_reduce, block_sum, shfl_xor, warp_max, warp_reduce, warp_sum};
+pub use scalar::{Bool, Elem, Int, Num, cast};
 pub use target::{block_dim, block_idx, dynamic_shared_bytes, grid_dim, sync_threads, thread_idx, trap};
 pub use wgmma::{
     WGMMA_N, WgmmaAcc, WgmmaKind, fence_proxy_async_shared, smem_desc, wgmma_commit_group, wgmma_fence,

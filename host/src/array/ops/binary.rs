@@ -51,7 +51,12 @@ impl<T: Num> Array<T> {
     pub(crate) fn binary_assign(&mut self, op: Binary, other: &Array<T>) -> Result<()> {
         same_device(op.name(), self, other)?;
         let lb = other.layout().broadcast_to(op.name(), self.shape()).map_err(|_| {
-            Error::shape_mismatch(op.name(), self.shape(), other.shape(), "the right operand must broadcast to the left's shape")
+            Error::shape_mismatch(
+                op.name(),
+                self.shape(),
+                other.shape(),
+                "the right operand must broadcast to the left's shape",
+            )
         })?;
         let other_storage = other.storage.clone();
         let (storage, la) = self.parts_mut()?;
@@ -146,8 +151,24 @@ binary_methods!(
     minimum_assign,
     "The smaller of the two, elementwise; NaN if either is NaN (NumPy's `minimum`)."
 );
-binary_methods!(Float, Pow, pow, pow_scalar, rpow_scalar, pow_assign, "`self ^ other` elementwise (C's `pow`: `pow(x, 0) = 1`).");
-binary_methods!(Float, Atan2, atan2, atan2_scalar, ratan2_scalar, atan2_assign, "The angle of `(other, self)`: `atan2(self, other)` elementwise.");
+binary_methods!(
+    Float,
+    Pow,
+    pow,
+    pow_scalar,
+    rpow_scalar,
+    pow_assign,
+    "`self ^ other` elementwise (C's `pow`: `pow(x, 0) = 1`)."
+);
+binary_methods!(
+    Float,
+    Atan2,
+    atan2,
+    atan2_scalar,
+    ratan2_scalar,
+    atan2_assign,
+    "The angle of `(other, self)`: `atan2(self, other)` elementwise."
+);
 
 /// The operators, as candle writes them: `&a + &b`, `&a * 2.0`, `(&a - &b)? / 3.0`, and a
 /// result on the left of an array (`(&a * &b) + &c`); each returns `Result` (shapes may not
@@ -261,4 +282,3 @@ impl<T: Num> std::ops::Neg for Array<T> {
         Array::neg(&self)
     }
 }
-

@@ -70,7 +70,8 @@ impl<T: Element> Array<T> {
         if self.len() == 0 {
             return Ok(false);
         }
-        Ok(self.nonzero_mask()?.cast::<u8>()?.max(super::Axes::All, false)?.to_vec()?.first().copied().unwrap_or(0) != 0)
+        Ok(self.nonzero_mask()?.cast::<u8>()?.max(super::Axes::All, false)?.to_vec()?.first().copied().unwrap_or(0)
+            != 0)
     }
 
     /// Whether every element is nonzero (NumPy's `all`; true for an empty array).

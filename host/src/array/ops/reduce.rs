@@ -92,11 +92,8 @@ fn split(op: &'static str, layout: &Layout, axes: &Axes, keepdims: bool) -> Resu
     };
     let (ks, kst) = pick(false);
     let (rs, rst) = pick(true);
-    let shape = if keepdims {
-        (0..n).map(|d| if reduced[d] { 1 } else { layout.shape()[d] }).collect()
-    } else {
-        ks.clone()
-    };
+    let shape =
+        if keepdims { (0..n).map(|d| if reduced[d] { 1 } else { layout.shape()[d] }).collect() } else { ks.clone() };
     Ok(Split { keep: Layout::new(ks, kst, layout.offset()), red: Layout::new(rs, rst, 0), shape })
 }
 

@@ -32,7 +32,10 @@ impl<T: Summable> Array<T> {
             Storage::Cpu(d) => {
                 macro_rules! go {
                     ($v:expr, $wrap:ident) => {
-                        Storage::Cpu(CpuData::$wrap(cpu::scan::cumsum(&crate::array::storage::kernel_slice($v)[offset..offset + x.len()], n)?))
+                        Storage::Cpu(CpuData::$wrap(cpu::scan::cumsum(
+                            &crate::array::storage::kernel_slice($v)[offset..offset + x.len()],
+                            n,
+                        )?))
                     };
                 }
                 match d {

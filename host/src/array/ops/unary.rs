@@ -23,7 +23,6 @@ impl<T: Element> Array<T> {
         )?;
         Ok(Array::from_parts(std::sync::Arc::new(out), layout))
     }
-
 }
 
 /// One method per op, with the op's doc.
@@ -80,7 +79,12 @@ impl<T: Float> Array<T> {
     /// first if another array shares it).
     pub fn sqrt_into(&self, out: &mut Array<T>) -> Result<()> {
         if self.shape() != out.shape() {
-            return Err(Error::shape_mismatch("sqrt_into", self.shape(), out.shape(), "out must have the input's shape"));
+            return Err(Error::shape_mismatch(
+                "sqrt_into",
+                self.shape(),
+                out.shape(),
+                "out must have the input's shape",
+            ));
         }
         super::same_device("sqrt_into", self, out)?;
         // The streaming-store fast path: contiguous f32/f64 on the CPU, out its own storage.
@@ -138,8 +142,12 @@ impl<T: Element> Array<T> {
         }
         let (o, n) = (self.layout().offset(), self.len());
         match self.storage() {
-            crate::array::storage::Storage::Cpu(crate::array::storage::CpuData::F32(v)) => Some(CpuSlice::F32(&v[o..o + n])),
-            crate::array::storage::Storage::Cpu(crate::array::storage::CpuData::F64(v)) => Some(CpuSlice::F64(&v[o..o + n])),
+            crate::array::storage::Storage::Cpu(crate::array::storage::CpuData::F32(v)) => {
+                Some(CpuSlice::F32(&v[o..o + n]))
+            }
+            crate::array::storage::Storage::Cpu(crate::array::storage::CpuData::F64(v)) => {
+                Some(CpuSlice::F64(&v[o..o + n]))
+            }
             _ => None,
         }
     }

@@ -158,4 +158,3 @@ pub(crate) fn softmax_in_place<T: CpuMath>(x: &mut [T], cols: usize) {
         Some(rows) => x.par_chunks_mut(rows * cols).for_each(|x| softmax_in_place_rows(x, cols)),
     }
 }
-

@@ -4,7 +4,7 @@
 //! where the GPU adds as a tree, so float results may differ from the GPU's in the last bits
 //! (both within the bound the kernel documents). Rows are split across cores.
 
-use crate::alloc::try_filled;
+use crate::alloc::{Zeroable, try_fresh};
 use crate::error::Result;
 use kernels_gpu::ops::reduce::Reducible;
 use kernels_gpu::ops::scan::BLOCK;
@@ -17,9 +17,9 @@ const PARALLEL_MIN: usize = 1 << 16;
 /// Row-wise inclusive prefix sums of `x` (`rows × n`, contiguous) into a new vector.
 pub(crate) fn cumsum<K: Reducible + Sync>(x: &[K], n: usize) -> Result<Vec<K::Acc>>
 where
-    K::Acc: Send,
+    K::Acc: Send + Zeroable,
 {
-    let mut out = try_filled(x.len(), K::Acc::ZERO)?;
+    let mut out = try_fresh(x.len())?;
     if n == 0 {
         return Ok(out);
     }

@@ -57,7 +57,8 @@ pub(crate) fn unary(op: Unary, p: [u64; 3], x: &CudaRef, y: &mut CudaData, walk:
 fn launch_unary<K: Elem>(op: Unary, [p0, p1, p2]: [u64; 3], x: &CudaRef, y: &mut CudaData, walk: &Walk) -> Result<()> {
     let dev = x.device().clone();
     let ks = unary::kernels::<K>().ok_or_else(|| unsupported(op.name(), x))?;
-    let (contiguous, strided) = if op.is_math() { ks.math.ok_or_else(|| unsupported(op.name(), x))? } else { (ks.contiguous, ks.strided) };
+    let (contiguous, strided) =
+        if op.is_math() { ks.math.ok_or_else(|| unsupported(op.name(), x))? } else { (ks.contiguous, ks.strided) };
     let cfg = dev.map_config(walk, K::LANES);
     let code = op as u32;
     if walk.is_contiguous() {
@@ -84,7 +85,14 @@ pub(crate) fn binary(op: Binary, a: &CudaRef, b: &CudaRef, y: &mut CudaData, wal
 
 /// `y = op(a, s)` (`scalar_first`: `op(s, a)`) over the walk (operands: `y`, `a`), `s` as
 /// compute bits.
-pub(crate) fn binary_scalar(op: Binary, a: &CudaRef, s: u64, scalar_first: bool, y: &mut CudaData, walk: &Walk) -> Result<()> {
+pub(crate) fn binary_scalar(
+    op: Binary,
+    a: &CudaRef,
+    s: u64,
+    scalar_first: bool,
+    y: &mut CudaData,
+    walk: &Walk,
+) -> Result<()> {
     if walk.len() == 0 {
         return Ok(());
     }
@@ -103,7 +111,8 @@ fn launch_binary<K: Elem>(
 ) -> Result<()> {
     let dev = a.device().clone();
     let ks = binary::kernels::<K>().ok_or_else(|| unsupported(op.name(), a))?;
-    let (contiguous, strided) = if op.is_math() { ks.math.ok_or_else(|| unsupported(op.name(), a))? } else { (ks.contiguous, ks.strided) };
+    let (contiguous, strided) =
+        if op.is_math() { ks.math.ok_or_else(|| unsupported(op.name(), a))? } else { (ks.contiguous, ks.strided) };
     let cfg = dev.map_config(walk, K::LANES);
     let code = op as u32;
     let n = walk.len() as u64;
@@ -149,7 +158,14 @@ pub(crate) fn compare(op: Compare, a: &CudaRef, b: &CudaRef, y: &mut CudaData, w
     with_kernel_type!(a.dtype, |K| launch_compare::<K>(op, a, Some(b), 0, 0, y, walk))
 }
 
-pub(crate) fn compare_scalar(op: Compare, a: &CudaRef, s: u64, scalar_first: bool, y: &mut CudaData, walk: &Walk) -> Result<()> {
+pub(crate) fn compare_scalar(
+    op: Compare,
+    a: &CudaRef,
+    s: u64,
+    scalar_first: bool,
+    y: &mut CudaData,
+    walk: &Walk,
+) -> Result<()> {
     if walk.len() == 0 {
         return Ok(());
     }

@@ -7,11 +7,11 @@
 mod driver;
 pub(crate) mod elementwise;
 mod emulated;
-pub(crate) mod reduce;
-pub(crate) mod scan;
 pub(crate) mod library;
 pub(crate) mod ops;
 mod real;
+pub(crate) mod reduce;
+pub(crate) mod scan;
 pub(crate) mod tensor_core;
 
 use crate::error::{Error, Result};

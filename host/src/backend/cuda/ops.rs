@@ -63,7 +63,13 @@ pub(super) fn dim32(op: &'static str, what: &str, n: usize) -> Result<u32> {
 }
 
 /// `rows × cols` row softmax of f32 or f64 `x` (from element `xo`) into `y` (contiguous).
-pub(crate) fn softmax<T: NativeKernels>(x: &CudaRef, xo: usize, y: &mut CudaData, rows: usize, cols: usize) -> Result<()> {
+pub(crate) fn softmax<T: NativeKernels>(
+    x: &CudaRef,
+    xo: usize,
+    y: &mut CudaData,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
     let dev = x.device().clone();
     if rows > 0 && cols > 0 {
         let (r, c) = (dim32("softmax", "rows", rows)?, dim32("softmax", "columns", cols)?);

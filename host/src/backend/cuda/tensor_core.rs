@@ -6,8 +6,8 @@
 //!   [`experimental_wgmma`] is on. That switch is off by default because the `wgmma` kernel has
 //!   been proven on the emulator only, never on a GPU (`docs/performance.md`).
 
-use super::ops::dim32;
 use super::CudaDevice;
+use super::ops::dim32;
 use crate::array::storage::{CudaData, CudaRef};
 use crate::array::{MatmulPrecision, experimental_wgmma, float32_matmul_precision};
 use crate::dtype::DType;

@@ -21,6 +21,111 @@ pub fn run(quick: bool, numpy: &mut Option<Numpy>, table: &mut Table) {
     }
     table.attempt(("softmax", "4096x1000", "f32"), &cpu, |t| softmax(4096, 1000, Runs::new(50, quick), numpy, t));
     table.attempt(("sqrt_into", "10000000", "f32"), &cpu, |t| sqrt_into(10_000_000, Runs::new(50, quick), numpy, t));
+    array_ops(Runs::new(50, quick), numpy, table);
+}
+
+/// A streaming copy moving `bytes` in all (half read, half written), on every core: the
+/// bandwidth ceiling of the memory-bound rows, measured in the same rounds as each.
+struct CopyOf {
+    src: Vec<f32>,
+    dst: Vec<f32>,
+}
+
+impl CopyOf {
+    fn new(bytes: usize) -> Self {
+        let n = bytes / 8;
+        CopyOf { src: (0..n).map(|i| i as f32).collect(), dst: vec![0.0; n] }
+    }
+
+    fn run(&mut self) {
+        copy(&self.src, &mut self.dst, true)
+    }
+}
+
+/// One memory-bound row: `f` (which moves `bytes` in all) against a streaming copy of as many
+/// bytes and NumPy's `op` on `shape`.
+#[allow(clippy::too_many_arguments)]
+fn memory_bound(
+    op: &str,
+    shape: &str,
+    bytes: usize,
+    note: &str,
+    runs: Runs,
+    numpy: &mut Option<Numpy>,
+    table: &mut Table,
+    f: impl FnMut(),
+) {
+    let mut base = CopyOf::new(bytes);
+    let times = rounds(runs, f, || base.run(), numpy_turn(numpy, op, shape));
+    let mut row = bandwidth_row(op, shape, times, bytes as f64, "streaming copy");
+    row.note = note.into();
+    table.push(row);
+}
+
+/// The array-op rows: 1e7 f32 for the 1-D ones, 4096 × 2500 (1.024e7) for the 2-D ones. Each
+/// allocates its result, as NumPy's expression does; bytes counted are those read and
+/// written once each (the ideal), so the copy is their ceiling.
+fn array_ops(runs: Runs, numpy: &mut Option<Numpy>, table: &mut Table) {
+    let cpu = Device::Cpu;
+    let n = 10_000_000;
+    let (rows, cols) = (4096, 2500);
+    let (flat, matrix) = (n.to_string(), format!("{rows}x{cols}"));
+    let m = rows * cols;
+    let f = 4; // bytes per f32
+    table.attempt(("copy", &flat, "f32"), &cpu, |t| {
+        let x = Array::<f32>::rand_uniform(&[n], -1.0, 1.0, 5)?;
+        memory_bound("copy", &flat, 2 * f * n, "x.copy(): the copy rate with a fresh result", runs, numpy, t, || {
+            drop(black_box(x.copy().expect("copy")))
+        });
+        Ok(())
+    });
+    table.attempt(("a + b", &flat, "f32"), &cpu, |t| {
+        let a = Array::<f32>::rand_uniform(&[n], -1.0, 1.0, 6)?;
+        let b = Array::<f32>::rand_uniform(&[n], -1.0, 1.0, 7)?;
+        memory_bound("a + b", &flat, 3 * f * n, "contiguous", runs, numpy, t, || {
+            drop(black_box((&a + &b).expect("add")))
+        });
+        Ok(())
+    });
+    table.attempt(("exp", &flat, "f32"), &cpu, |t| {
+        let x = Array::<f32>::rand_uniform(&[n], -10.0, 10.0, 8)?;
+        memory_bound("exp", &flat, 2 * f * n, "contiguous", runs, numpy, t, || drop(black_box(x.exp().expect("exp"))));
+        Ok(())
+    });
+    table.attempt(("x - row", &matrix, "f32"), &cpu, |t| {
+        let x = Array::<f32>::rand_uniform(&[rows, cols], -1.0, 1.0, 9)?;
+        let mean = x.mean(0, false)?;
+        let note = "x minus a row of 2500 (its mean over axis 0), broadcast";
+        memory_bound("x - row", &matrix, 2 * f * m, note, runs, numpy, t, || {
+            drop(black_box((&x - &mean).expect("sub")))
+        });
+        Ok(())
+    });
+    for axis in [0, 1] {
+        let op = format!("sum(axis={axis})");
+        table.attempt((&op, &matrix, "f32"), &cpu, |t| {
+            let x = Array::<f32>::rand_uniform(&[rows, cols], -1.0, 1.0, 10 + axis as u64)?;
+            let note = if axis == 0 { "columns: 2500 sums of 4096" } else { "rows: 4096 sums of 2500" };
+            memory_bound(&op, &matrix, f * m, note, runs, numpy, t, || {
+                drop(black_box(x.sum(axis, false).expect("sum")))
+            });
+            Ok(())
+        });
+    }
+    table.attempt(("argmax(axis=1)", &matrix, "f32"), &cpu, |t| {
+        let x = Array::<f32>::rand_uniform(&[rows, cols], -1.0, 1.0, 12)?;
+        memory_bound("argmax(axis=1)", &matrix, f * m, "rows", runs, numpy, t, || {
+            drop(black_box(x.argmax(Some(1), false).expect("argmax")))
+        });
+        Ok(())
+    });
+    table.attempt(("t().contiguous()", &matrix, "f32"), &cpu, |t| {
+        let x = Array::<f32>::rand_uniform(&[rows, cols], -1.0, 1.0, 13)?;
+        memory_bound("t().contiguous()", &matrix, 2 * f * m, "transpose copy", runs, numpy, t, || {
+            drop(black_box(x.t().contiguous().expect("transpose")))
+        });
+        Ok(())
+    });
 }
 
 /// NumPy's times for `calls` back-to-back calls of `op` on `shape`, if NumPy takes part; a

@@ -47,6 +47,7 @@ pub fn run(device: &Device, quick: bool, table: &mut Table) {
             softmax(device, gpu, rows, cols, Runs::new(50, quick), t)
         });
     }
+    array_ops(device, gpu, n, Runs::new(50, quick), table);
     let size = if quick { 256 } else { 4096 };
     let blas = match Cublas::new(device) {
         Ok(blas) => {
@@ -106,6 +107,68 @@ fn bandwidth_row(device: &Device, op: &str, shape: String, (t, base): (f64, f64)
     row.baseline = Some(("device-to-device copy of the same bytes".into(), base));
     row.achieved = Some((bytes / t / 1e9, bytes / base / 1e9, "GB/s"));
     row
+}
+
+/// One memory-bound row: `f`, which moves `bytes` in all, against a device-to-device copy of
+/// as many bytes (half read, half written) timed alternately with it.
+#[allow(clippy::too_many_arguments)]
+fn memory_bound(
+    device: &Device,
+    gpu: &CudaDevice,
+    op: &str,
+    shape: &str,
+    bytes: usize,
+    note: &str,
+    runs: Runs,
+    table: &mut Table,
+    f: impl FnMut() -> ferrite::Result<()>,
+) -> ferrite::Result<()> {
+    let src = Array::<f32>::zeros(&[bytes / 8])?.to_device(device)?;
+    let mut dst = src.try_clone()?;
+    let times = pair(gpu, runs, f, || dst.copy_from(&src))?;
+    let mut row = bandwidth_row(device, op, shape.into(), times, bytes as f64);
+    row.note = note.into();
+    table.push(row);
+    Ok(())
+}
+
+/// The array-op rows over `n` f32 (2^26: 256 MiB, far past L2): contiguous unary and binary
+/// ops, a broadcast binary op, row and column sums (reads only: against a copy of as many
+/// bytes, that is the read bandwidth) and a transpose copy, each allocating its result
+/// (stream-ordered pool). Bytes counted: each element read and written once.
+fn array_ops(device: &Device, gpu: &CudaDevice, n: usize, runs: Runs, table: &mut Table) {
+    let side = (n as f64).sqrt() as usize; // 8192 for 2^26
+    let (flat, matrix) = (n.to_string(), format!("{side}x{side}"));
+    let m = side * side;
+    let on = |shape: &[usize], seed| Array::<f32>::rand_uniform(shape, -1.0, 1.0, seed)?.to_device(device);
+    table.attempt(("exp", &flat, "f32"), device, |t| {
+        let x = on(&[n], 8)?;
+        memory_bound(device, gpu, "exp", &flat, 8 * n, "contiguous", runs, t, || x.exp().map(drop))
+    });
+    table.attempt(("a + b", &flat, "f32"), device, |t| {
+        let (a, b) = (on(&[n], 6)?, on(&[n], 7)?);
+        memory_bound(device, gpu, "a + b", &flat, 12 * n, "contiguous", runs, t, || a.add(&b).map(drop))
+    });
+    table.attempt(("x - row", &matrix, "f32"), device, |t| {
+        let x = on(&[side, side], 9)?;
+        let row = x.mean(0, false)?;
+        let note = "x minus a row (its mean over axis 0), broadcast";
+        memory_bound(device, gpu, "x - row", &matrix, 8 * m, note, runs, t, || x.sub(&row).map(drop))
+    });
+    for axis in [0usize, 1] {
+        let op = format!("sum(axis={axis})");
+        table.attempt((&op, &matrix, "f32"), device, |t| {
+            let x = on(&[side, side], 10 + axis as u64)?;
+            let note = if axis == 0 { "columns; reads only" } else { "rows; reads only" };
+            memory_bound(device, gpu, &op, &matrix, 4 * m, note, runs, t, || x.sum(axis, false).map(drop))
+        });
+    }
+    table.attempt(("t().contiguous()", &matrix, "f32"), device, |t| {
+        let x = on(&[side, side], 13)?;
+        memory_bound(device, gpu, "t().contiguous()", &matrix, 8 * m, "transpose copy", runs, t, || {
+            x.t().contiguous().map(drop)
+        })
+    });
 }
 
 fn sqrt_into(device: &Device, gpu: &CudaDevice, n: usize, runs: Runs, table: &mut Table) -> ferrite::Result<()> {

@@ -31,10 +31,14 @@ struct Args {
     /// mode (python3 with NumPy needed).
     #[arg(long, value_name = "SCRIPT", num_args = 0..=1, default_missing_value = "scripts/bench_baselines.py")]
     numpy: Option<std::path::PathBuf>,
+    /// Measure only the operations whose name contains this (repeatable), e.g. `--only matmul`.
+    #[arg(long, value_name = "OP")]
+    only: Vec<String>,
 }
 
 fn main() -> ferrite::Result<()> {
     let args = Args::parse();
+    let mut skipped = None;
     let devices: Vec<Device> = if args.device.is_empty() {
         // The CPU and every CUDA device, counted until one fails to open.
         let mut d = vec![Device::Cpu];
@@ -44,6 +48,7 @@ fn main() -> ferrite::Result<()> {
                 Err(e) => {
                     if ordinal == 0 {
                         eprintln!("no GPU measured: {e}");
+                        skipped = Some(format!("GPU rows skipped, no GPU: {e}"));
                     }
                     break;
                 }
@@ -57,7 +62,12 @@ fn main() -> ferrite::Result<()> {
         .numpy
         .as_deref()
         .and_then(|script| numpy::Numpy::start(script).inspect_err(|e| eprintln!("no NumPy in the rounds: {e}")).ok());
-    let mut table = Table::default();
+    let mut table = Table { only: args.only.clone(), ..Table::default() };
+    table.notes.extend(skipped);
+    if let Some(n) = &numpy {
+        eprintln!("{}", n.description);
+        table.notes.push(n.description.clone());
+    }
     for d in &devices {
         eprintln!("measuring on {}", d.describe());
         let what = match d {

@@ -52,11 +52,13 @@ pub struct Table {
     /// under the devices.
     pub notes: Vec<String>,
     pub rows: Vec<Row>,
+    /// Measure only the operations whose name contains one of these (`--only`); all if empty.
+    pub only: Vec<String>,
 }
 
 impl Default for Table {
     fn default() -> Self {
-        Table { date: today(), devices: Vec::new(), notes: Vec::new(), rows: Vec::new() }
+        Table { date: today(), devices: Vec::new(), notes: Vec::new(), rows: Vec::new(), only: Vec::new() }
     }
 }
 
@@ -97,6 +99,9 @@ impl Table {
         device: &Device,
         measure: impl FnOnce(&mut Table) -> ferrite::Result<()>,
     ) {
+        if !self.only.is_empty() && !self.only.iter().any(|o| op.contains(o.as_str())) {
+            return;
+        }
         if let Err(e) = measure(self) {
             eprintln!("  FAILED {op} {shape} {dtype} on {device}: {e}");
             let mut row = Row::new(op, shape, dtype, device, f64::NAN);
