@@ -37,8 +37,15 @@ pub enum Kind {
     /// an empty reduction), the output dtype, and the scale of its error bound.
     Reduce { call: ReduceCall, reference: fn(&[f64]) -> Option<f64>, out: fn(DType) -> DType, scale: fn(&[f64]) -> f64 },
     /// Along one axis, the output the input's shape: `reference` maps a lane (the elements
-    /// along the axis) to its outputs, each with the scale of its error bound.
-    Along { call: fn(&Dyn, isize) -> Result<Dyn>, reference: fn(&[f64]) -> Vec<(f64, f64)>, out: fn(DType) -> DType },
+    /// along the axis) to its outputs, each with the scale of its error bound. `call` gets
+    /// `None` (the flattened array, NumPy's `axis=None`) only where `flattens` says the op
+    /// takes it.
+    Along {
+        call: fn(&Dyn, Option<isize>) -> Result<Dyn>,
+        reference: fn(&[f64]) -> Vec<(f64, f64)>,
+        out: fn(DType) -> DType,
+        flattens: bool,
+    },
 }
 
 pub struct Row {

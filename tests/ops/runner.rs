@@ -217,20 +217,44 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
                     other => return Err(format!("{case} over axis -3 of a 2-D array gave {other:?}").into()),
                 }
             }
-            Kind::Along { call, reference, out } => {
+            Kind::Along { call, reference, out, flattens } => {
                 for (input, axes) in samples::reductions(dtype, row.domain, &case) {
-                    if input.shape.is_empty() || axes.as_ref().is_some_and(|a| a.len() > 1) {
-                        continue;
-                    }
-                    let axis = axes.as_ref().map_or(-1, |a| a[0]);
-                    let what = format!("{case} of {} along {axis}", input.describe());
                     let x = input.build(dtype, d)?;
-                    let (want, scales) = along(&input, axis, *reference);
-                    judge(&what, row, &call(&x, axis)?, out(dtype), &input.shape, &want, tol, &|i| scales[i], d)?;
-                    untouched(&what, &x, &input)?;
+                    if *flattens && axes.is_none() {
+                        // NumPy's axis=None: the flattened array (a 0-d one becomes [1]).
+                        let what = format!("{case} of {} flattened", input.describe());
+                        let flat = Input::new(&[input.values.len()], input.values.clone(), samples::View::Contiguous);
+                        let (want, scales) = along(&flat, 0, *reference);
+                        judge(&what, row, &call(&x, None)?, out(dtype), &flat.shape, &want, tol, &|i| scales[i], d)?;
+                    }
+                    if input.shape.is_empty() {
+                        // A 0-d array has no axis: NumPy's AxisError (cumsum), or the op's own
+                        // refusal (softmax: "no axis to normalise over").
+                        match call(&x, Some(0)) {
+                            Err(Error::AxisOutOfRange { axis: 0, ndim: 0, .. } | Error::BadShape { .. }) => continue,
+                            other => return Err(format!("{case} along axis 0 of a 0-d array gave {other:?}").into()),
+                        }
+                    }
+                    // Several axes in a sample: each one in turn (an op along one axis).
+                    for axis in axes.unwrap_or_else(|| vec![-1]) {
+                        let what = format!("{case} of {} along {axis}", input.describe());
+                        let (want, scales) = along(&input, axis, *reference);
+                        judge(
+                            &what,
+                            row,
+                            &call(&x, Some(axis))?,
+                            out(dtype),
+                            &input.shape,
+                            &want,
+                            tol,
+                            &|i| scales[i],
+                            d,
+                        )?;
+                    }
+                    untouched(&format!("{case} of {}", input.describe()), &x, &input)?;
                 }
                 let x = samples::Input::new(&[2, 3], vec![1.0; 6], samples::View::Contiguous).build(dtype, d)?;
-                match call(&x, 2) {
+                match call(&x, Some(2)) {
                     Err(Error::AxisOutOfRange { axis: 2, ndim: 2, .. }) => {}
                     other => return Err(format!("{case} along axis 2 of a 2-D array gave {other:?}").into()),
                 }

@@ -300,7 +300,11 @@ pub fn reductions(dtype: DType, d: Domain, case: &str) -> Vec<(Input, Option<Vec
         .enumerate()
         .map(|(i, (s, v, a))| (input(dtype, s, v.clone(), d, &format!("{case} sample {i}")), a.map(|a| a.to_vec())))
         .collect();
+    // The special values in both orders: a running op (cumsum) meets inf and overflow before
+    // NaN only in the reversed one.
     let sp = specials(dtype);
+    let rev: Vec<f64> = sp.iter().rev().copied().collect();
     out.push((Input::new(&[sp.len()], sp, Contiguous), None));
+    out.push((Input::new(&[rev.len()], rev, Contiguous), None));
     out
 }
