@@ -41,3 +41,8 @@ pub use device::{Device, DeviceSpec, default_device, with_device};
 pub use dtype::{DType, Element, Float, Int, Native, Num};
 pub use error::{Error, Result};
 pub use half::{bf16, f16};
+
+/// The README's code blocks, run as doc tests (`cargo test --doc`) so its examples stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
