@@ -34,10 +34,10 @@ use storage::{CpuData, Storage};
 
 pub use ops::functions;
 pub use ops::{Axes, Summable};
-pub use slice::{Ellipsis, NewAxis, RangeLike, SliceArg};
 pub use precision::{
     MatmulPrecision, experimental_wgmma, float32_matmul_precision, set_experimental_wgmma, set_float32_matmul_precision,
 };
+pub use slice::{Ellipsis, NewAxis, RangeLike, SliceArg};
 
 pub struct Array<T: Element> {
     storage: Arc<Storage>,

@@ -180,7 +180,9 @@ impl Layout {
                     };
                     let one = Layout::new(vec![self.shape()[k]], vec![self.strides()[k]], 0);
                     let s = one.sliced(op, 0, start, stop, step).map_err(|e| match e {
-                        Error::BadShape { reason, .. } => Error::bad_shape(op, self.shape(), format!("axis {k}: {reason}")),
+                        Error::BadShape { reason, .. } => {
+                            Error::bad_shape(op, self.shape(), format!("axis {k}: {reason}"))
+                        }
                         e => e,
                     })?;
                     shape.push(s.shape()[0]);
