@@ -65,6 +65,7 @@ fn quick_bench_on_the_cpu_measures_every_cpu_row_and_names_the_machine() {
     // The array-op rows, each against a streaming copy of the same bytes.
     for (op, shape) in [
         ("copy", "10000000"),
+        ("concatenate", "10000000"),
         ("a + b", "10000000"),
         ("exp", "10000000"),
         ("x - row", "4096x2500"),
@@ -78,7 +79,7 @@ fn quick_bench_on_the_cpu_measures_every_cpu_row_and_names_the_machine() {
         assert!(r["seconds"].as_f64().is_some_and(|t| t > 0.0) && r["unit"] == "GB/s", "{r}");
     }
     assert!(find("train step", "100-64-10, batch 32").is_some(), "{rows:?}");
-    assert_eq!(rows.len(), 14, "{rows:?}");
+    assert_eq!(rows.len(), 15, "{rows:?}");
     let date = table["date"].as_str().unwrap();
     assert!(date.len() == 10 && stdout.contains(&format!("ferrite bench, {date} (UTC)")), "{stdout}");
     assert_eq!(table["devices"][0]["device"], "cpu");

@@ -107,6 +107,11 @@ pub enum Error {
     #[error("{what} {index} is out of range: there are {len}")]
     OutOfRange { what: &'static str, index: usize, len: usize },
 
+    /// An index outside an axis (NumPy's `IndexError`): `index` as given (negative counts
+    /// from the end), the axis and its length.
+    #[error("{op}: index {index} is out of range for axis {axis} of length {len}")]
+    IndexOutOfRange { op: &'static str, index: isize, axis: usize, len: usize },
+
     /// A model or training setting that cannot work (e.g. a layer without an input size).
     #[error("{0}")]
     Config(String),

@@ -46,6 +46,8 @@ pub enum Kind {
         out: fn(DType) -> DType,
         flattens: bool,
     },
+    /// Data movement (slicing, joining, splitting): exact, by index arithmetic (`movement.rs`).
+    Movement(super::movement::Movement),
 }
 
 pub struct Row {

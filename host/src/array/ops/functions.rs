@@ -8,6 +8,7 @@ use crate::dtype::{Element, Float, Num};
 use crate::error::Result;
 
 pub use super::compare::where_;
+pub use super::join::{concatenate, stack};
 
 macro_rules! unary_function {
     ($kind:ident, Clip, $name:ident, $doc:expr) => {};

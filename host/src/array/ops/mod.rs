@@ -12,11 +12,13 @@
 //!   `logsumexp`, `norm` over any axes;
 //! - `softmax.rs`: `softmax` and `log_softmax` over any axis;
 //! - `matmul.rs`;
+//! - `join.rs`: `concatenate`, `stack`, `split`, `chunk`, `repeat`, `tile`, `pad`, `roll`;
 //! - `functions.rs`: the free functions, NumPy's spelling.
 
 mod binary;
 mod compare;
 pub mod functions;
+mod join;
 mod matmul;
 mod reduce;
 mod scan;

@@ -79,6 +79,15 @@ fn array_ops(runs: Runs, numpy: &mut Option<Numpy>, table: &mut Table) {
         });
         Ok(())
     });
+    table.attempt(("concatenate", &flat, "f32"), &cpu, |t| {
+        let a = Array::<f32>::rand_uniform(&[n / 2], -1.0, 1.0, 14)?;
+        let b = Array::<f32>::rand_uniform(&[n / 2], -1.0, 1.0, 15)?;
+        let note = "two halves joined along axis 0 into a fresh result";
+        memory_bound("concatenate", &flat, 2 * f * n, note, runs, numpy, t, || {
+            drop(black_box(ferrite::concatenate(&[&a, &b], 0).expect("concatenate")))
+        });
+        Ok(())
+    });
     table.attempt(("a + b", &flat, "f32"), &cpu, |t| {
         let a = Array::<f32>::rand_uniform(&[n], -1.0, 1.0, 6)?;
         let b = Array::<f32>::rand_uniform(&[n], -1.0, 1.0, 7)?;
