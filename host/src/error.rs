@@ -107,6 +107,11 @@ pub enum Error {
     #[error("{what} {index} is out of range: there are {len}")]
     OutOfRange { what: &'static str, index: usize, len: usize },
 
+    /// An index array holding a value outside the axis it indexes (`gather`, `scatter`,
+    /// `index_select`, `take`, `one_hot`); `index` is the value as given.
+    #[error("{op}: index {index} is out of range for axis {axis} of size {size}")]
+    IndexOutOfRange { op: &'static str, index: i64, axis: usize, size: usize },
+
     /// A model or training setting that cannot work (e.g. a layer without an input size).
     #[error("{0}")]
     Config(String),

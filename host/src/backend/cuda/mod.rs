@@ -6,6 +6,7 @@
 
 mod driver;
 pub(crate) mod elementwise;
+pub(crate) mod gather;
 mod emulated;
 pub(crate) mod library;
 pub(crate) mod ops;
