@@ -39,6 +39,8 @@ pub enum Kind {
     /// Along one axis, the output the input's shape: `reference` maps a lane (the elements
     /// along the axis) to its outputs, each with the scale of its error bound.
     Along { call: fn(&Dyn, isize) -> Result<Dyn>, reference: fn(&[f64]) -> Vec<(f64, f64)>, out: fn(DType) -> DType },
+    /// An op whose samples and reference are its own (indexing, masks): run per dtype.
+    Custom(fn(DType, &ferrite::Device) -> crate::common::devices::CaseResult),
 }
 
 pub struct Row {

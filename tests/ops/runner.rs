@@ -217,6 +217,7 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
                     other => return Err(format!("{case} over axis -3 of a 2-D array gave {other:?}").into()),
                 }
             }
+            Kind::Custom(run) => run(dtype, d).map_err(|e| format!("{case}: {e}"))?,
             Kind::Along { call, reference, out } => {
                 for (input, axes) in samples::reductions(dtype, row.domain, &case) {
                     if input.shape.is_empty() || axes.as_ref().is_some_and(|a| a.len() > 1) {
