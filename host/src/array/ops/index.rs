@@ -45,7 +45,14 @@ impl IndexType for i32 {
 }
 
 fn axis_params(n: usize, step: isize, index_len: usize, index_step: isize, flags: u32) -> Axis {
-    Axis { len: n as u64, step: step as i64, index_len: index_len as u64, index_step: index_step as i64, flags, _pad: 0 }
+    Axis {
+        len: n as u64,
+        step: step as i64,
+        index_len: index_len as u64,
+        index_step: index_step as i64,
+        flags,
+        _pad: 0,
+    }
 }
 
 /// `x`'s layout over `shape` with step 0 along `ax` (and that step).
@@ -69,6 +76,16 @@ fn gather_core<T: Element>(
     let n = x.shape()[ax];
     let (xl, step) = without_axis(x.layout(), shape, ax);
     let (mut out, layout) = output::<T>(shape, &x.device())?;
+    if layout.is_empty() && !idx.is_empty() {
+        // No output element to check an index (another axis is empty): as NumPy, check them
+        // all here; they are `idx.len()` values, not read by any kernel.
+        let bad =
+            idx.to_vec()?.into_iter().find(|&v| !(if wrap { -(n as i64)..n as i64 } else { 0..n as i64 }).contains(&v));
+        return match bad {
+            Some(index) => Err(Error::IndexOutOfRange { op, index, axis: ax, size: n }),
+            None => Ok(Array::from_parts(Arc::new(out), layout)),
+        };
+    }
     let w = walk(&layout, &[&xl, &il]);
     let bad = match (x.storage(), idx.storage(), &mut out) {
         (Storage::Cpu(xd), Storage::Cpu(id), Storage::Cpu(yd)) => {
