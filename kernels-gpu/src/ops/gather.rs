@@ -55,7 +55,8 @@ pub struct Axis {
     pub _pad: u32,
 }
 
-pub type GatherArgs<E> = (*const E, u64, Strides, *const i64, u64, Strides, *mut E, u64, Strides, Shape, Axis, *mut u64);
+pub type GatherArgs<E> =
+    (*const E, u64, Strides, *const i64, u64, Strides, *mut E, u64, Strides, Shape, Axis, *mut u64);
 pub type ScatterArgs<E> =
     (*const E, u64, Strides, *const i64, u64, Strides, *mut E, u64, Strides, Strides, Shape, Axis, *mut u64);
 pub type CompactArgs<E> = (*const i64, u64, Strides, *const E, u64, Strides, Shape, *mut E, u64);
@@ -89,7 +90,8 @@ pub unsafe fn gather<E: Copy>(
     axis: Axis,
     err: *mut u64,
 ) {
-    let (xg, ig, yg) = unsafe { (Global::new(x, xl as usize), Global::new(idx, il as usize), GlobalMut::new(y, yl as usize)) };
+    let (xg, ig, yg) =
+        unsafe { (Global::new(x, xl as usize), Global::new(idx, il as usize), GlobalMut::new(y, yl as usize)) };
     let eg = unsafe { GlobalMut::new(err, 2) };
     let n = axis.len as i64;
     let wrap = axis.flags & WRAP != 0;
@@ -129,7 +131,8 @@ pub unsafe fn scatter<E: Elem>(
     axis: Axis,
     err: *mut u64,
 ) {
-    let (sg, ig, yg) = unsafe { (Global::new(src, sl as usize), Global::new(idx, il as usize), GlobalMut::new(y, yl as usize)) };
+    let (sg, ig, yg) =
+        unsafe { (Global::new(src, sl as usize), Global::new(idx, il as usize), GlobalMut::new(y, yl as usize)) };
     let eg = unsafe { GlobalMut::new(err, 2) };
     let n = axis.len as i64;
     let add = axis.flags & ADD != 0;
@@ -174,7 +177,8 @@ pub unsafe fn compact<E: Copy>(
     y: *mut E,
     yl: u64,
 ) {
-    let (sg, xg, yg) = unsafe { (Global::new(scan, sl as usize), Global::new(x, xl as usize), GlobalMut::new(y, yl as usize)) };
+    let (sg, xg, yg) =
+        unsafe { (Global::new(scan, sl as usize), Global::new(x, xl as usize), GlobalMut::new(y, yl as usize)) };
     walk(&shape, [&ss, &xs], false, |[si, xi]| {
         let s = sg.load(si);
         let prev = if si == 0 { 0 } else { sg.load(si - 1) };

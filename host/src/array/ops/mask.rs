@@ -95,7 +95,11 @@ impl<T: Element> Array<T> {
             }
             Storage::Cuda(_) => {
                 if nd > MAX_RANK {
-                    return Err(Error::bad_shape(op, self.shape(), format!("CUDA takes at most {MAX_RANK} dimensions")));
+                    return Err(Error::bad_shape(
+                        op,
+                        self.shape(),
+                        format!("CUDA takes at most {MAX_RANK} dimensions"),
+                    ));
                 }
                 let (scan, count) = prefix_count(&mask)?;
                 let (mut out, layout) = output::<i64>(&[count, nd], &self.device())?;

@@ -71,7 +71,13 @@ pub(crate) fn scatter(src: &CudaRef, idx: &CudaRef, y: &mut CudaData, walk: &Wal
     with_kernel_type!(y.dtype, |K| launch_scatter::<K>(src, idx, y, walk, axis))
 }
 
-fn launch_scatter<K: Elem>(src: &CudaRef, idx: &CudaRef, y: &mut CudaData, walk: &Walk, axis: Axis) -> Result<Option<i64>> {
+fn launch_scatter<K: Elem>(
+    src: &CudaRef,
+    idx: &CudaRef,
+    y: &mut CudaData,
+    walk: &Walk,
+    axis: Axis,
+) -> Result<Option<i64>> {
     let dev = src.device().clone();
     let (shape, s) = kernel_layout("scatter", walk)?;
     let cfg = config(&dev, &shape);
@@ -137,4 +143,3 @@ pub(crate) fn nonzero(scan: &CudaRef, n: usize, shape: &[usize], y: &mut CudaDat
     // SAFETY: `scan` holds `n` counts, `y` `count × ndim` coordinates.
     unsafe { dev.launch(&gather::nonzero_i64, cfg, args) }
 }
-

@@ -6,8 +6,8 @@
 
 mod driver;
 pub(crate) mod elementwise;
-pub(crate) mod gather;
 mod emulated;
+pub(crate) mod gather;
 pub(crate) mod library;
 pub(crate) mod ops;
 mod real;
