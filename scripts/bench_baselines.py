@@ -233,6 +233,13 @@ def np_transpose(shape):
     return (lambda: np.ascontiguousarray(x.T)), 1
 
 
+def np_index_select0(shape):
+    """`x.index_select(0, perm)`: the rows in shuffled order, as `np.take`."""
+    x = matrix(shape, 13)
+    perm = np.random.default_rng(14).permutation(x.shape[0])
+    return (lambda: np.take(x, perm, axis=0)), 1
+
+
 def np_train_step(_shape):
     """The seed model's step by hand, as ferrite's `fit` runs it: a shuffled epoch of 500
     batches of 32; each step gathers its rows, runs 100 -> 64 relu -> 10, takes the softmax
@@ -323,6 +330,7 @@ NUMPY = {
     "sum(axis=1)": np_sum1,
     "argmax(axis=1)": np_argmax1,
     "t().contiguous()": np_transpose,
+    "index_select(axis=0)": np_index_select0,
     "train step": np_train_step,
 }
 

@@ -34,6 +34,10 @@ mod rows_join;
 mod rows_movement;
 #[path = "ops/rows_movement_errors.rs"]
 mod rows_movement_errors;
+#[path = "ops/rows_index.rs"]
+mod rows_index;
+#[path = "ops/rows_mask.rs"]
+mod rows_mask;
 #[path = "ops/rows_reduce.rs"]
 mod rows_reduce;
 #[path = "ops/runner.rs"]
@@ -50,7 +54,13 @@ fn main() {
     unsafe { std::env::set_var("FERRITE_POISON", "1") };
     reference::self_check();
     let mut cases: Vec<(String, DynCase)> = Vec::new();
-    for row in rows_elementwise::rows().into_iter().chain(rows_reduce::rows()).chain(rows_movement::rows()) {
+    for row in rows_elementwise::rows()
+        .into_iter()
+        .chain(rows_reduce::rows())
+        .chain(rows_movement::rows())
+        .chain(rows_index::rows())
+        .chain(rows_mask::rows())
+    {
         let row = Arc::new(row);
         cases.push((row.name.to_string(), Arc::new(move |d: &Device| runner::run_row(&row, d)) as DynCase));
     }

@@ -255,6 +255,13 @@ fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> 
             }
             v
         }
+        // The indexing family walks the map engine's rows and flat mappings (never its
+        // contiguous one); `nonzero` is a flat grid-stride loop.
+        _ if prefix(&["gather_", "scatter_", "compact_"]) => {
+            let dims: [&[u64]; 4] = [&[1], &[1, 1], &[1 << 20, 33], &[1 << 20, 3, 5]];
+            dims.iter().map(|d| map::config(&Shape::new(d), false, 1, 132 * 32)).collect()
+        }
+        _ if prefix(&["nonzero_"]) => [1, 1 << 33].map(|n| map::config(&Shape::flat(n), true, 1, 132 * 32)).to_vec(),
         _ if prefix(&["transpose_"]) => [1, 33, 1 << 20]
             .iter()
             .flat_map(|&r| [1, 33, 1 << 20].map(|c| copy::transpose_config::<f64>(r, c, 132 * 32)))

@@ -107,10 +107,11 @@ pub enum Error {
     #[error("{what} {index} is out of range: there are {len}")]
     OutOfRange { what: &'static str, index: usize, len: usize },
 
-    /// An index outside an axis (NumPy's `IndexError`): `index` as given (negative counts
-    /// from the end), the axis and its length.
-    #[error("{op}: index {index} is out of range for axis {axis} of length {len}")]
-    IndexOutOfRange { op: &'static str, index: isize, axis: usize, len: usize },
+    /// An index outside the axis it indexes (NumPy's `IndexError`): a slice's index or a value
+    /// of an index array (`gather`, `scatter`, `index_select`, `take`, `one_hot`), as given
+    /// (negative counts from the end where the op allows it), the axis and its size.
+    #[error("{op}: index {index} is out of range for axis {axis} of size {size}")]
+    IndexOutOfRange { op: &'static str, index: i64, axis: usize, size: usize },
 
     /// A model or training setting that cannot work (e.g. a layer without an input size).
     #[error("{0}")]

@@ -15,6 +15,12 @@
 //! their operations), `backend` (the CPU code and the CUDA launches), [`ptx`] (the embedded
 //! kernels). The kernels themselves live in the `kernels-gpu` crate.
 
+/// The README's indexing and masking example, run as a doctest (a unit test in
+/// `array/ops/index.rs` checks that the README holds the same text).
+#[cfg(doctest)]
+#[doc = concat!("```\n", include_str!("array/ops/readme_indexing.rs"), "# Ok::<(), ferrite::Error>(())\n```")]
+pub struct ReadmeIndexing;
+
 mod alloc;
 mod array;
 mod backend;
@@ -30,7 +36,7 @@ pub mod ptx;
 
 pub use array::functions::*;
 pub use array::{
-    Array, Axes, Ellipsis, MatmulPrecision, NewAxis, RangeLike, SliceArg, Summable, experimental_wgmma,
+    Array, Axes, Ellipsis, IndexType, MatmulPrecision, NewAxis, RangeLike, SliceArg, Summable, experimental_wgmma,
     float32_matmul_precision, set_experimental_wgmma, set_float32_matmul_precision,
 };
 pub use backend::cuda::CudaDevice;

@@ -39,10 +39,10 @@ pub fn slice(t: DType, d: &Device) -> CaseResult {
     let (f, x) = (typed!(rm::slice), one(t, &[37, 41], d)?);
     refuses!(
         f(&x, &with(None, &[], &s![0, 41])),
-        Error::IndexOutOfRange { index: 41, axis: 1, len: 41, .. },
+        Error::IndexOutOfRange { index: 41, axis: 1, size: 41, .. },
         "[0, 41]"
     );
-    refuses!(f(&x, &with(None, &[], &s![-38])), Error::IndexOutOfRange { index: -38, axis: 0, len: 37, .. }, "[-38]");
+    refuses!(f(&x, &with(None, &[], &s![-38])), Error::IndexOutOfRange { index: -38, axis: 0, size: 37, .. }, "[-38]");
     refuses!(f(&x, &with(None, &[], &s![1, 2, 3])), Error::BadShape { .. }, "three indices of a 2-D array");
     refuses!(f(&x, &with(None, &[], &s![..;0])), Error::BadShape { .. }, "a zero step");
     let two = [SliceArg::Ellipsis, SliceArg::Ellipsis];
@@ -61,7 +61,7 @@ pub fn slice_assign(t: DType, d: &Device) -> CaseResult {
     );
     refuses!(
         f(&[x.clone(), ones(t, &[], d)?], &with(None, &[], &s![37])),
-        Error::IndexOutOfRange { index: 37, axis: 0, len: 37, .. },
+        Error::IndexOutOfRange { index: 37, axis: 0, size: 37, .. },
         "index 37"
     );
     if let Some(host) = elsewhere(t, &[], d)? {
@@ -110,7 +110,7 @@ pub fn narrow(t: DType, d: &Device) -> CaseResult {
     let (f, x) = (typed!(rm::narrow), one(t, &[5, 7], d)?);
     refuses!(
         f(&x, &with(Some(1), &[-8, 1], &[])),
-        Error::IndexOutOfRange { index: -8, axis: 1, len: 7, .. },
+        Error::IndexOutOfRange { index: -8, axis: 1, size: 7, .. },
         "start -8"
     );
     refuses!(f(&x, &with(Some(0), &[3, 3], &[])), Error::BadShape { .. }, "3 elements from 3 of 5");
@@ -120,7 +120,7 @@ pub fn narrow(t: DType, d: &Device) -> CaseResult {
 
 pub fn select(t: DType, d: &Device) -> CaseResult {
     let (f, x) = (typed!(rm::select), one(t, &[5, 7], d)?);
-    refuses!(f(&x, &with(Some(0), &[5], &[])), Error::IndexOutOfRange { index: 5, axis: 0, len: 5, .. }, "index 5");
+    refuses!(f(&x, &with(Some(0), &[5], &[])), Error::IndexOutOfRange { index: 5, axis: 0, size: 5, .. }, "index 5");
     refuses!(f(&x, &with(Some(-3), &[0], &[])), Error::AxisOutOfRange { axis: -3, ndim: 2, .. }, "axis -3");
     Ok(())
 }

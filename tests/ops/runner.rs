@@ -218,6 +218,7 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
                 }
             }
             Kind::Movement(m) => super::movement::run(row.name, m, dtype, d)?,
+            Kind::Custom(run) => run(dtype, d).map_err(|e| format!("{case}: {e}"))?,
             Kind::Along { call, reference, out, flattens } => {
                 for (input, axes) in samples::reductions(dtype, row.domain, &case) {
                     let x = input.build(dtype, d)?;

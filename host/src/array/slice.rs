@@ -131,7 +131,7 @@ macro_rules! s {
 pub(crate) fn wrap_index(op: &'static str, index: isize, axis: usize, len: usize) -> Result<usize> {
     let i = if index < 0 { index + len as isize } else { index };
     if i < 0 || i >= len as isize {
-        return Err(Error::IndexOutOfRange { op, index, axis, len });
+        return Err(Error::IndexOutOfRange { op, index: index as i64, axis, size: len });
     }
     Ok(i as usize)
 }

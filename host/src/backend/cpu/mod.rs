@@ -9,6 +9,7 @@
 //! existing array).
 
 pub(crate) mod elementwise;
+pub(crate) mod gather;
 mod matmul;
 pub(crate) mod reduce;
 pub(crate) mod scan;

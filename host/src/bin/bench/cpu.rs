@@ -128,6 +128,24 @@ fn array_ops(runs: Runs, numpy: &mut Option<Numpy>, table: &mut Table) {
         });
         Ok(())
     });
+    table.attempt(("index_select(axis=0)", &matrix, "f32"), &cpu, |t| {
+        let x = Array::<f32>::rand_uniform(&[rows, cols], -1.0, 1.0, 14)?;
+        // A shuffle of the rows (NumPy's turn: `np.take(x, rng.permutation(4096), axis=0)`).
+        let mut order: Vec<i64> = (0..rows as i64).collect();
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        for i in (1..order.len()).rev() {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            order.swap(i, (s % (i as u64 + 1)) as usize);
+        }
+        let idx = Array::from_vec(order, &[rows])?;
+        let note = "rows in shuffled order: np.take(x, perm, axis=0)";
+        memory_bound("index_select(axis=0)", &matrix, 2 * f * m, note, runs, numpy, t, || {
+            drop(black_box(x.index_select(0, &idx).expect("index_select")))
+        });
+        Ok(())
+    });
     table.attempt(("t().contiguous()", &matrix, "f32"), &cpu, |t| {
         let x = Array::<f32>::rand_uniform(&[rows, cols], -1.0, 1.0, 13)?;
         memory_bound("t().contiguous()", &matrix, 2 * f * m, "transpose copy", runs, numpy, t, || {
