@@ -11,11 +11,12 @@
 //! - `reduce.rs`: `sum`, `mean`, `prod`, `max`, `min`, `argmax`, `argmin`, `var`, `std`,
 //!   `logsumexp`, `norm` over any axes;
 //! - `softmax.rs`: `softmax` and `log_softmax` over any axis;
-//! - `matmul.rs`;
+//! - `matmul.rs`: `matmul` with NumPy's batch rules; `einsum.rs`: `dot`, `outer`, `einsum`;
 //! - `functions.rs`: the free functions, NumPy's spelling.
 
 mod binary;
 mod compare;
+mod einsum;
 pub mod functions;
 mod matmul;
 mod reduce;
