@@ -26,6 +26,8 @@ mod reference;
 mod registry;
 #[path = "ops/rows_elementwise.rs"]
 mod rows_elementwise;
+#[path = "ops/rows_matmul.rs"]
+mod rows_matmul;
 #[path = "ops/rows_reduce.rs"]
 mod rows_reduce;
 #[path = "ops/runner.rs"]
@@ -46,7 +48,7 @@ fn main() {
         let row = Arc::new(row);
         cases.push((row.name.to_string(), Arc::new(move |d: &Device| runner::run_row(&row, d)) as DynCase));
     }
-    for &(name, case) in other::CASES {
+    for &(name, case) in other::CASES.iter().chain(rows_matmul::CASES) {
         cases.push((name.to_string(), Arc::new(case) as DynCase));
     }
     let (args, targets, trials) = dyn_trials(cases, Vec::new());
