@@ -256,8 +256,8 @@ fn matmul_rejects_incompatible_shapes(d: &Device) -> CaseResult {
     let s = on(d, vec![1f32], &[])?;
     ensure!(matches!(s.matmul(&a), Err(Error::ShapeMismatch { .. })), "0-d left operand");
     ensure!(matches!(a.matmul(&s), Err(Error::ShapeMismatch { .. })), "0-d right operand");
-    let batched = on(d, vec![0f32; 24], &[2, 3, 4])?;
-    ensure!(matches!(batched.matmul(&batched), Err(Error::ShapeMismatch { .. })), "batched right operand");
+    let (x, y) = (on(d, vec![0f32; 24], &[2, 3, 4])?, on(d, vec![0f32; 60], &[3, 4, 5])?);
+    ensure!(matches!(x.matmul(&y), Err(Error::ShapeMismatch { .. })), "batches 2 and 3 do not broadcast");
     Ok(())
 }
 

@@ -38,6 +38,8 @@ mod rows_movement_errors;
 mod rows_index;
 #[path = "ops/rows_mask.rs"]
 mod rows_mask;
+#[path = "ops/rows_matmul.rs"]
+mod rows_matmul;
 #[path = "ops/rows_reduce.rs"]
 mod rows_reduce;
 #[path = "ops/runner.rs"]
@@ -64,7 +66,7 @@ fn main() {
         let row = Arc::new(row);
         cases.push((row.name.to_string(), Arc::new(move |d: &Device| runner::run_row(&row, d)) as DynCase));
     }
-    for &(name, case) in other::CASES {
+    for &(name, case) in other::CASES.iter().chain(rows_matmul::CASES) {
         cases.push((name.to_string(), Arc::new(case) as DynCase));
     }
     let (args, targets, trials) = dyn_trials(cases, Vec::new());

@@ -195,9 +195,13 @@ fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> 
     let f64 = kernel.ends_with("f64") || kernel.contains("_f64_");
     let prefix = |p: &[&str]| p.iter().any(|p| kernel.starts_with(p));
     // Matrix products: one tile, and the most tiles the grid's y dimension takes (the host
-    // refuses larger M).
+    // refuses larger M); the matmul entries also as the largest batch one launch takes (z).
     let tiles = |tile: usize, cfg: &dyn Fn(usize, usize) -> LaunchConfig| {
-        vec![cfg(1, 1), cfg(65_535 * tile, 1 << 20), cfg(tile + 1, tile * 3 + 1)]
+        let mut v = vec![cfg(1, 1), cfg(65_535 * tile, 1 << 20), cfg(tile + 1, tile * 3 + 1)];
+        if !kernel.starts_with("dense_") {
+            v.push(matmul::batched(cfg(65_535 * tile, 1 << 20), matmul::MAX_BATCH));
+        }
+        v
     };
     match kernel {
         _ if prefix(&["sgemm"]) => tiles(sgemm::TILE, &sgemm::config),

@@ -100,6 +100,10 @@ pub enum Error {
     #[error("{op}: axis {axis} is out of range for an array of {ndim} dimensions (shape {shape:?})")]
     AxisOutOfRange { op: &'static str, axis: isize, ndim: usize, shape: Vec<usize> },
 
+    /// `einsum` subscripts that are malformed or not supported.
+    #[error("einsum: subscripts {subscripts:?}: {reason}")]
+    Einsum { subscripts: String, reason: String },
+
     /// An operation that does not take this dtype.
     #[error("{op} does not take {dtype} arrays{}", if hint.is_empty() { String::new() } else { format!(": {hint}") })]
     DType { op: &'static str, dtype: DType, hint: &'static str },

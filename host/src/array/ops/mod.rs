@@ -11,7 +11,7 @@
 //! - `reduce.rs`: `sum`, `mean`, `prod`, `max`, `min`, `argmax`, `argmin`, `var`, `std`,
 //!   `logsumexp`, `norm` over any axes;
 //! - `softmax.rs`: `softmax` and `log_softmax` over any axis;
-//! - `matmul.rs`;
+//! - `matmul.rs`: `matmul` with NumPy's batch rules; `einsum.rs`: `dot`, `outer`, `einsum`;
 //! - `join.rs`: `concatenate`, `stack`, `split`, `chunk`, `repeat`, `tile`, `pad`, `roll`;
 //! - `index.rs`: `index_select`, `take`, `gather`, `scatter`, `scatter_add`, `one_hot`;
 //! - `mask.rs`: `masked_select`, `masked_fill`, `nonzero`;
@@ -19,6 +19,7 @@
 
 mod binary;
 mod compare;
+mod einsum;
 pub mod functions;
 mod join;
 mod index;
