@@ -11,7 +11,7 @@ fn from_ndarray_never_copies() {
     let f = Array2::from_shape_fn((3, 4).f(), |(i, j)| (i * 10 + j) as f32);
     let mut reversed = c.clone();
     reversed.invert_axis(Axis(1)); // negative stride, offset inside the vector
-    let sliced = c.slice_move(s![1.., ..;2]); // an owned array over part of its vector
+    let sliced = c.clone().slice_move(s![1.., ..;2]); // an owned array over part of its vector
     for (name, nd) in [("c", c.clone()), ("f", f), ("reversed", reversed), ("sliced", sliced)] {
         let (ptr, want) = (nd.as_ptr(), nd.iter().copied().collect::<Vec<_>>());
         let a = Array::from(nd.clone());
