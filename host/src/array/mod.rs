@@ -63,6 +63,10 @@ impl<T: Element> Array<T> {
         Self::from_parts(Arc::new(storage), Layout::contiguous(shape))
     }
 
+    pub(crate) fn into_parts(self) -> (Arc<Storage>, Layout) {
+        (self.storage, self.layout)
+    }
+
     pub(crate) fn storage(&self) -> &Storage {
         &self.storage
     }
