@@ -51,6 +51,7 @@ CPU_ROWS = [("matmul", f"{n}x{n}x{n}", "f32") for n in (512, 1024, 2048)] + [
     ("softmax", "4096x1000", "f32"),
     ("sqrt_into", "10000000", "f32"),
     ("copy", "10000000", "f32"),
+    ("concatenate", "10000000", "f32"),
     ("a + b", "10000000", "f32"),
     ("exp", "10000000", "f32"),
     ("x - row", "4096x2500", "f32"),
@@ -182,6 +183,13 @@ def np_copy(shape):
     return (lambda: x.copy()), 1
 
 
+def np_concatenate(shape):
+    """Two halves of N f32 joined along axis 0 into a new array."""
+    rng = np.random.default_rng(14)
+    a, b = (rng.uniform(-1, 1, int(shape) // 2).astype(np.float32) for _ in range(2))
+    return (lambda: np.concatenate((a, b))), 1
+
+
 def np_add(shape):
     rng = np.random.default_rng(6)
     a, b = (rng.uniform(-1, 1, int(shape)).astype(np.float32) for _ in range(2))
@@ -223,6 +231,13 @@ def np_transpose(shape):
     """`x.t().contiguous()`: the transpose as a new C-contiguous array."""
     x = matrix(shape, 12)
     return (lambda: np.ascontiguousarray(x.T)), 1
+
+
+def np_index_select0(shape):
+    """`x.index_select(0, perm)`: the rows in shuffled order, as `np.take`."""
+    x = matrix(shape, 13)
+    perm = np.random.default_rng(14).permutation(x.shape[0])
+    return (lambda: np.take(x, perm, axis=0)), 1
 
 
 def np_train_step(_shape):
@@ -307,6 +322,7 @@ NUMPY = {
     "softmax": np_softmax,
     "sqrt_into": np_sqrt_into,
     "copy": np_copy,
+    "concatenate": np_concatenate,
     "a + b": np_add,
     "exp": np_exp,
     "x - row": np_sub_row,
@@ -314,6 +330,7 @@ NUMPY = {
     "sum(axis=1)": np_sum1,
     "argmax(axis=1)": np_argmax1,
     "t().contiguous()": np_transpose,
+    "index_select(axis=0)": np_index_select0,
     "train step": np_train_step,
 }
 

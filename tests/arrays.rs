@@ -256,8 +256,8 @@ fn matmul_rejects_incompatible_shapes(d: &Device) -> CaseResult {
     let s = on(d, vec![1f32], &[])?;
     ensure!(matches!(s.matmul(&a), Err(Error::ShapeMismatch { .. })), "0-d left operand");
     ensure!(matches!(a.matmul(&s), Err(Error::ShapeMismatch { .. })), "0-d right operand");
-    let batched = on(d, vec![0f32; 24], &[2, 3, 4])?;
-    ensure!(matches!(batched.matmul(&batched), Err(Error::ShapeMismatch { .. })), "batched right operand");
+    let (x, y) = (on(d, vec![0f32; 24], &[2, 3, 4])?, on(d, vec![0f32; 60], &[3, 4, 5])?);
+    ensure!(matches!(x.matmul(&y), Err(Error::ShapeMismatch { .. })), "batches 2 and 3 do not broadcast");
     Ok(())
 }
 
@@ -389,6 +389,25 @@ fn display_reads_like_numpy(d: &Device) -> CaseResult {
     ensure!(long.to_string() == "[0, 1, 2, ..., 1997, 1998, 1999]", "summarised: {long}");
     let nan = on(d, vec![f32::NAN, f32::INFINITY], &[2])?;
     ensure!(nan.to_string() == "[nan, inf]", "specials: {nan}");
+    // Two or more dimensions: aligned columns, integer parts right-aligned, points lined up.
+    let cols = on(d, vec![1.5f32, -2.0, 10.0, 0.25, 3.0, 100.0], &[2, 3])?;
+    ensure!(cols.to_string() == "[[  1.5 ,  -2   ,  10   ],\n [  0.25,   3   , 100   ]]", "aligned:\n{cols}");
+    let big = on(d, (0..1600).collect::<Vec<i32>>(), &[40, 40])?;
+    let text = big.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let want = ["[[   0,    1,    2, ...,   37,   38,   39],", " ...,", " [1560, 1561, 1562, ..., 1597, 1598, 1599]]"];
+    ensure!(lines.len() == 7 && [lines[0], lines[3], lines[6]] == want, "summarised 2-D:\n{text}");
+    let text = big.t().to_string(); // a view prints its own elements
+    ensure!(text.starts_with("[[   0,   40,   80, ..., 1480, 1520, 1560],\n [   1,   41,"), "transposed:\n{text}");
+    let empty = on(d, Vec::<f32>::new(), &[usize::MAX, 0])?;
+    ensure!(empty.to_string() == "[]" && on(d, Vec::<u8>::new(), &[0, 3, 2])?.to_string() == "[]", "empty: {empty}");
+    let debug = format!("{:?}", big.t());
+    let want = format!("Array {{ shape: [40, 40], dtype: int32, strides: [1, 40], device: {d} }}");
+    ensure!(debug == want, "Debug: {debug}, want {want}");
+    ensure!(
+        format!("{empty:?}").starts_with("Array { shape: [18446744073709551615, 0], dtype: float32, device"),
+        "{empty:?}"
+    );
     Ok(())
 }
 

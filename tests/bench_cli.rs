@@ -65,6 +65,7 @@ fn quick_bench_on_the_cpu_measures_every_cpu_row_and_names_the_machine() {
     // The array-op rows, each against a streaming copy of the same bytes.
     for (op, shape) in [
         ("copy", "10000000"),
+        ("concatenate", "10000000"),
         ("a + b", "10000000"),
         ("exp", "10000000"),
         ("x - row", "4096x2500"),
@@ -72,13 +73,14 @@ fn quick_bench_on_the_cpu_measures_every_cpu_row_and_names_the_machine() {
         ("sum(axis=1)", "4096x2500"),
         ("argmax(axis=1)", "4096x2500"),
         ("t().contiguous()", "4096x2500"),
+        ("index_select(axis=0)", "4096x2500"),
     ] {
         let r = find(op, shape).unwrap_or_else(|| panic!("{op} {shape}: {rows:?}"));
         assert!(r["baseline"].as_str().unwrap().starts_with("streaming copy of the same bytes"), "{r}");
         assert!(r["seconds"].as_f64().is_some_and(|t| t > 0.0) && r["unit"] == "GB/s", "{r}");
     }
     assert!(find("train step", "100-64-10, batch 32").is_some(), "{rows:?}");
-    assert_eq!(rows.len(), 14, "{rows:?}");
+    assert_eq!(rows.len(), 16, "{rows:?}");
     let date = table["date"].as_str().unwrap();
     assert!(date.len() == 10 && stdout.contains(&format!("ferrite bench, {date} (UTC)")), "{stdout}");
     assert_eq!(table["devices"][0]["device"], "cpu");

@@ -1,10 +1,21 @@
 //! Dataset loaders: each format read back from files the tests write, the embedded digits split,
 //! and the Dataset/Labels helpers. Errors for malformed files are in `data/errors.rs`.
+//! Arrays in files (`ferrite::io`): `data/arrays_*.rs`, and NumPy reading and writing them in
+//! `data/numpy_interop.rs`.
 
+#[cfg(feature = "ndarray")]
+#[path = "data/arrays_ndarray.rs"]
+mod arrays_ndarray;
+#[path = "data/arrays_npy.rs"]
+mod arrays_npy;
+#[path = "data/arrays_safetensors.rs"]
+mod arrays_safetensors;
 #[path = "data/bombs.rs"]
 mod bombs;
 #[path = "data/errors.rs"]
 mod errors;
+#[path = "data/numpy_interop.rs"]
+mod numpy_interop;
 
 use ferrite::{Dataset, Error, Labels};
 use npyz::WriterBuilder;

@@ -14,7 +14,7 @@ use kernels_gpu::emu::DeviceBuffer;
 use kernels_gpu::matmul::{self, config};
 use rstest::rstest;
 
-type MatmulArgs<T> = (*const T, *const T, *mut T, u32, u32, u32);
+type MatmulArgs<T> = (*const T, *const T, *mut T, u32, u32, u32, u64, u64);
 
 trait MatmulKernels: Elem {
     /// Indexed by (transpose A, transpose B).
@@ -61,7 +61,7 @@ fn check<T: MatmulKernels>(m: usize, n: usize, k: usize, ta: bool, tb: bool) {
     }
     let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));
     let mut dc = DeviceBuffer::<T>::poisoned(m * n);
-    let args = (da.as_ptr(), db.as_ptr(), dc.as_mut_ptr(), m as u32, n as u32, k as u32);
+    let args = (da.as_ptr(), db.as_ptr(), dc.as_mut_ptr(), m as u32, n as u32, k as u32, 0u64, 0u64);
     unsafe { launch_kernel(&T::kernel(ta, tb), &config::<T>(m, n), args) }.unwrap();
     let tol = |i: usize| 2.0 * k as f64 * T::U * bound[i] + f64::MIN_POSITIVE;
     assert_close(&dc.to_vec(), &want, tol, &case);
@@ -130,7 +130,7 @@ fn sgemm_128_matches_f64_reference_body(m: usize, n: usize, k: usize, skip: usiz
     let mut dc = DeviceBuffer::<f32>::poisoned(m * n);
     // SAFETY: `skip` elements into buffers of `skip + len` elements.
     let (pa, pb) = unsafe { (da.as_ptr().add(skip), db.as_ptr().add(skip)) };
-    let args = (pa, pb, dc.as_mut_ptr(), m as u32, n as u32, k as u32);
+    let args = (pa, pb, dc.as_mut_ptr(), m as u32, n as u32, k as u32, 0u64, 0u64);
     unsafe { launch_kernel(&kernels_gpu::sgemm::sgemm_f32, &kernels_gpu::sgemm::config(m, n), args) }.unwrap();
     assert_close(&dc.to_vec(), &want, |i| 2.0 * k as f64 * f32::U * bound[i] + f64::MIN_POSITIVE, &case);
 }
@@ -148,4 +148,47 @@ fn matmul_f64_matches_f64_reference(
     #[values((false, false), (true, false), (false, true))] t: (bool, bool),
 ) {
     on_each_target(|| check::<f64>(m, n, k, t.0, t.1));
+}
+
+/// A strided batch (grid z): batch `z` reads A from `z·sa` (a gap of 3 elements between the
+/// matrices) and B from `z·sb` (0: one B for every batch, a broadcast) and writes the `z`-th
+/// block of C. Each kernel kind: the 64-tile kernel in every transpose, and sgemm.
+#[rstest]
+#[case(false, false, false)]
+#[case(true, false, false)]
+#[case(false, true, false)]
+#[case(false, false, true)]
+fn batches_read_their_strides(#[case] ta: bool, #[case] tb: bool, #[case] large: bool) {
+    on_each_target(|| {
+        let (m, n, k, batches) = if large { (130, 129, 9, 3) } else { (7, 5, 13, 3) };
+        let (sa, sb) = (m * k + 3, 0);
+        let case = format!("batched matmul f32 {m}x{k}·{k}x{n} ×{batches} ta={ta} tb={tb} large={large}");
+        let mut r = rng(&case);
+        let a: Vec<f32> = cast(&uniform(&mut r, (batches - 1) * sa + m * k, -1.0, 1.0));
+        let b: Vec<f32> = cast(&uniform(&mut r, k * n, -1.0, 1.0));
+        let (mut want, mut bound) = (vec![0.0; batches * m * n], vec![0.0; batches * m * n]);
+        for z in 0..batches {
+            let at = |i: usize, p: usize| a[z * sa + if ta { p * m + i } else { i * k + p }] as f64;
+            let bt = |p: usize, j: usize| b[z * sb + if tb { j * k + p } else { p * n + j }] as f64;
+            for i in 0..m {
+                for j in 0..n {
+                    for p in 0..k {
+                        want[(z * m + i) * n + j] += at(i, p) * bt(p, j);
+                        bound[(z * m + i) * n + j] += (at(i, p) * bt(p, j)).abs();
+                    }
+                }
+            }
+        }
+        let (da, db) = (DeviceBuffer::from_slice(&a), DeviceBuffer::from_slice(&b));
+        let mut dc = DeviceBuffer::<f32>::poisoned(batches * m * n);
+        let args = (da.as_ptr(), db.as_ptr(), dc.as_mut_ptr(), m as u32, n as u32, k as u32, sa as u64, sb as u64);
+        let result = if large {
+            let cfg = matmul::batched(kernels_gpu::sgemm::config(m, n), batches);
+            unsafe { launch_kernel(&kernels_gpu::sgemm::sgemm_f32, &cfg, args) }
+        } else {
+            unsafe { launch_kernel(&f32::kernel(ta, tb), &matmul::batched(config::<f32>(m, n), batches), args) }
+        };
+        result.unwrap();
+        assert_close(&dc.to_vec(), &want, |i| 2.0 * k as f64 * f32::U * bound[i] + f64::MIN_POSITIVE, &case);
+    });
 }

@@ -151,7 +151,7 @@ fn check(input: Input, unit: Unit, (m, n, k): (usize, usize, usize), skip: usize
             let mut dc = DeviceBuffer::<f32>::poisoned(m * n);
             // SAFETY: `skip` elements into buffers of `skip + len` elements.
             let (pa, pb) = unsafe { (da.as_ptr().add(skip), db.as_ptr().add(skip)) };
-            let args = (pa, pb, dc.as_mut_ptr(), m as u32, n as u32, k as u32);
+            let args = (pa, pb, dc.as_mut_ptr(), m as u32, n as u32, k as u32, 0u64, 0u64);
             unsafe { launch_kernel(&tensor_core::mma_matmul_tf32, &cfg, args) }.unwrap();
             (widen(&a[skip..]), widen(&b[skip..]), widen(&dc.to_vec()), 2f64.powi(-10), 0.0)
         }
@@ -166,10 +166,10 @@ fn check(input: Input, unit: Unit, (m, n, k): (usize, usize, usize), skip: usize
             let mut dc = DeviceBuffer::<u16>::poisoned(m * n);
             // SAFETY: as above.
             let (pa, pb) = unsafe { (da.as_ptr().add(skip), db.as_ptr().add(skip)) };
-            let args = (pa, pb, dc.as_mut_ptr(), m as u32, n as u32, k as u32);
+            let args = (pa, pb, dc.as_mut_ptr(), m as u32, n as u32, k as u32, 0u64, 0u64);
             macro_rules! cast_args {
                 () => {
-                    (args.0.cast(), args.1.cast(), args.2.cast(), args.3, args.4, args.5)
+                    (args.0.cast(), args.1.cast(), args.2.cast(), args.3, args.4, args.5, args.6, args.7)
                 };
             }
             unsafe {

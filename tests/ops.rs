@@ -18,6 +18,8 @@ mod common;
 mod check;
 #[path = "ops/dynarray.rs"]
 mod dynarray;
+#[path = "ops/movement.rs"]
+mod movement;
 #[path = "ops/other.rs"]
 mod other;
 #[path = "ops/reference.rs"]
@@ -26,6 +28,18 @@ mod reference;
 mod registry;
 #[path = "ops/rows_elementwise.rs"]
 mod rows_elementwise;
+#[path = "ops/rows_join.rs"]
+mod rows_join;
+#[path = "ops/rows_movement.rs"]
+mod rows_movement;
+#[path = "ops/rows_movement_errors.rs"]
+mod rows_movement_errors;
+#[path = "ops/rows_index.rs"]
+mod rows_index;
+#[path = "ops/rows_mask.rs"]
+mod rows_mask;
+#[path = "ops/rows_matmul.rs"]
+mod rows_matmul;
 #[path = "ops/rows_reduce.rs"]
 mod rows_reduce;
 #[path = "ops/runner.rs"]
@@ -42,11 +56,17 @@ fn main() {
     unsafe { std::env::set_var("FERRITE_POISON", "1") };
     reference::self_check();
     let mut cases: Vec<(String, DynCase)> = Vec::new();
-    for row in rows_elementwise::rows().into_iter().chain(rows_reduce::rows()) {
+    for row in rows_elementwise::rows()
+        .into_iter()
+        .chain(rows_reduce::rows())
+        .chain(rows_movement::rows())
+        .chain(rows_index::rows())
+        .chain(rows_mask::rows())
+    {
         let row = Arc::new(row);
         cases.push((row.name.to_string(), Arc::new(move |d: &Device| runner::run_row(&row, d)) as DynCase));
     }
-    for &(name, case) in other::CASES {
+    for &(name, case) in other::CASES.iter().chain(rows_matmul::CASES) {
         cases.push((name.to_string(), Arc::new(case) as DynCase));
     }
     let (args, targets, trials) = dyn_trials(cases, Vec::new());

@@ -195,9 +195,13 @@ fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> 
     let f64 = kernel.ends_with("f64") || kernel.contains("_f64_");
     let prefix = |p: &[&str]| p.iter().any(|p| kernel.starts_with(p));
     // Matrix products: one tile, and the most tiles the grid's y dimension takes (the host
-    // refuses larger M).
+    // refuses larger M); the matmul entries also as the largest batch one launch takes (z).
     let tiles = |tile: usize, cfg: &dyn Fn(usize, usize) -> LaunchConfig| {
-        vec![cfg(1, 1), cfg(65_535 * tile, 1 << 20), cfg(tile + 1, tile * 3 + 1)]
+        let mut v = vec![cfg(1, 1), cfg(65_535 * tile, 1 << 20), cfg(tile + 1, tile * 3 + 1)];
+        if !kernel.starts_with("dense_") {
+            v.push(matmul::batched(cfg(65_535 * tile, 1 << 20), matmul::MAX_BATCH));
+        }
+        v
     };
     match kernel {
         _ if prefix(&["sgemm"]) => tiles(sgemm::TILE, &sgemm::config),
@@ -255,6 +259,13 @@ fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> 
             }
             v
         }
+        // The indexing family walks the map engine's rows and flat mappings (never its
+        // contiguous one); `nonzero` is a flat grid-stride loop.
+        _ if prefix(&["gather_", "scatter_", "compact_"]) => {
+            let dims: [&[u64]; 4] = [&[1], &[1, 1], &[1 << 20, 33], &[1 << 20, 3, 5]];
+            dims.iter().map(|d| map::config(&Shape::new(d), false, 1, 132 * 32)).collect()
+        }
+        _ if prefix(&["nonzero_"]) => [1, 1 << 33].map(|n| map::config(&Shape::flat(n), true, 1, 132 * 32)).to_vec(),
         _ if prefix(&["transpose_"]) => [1, 33, 1 << 20]
             .iter()
             .flat_map(|&r| [1, 33, 1 << 20].map(|c| copy::transpose_config::<f64>(r, c, 132 * 32)))

@@ -11,7 +11,8 @@
 //! - the memory-access report of those runs is `docs/memory-access.md`, kept current here
 //!   (regenerate with `FERRITE_UPDATE_DOCS=1 cargo test --test ptx_interp`);
 //! - planted bugs in the PTX text (an `mma.sync` operand swap, a wrong `wgmma` descriptor
-//!   field, a dropped `bar.sync`, a missing `cvta.to.shared`) fail the interpreter run.
+//!   field, a dropped `bar.sync`, a missing `cvta.to.shared`, a gather's bounds check off by
+//!   one) fail the interpreter run.
 //!
 //! The kernel suites (tests/kernels_*.rs) run their own cases on the interpreter too, on the
 //! inputs they use (awkward sizes, poisoned outputs), through `common::interp`.
@@ -25,6 +26,8 @@ mod common;
 mod cases;
 #[path = "ptx_interp/families.rs"]
 mod families;
+#[path = "ptx_interp/gather.rs"]
+mod gather;
 #[path = "ptx_interp/reference.rs"]
 mod reference;
 #[path = "ptx_interp/report.rs"]
@@ -158,4 +161,11 @@ fn a_dropped_barrier_is_caught() {
 fn a_missing_shared_address_conversion_is_caught() {
     let ptx = mutate(sm90a(), "sgemm_f32", |body| body.replacen("cvta.to.shared.u64 s,", "mov.b64 s,", 1));
     planted("sgemm_f32", ptx, Some("outside the block's"));
+}
+
+#[test]
+fn an_index_one_past_the_end_is_caught() {
+    // `k >= n` weakened to `k > n`: index `n` would read the next row (or past the array).
+    let ptx = mutate(sm90a(), "gather_b4", |body| body.replace("setp.ge.s64", "setp.gt.s64"));
+    planted("gather_b4", ptx, None);
 }

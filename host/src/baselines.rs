@@ -1,5 +1,5 @@
 //! Vendor implementations to measure ferrite against, in the same process and on the same
-//! stream: cuBLAS GEMM (libcublas loaded at run time, like libcuda).
+//! stream: cuBLAS GEMM and strided-batched GEMM (libcublas loaded at run time, like libcuda).
 
 use crate::array::Array;
 use crate::array::storage::Storage;
@@ -42,12 +42,40 @@ type GemmEx = unsafe extern "C" fn(
     sys::cublasGemmAlgo_t,
 ) -> sys::cublasStatus_t;
 
-/// The four cuBLAS entry points the benchmark uses (unchanged from CUDA 11 to 13).
+#[allow(clippy::type_complexity)]
+type GemmStridedBatchedEx = unsafe extern "C" fn(
+    sys::cublasHandle_t,
+    sys::cublasOperation_t,
+    sys::cublasOperation_t,
+    c_int,
+    c_int,
+    c_int,
+    *const c_void,
+    *const c_void,
+    sys::cudaDataType,
+    c_int,
+    i64,
+    *const c_void,
+    sys::cudaDataType,
+    c_int,
+    i64,
+    *const c_void,
+    *mut c_void,
+    sys::cudaDataType,
+    c_int,
+    i64,
+    c_int,
+    sys::cublasComputeType_t,
+    sys::cublasGemmAlgo_t,
+) -> sys::cublasStatus_t;
+
+/// The five cuBLAS entry points the benchmark uses (unchanged from CUDA 11 to 13).
 struct Api {
     _library: libloading::Library,
     create: Create,
     set_stream: SetStream,
     gemm_ex: GemmEx,
+    gemm_strided_batched_ex: GemmStridedBatchedEx,
     destroy: Destroy,
 }
 
@@ -86,6 +114,10 @@ impl Cublas {
                     .get::<SetStream>(b"cublasSetStream_v2")
                     .map_err(|_| symbol("cublasSetStream_v2"))?,
                 gemm_ex: *found.library.get::<GemmEx>(b"cublasGemmEx").map_err(|_| symbol("cublasGemmEx"))?,
+                gemm_strided_batched_ex: *found
+                    .library
+                    .get::<GemmStridedBatchedEx>(b"cublasGemmStridedBatchedEx")
+                    .map_err(|_| symbol("cublasGemmStridedBatchedEx"))?,
                 destroy: *found.library.get::<Destroy>(b"cublasDestroy_v2").map_err(|_| symbol("cublasDestroy_v2"))?,
                 _library: found.library,
             }
@@ -103,15 +135,20 @@ impl Cublas {
         Ok(blas)
     }
 
-    /// `c = a · b` for row-major 2-D arrays on this handle's device: f32 (`tf32` allows TF32
-    /// tensor cores, like `CUBLAS_COMPUTE_32F_FAST_TF32`), bf16 or f16 with f32 accumulation.
+    /// `c = a · b` for row-major contiguous arrays on this handle's device, 2-D (GemmEx) or
+    /// batches of the same length `[b, m, k] · [b, k, n]` (GemmStridedBatchedEx): f32 (`tf32`
+    /// allows TF32 tensor cores, like `CUBLAS_COMPUTE_32F_FAST_TF32`), bf16 or f16 with f32
+    /// accumulation.
     pub fn matmul<T: Element>(&self, a: &Array<T>, b: &Array<T>, c: &mut Array<T>, tf32: bool) -> Result<()> {
-        let ([m, k], [kb, n]) = (a.shape(), b.shape()) else {
-            return Err(Error::shape_mismatch("cublas matmul", a.shape(), b.shape(), "both must be 2-D"));
+        let mismatch = |why: String| Err(Error::shape_mismatch("cublas matmul", a.shape(), b.shape(), why));
+        let (batch, m, k, kb, n) = match (a.shape(), b.shape()) {
+            ([m, k], [kb, n]) => (None, *m, *k, *kb, *n),
+            ([z, m, k], [zb, kb, n]) if z == zb => (Some(*z), *m, *k, *kb, *n),
+            _ => return mismatch("both must be 2-D, or 3-D with one batch length".into()),
         };
-        let (m, k, n) = (*m, *k, *n);
-        if *kb != k || c.shape() != [m, n] {
-            return Err(Error::shape_mismatch("cublas matmul", a.shape(), b.shape(), format!("into {:?}", c.shape())));
+        let want: Vec<usize> = batch.into_iter().chain([m, n]).collect();
+        if kb != k || c.shape() != want.as_slice() {
+            return mismatch(format!("into {:?}", c.shape()));
         }
         let ptr = |x: &Array<T>| match x.storage() {
             Storage::Cuda(buf) if x.device() == self.device && x.is_contiguous() => {
@@ -136,34 +173,51 @@ impl Cublas {
             }
         };
         let (alpha, beta) = (1.0f32, 0.0f32);
+        let (alpha, beta) = ((&alpha as *const f32).cast(), (&beta as *const f32).cast());
         let no = sys::cublasOperation_t::CUBLAS_OP_N;
         let dim = |v: usize| c_int::try_from(v).map_err(|_| Error::Config(format!("cublas matmul: {v} exceeds i32")));
-        let (m, k, n) = (dim(m)?, dim(k)?, dim(n)?);
+        let (mi, ki, ni) = (dim(m)?, dim(k)?, dim(n)?);
+        let algo = sys::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT;
         // Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: swap the operands, keep the data.
-        let status = unsafe {
-            (self.api.gemm_ex)(
-                self.handle,
-                no,
-                no,
-                n,
-                m,
-                k,
-                (&alpha as *const f32).cast(),
-                pb,
-                dtype,
-                n,
-                pa,
-                dtype,
-                k,
-                (&beta as *const f32).cast(),
-                pc,
-                dtype,
-                n,
-                compute,
-                sys::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
-            )
+        let status = match batch {
+            // SAFETY: the pointers hold the shapes checked above, on this handle's device.
+            None => unsafe {
+                (self.api.gemm_ex)(
+                    self.handle, no, no, ni, mi, ki, alpha, pb, dtype, ni, pa, dtype, ki, beta, pc, dtype, ni, compute,
+                    algo,
+                )
+            },
+            // SAFETY: as above, for every batch.
+            Some(z) => unsafe {
+                let (sa, sb, sc) = ((m * k) as i64, (k * n) as i64, (m * n) as i64);
+                (self.api.gemm_strided_batched_ex)(
+                    self.handle,
+                    no,
+                    no,
+                    ni,
+                    mi,
+                    ki,
+                    alpha,
+                    pb,
+                    dtype,
+                    ni,
+                    sb,
+                    pa,
+                    dtype,
+                    ki,
+                    sa,
+                    beta,
+                    pc,
+                    dtype,
+                    ni,
+                    sc,
+                    dim(z)?,
+                    compute,
+                    algo,
+                )
+            },
         };
-        check("cublasGemmEx", status)
+        check(if batch.is_some() { "cublasGemmStridedBatchedEx" } else { "cublasGemmEx" }, status)
     }
 }
 

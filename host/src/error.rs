@@ -63,6 +63,16 @@ pub enum Error {
     #[error("{path}: {location}: {message}")]
     Data { path: PathBuf, location: String, message: String },
 
+    /// An array in a file (`member` names it inside an archive) whose element type is not the
+    /// one asked for (`expected`), or one ferrite has no dtype for (`expected` is `None`).
+    /// `found` is the file's own name for it (`<f4`, `int16`, `F32`, `I8`, ...).
+    #[error("{}: {}", path.display(), file_dtype_problem(member.as_deref(), found, *expected))]
+    FileDType { path: PathBuf, member: Option<String>, found: String, expected: Option<DType> },
+
+    /// A name asked for that is not among a file's arrays; `present` lists the names it holds.
+    #[error("{}: no array named {name:?}; the file holds {present:?}", path.display())]
+    MissingArray { path: PathBuf, name: String, present: Vec<String> },
+
     /// A class label outside the model's classes, or negative (then `classes` is 0: no
     /// number of classes could hold it).
     #[error("label {label} at row {row} is {}", label_problem(label, *classes))]
@@ -100,12 +110,22 @@ pub enum Error {
     #[error("{op}: axis {axis} is out of range for an array of {ndim} dimensions (shape {shape:?})")]
     AxisOutOfRange { op: &'static str, axis: isize, ndim: usize, shape: Vec<usize> },
 
+    /// `einsum` subscripts that are malformed or not supported.
+    #[error("einsum: subscripts {subscripts:?}: {reason}")]
+    Einsum { subscripts: String, reason: String },
+
     /// An operation that does not take this dtype.
     #[error("{op} does not take {dtype} arrays{}", if hint.is_empty() { String::new() } else { format!(": {hint}") })]
     DType { op: &'static str, dtype: DType, hint: &'static str },
     /// An index past the end of a collection (a dataset's rows, say).
     #[error("{what} {index} is out of range: there are {len}")]
     OutOfRange { what: &'static str, index: usize, len: usize },
+
+    /// An index outside the axis it indexes (NumPy's `IndexError`): a slice's index or a value
+    /// of an index array (`gather`, `scatter`, `index_select`, `take`, `one_hot`), as given
+    /// (negative counts from the end where the op allows it), the axis and its size.
+    #[error("{op}: index {index} is out of range for axis {axis} of size {size}")]
+    IndexOutOfRange { op: &'static str, index: i64, axis: usize, size: usize },
 
     /// A model or training setting that cannot work (e.g. a layer without an input size).
     #[error("{0}")]
@@ -118,6 +138,18 @@ fn label_problem(label: &str, classes: usize) -> String {
         "negative: class labels count from 0".into()
     } else {
         format!("outside the {classes} classes 0..{classes}")
+    }
+}
+
+/// The end of [`Error::FileDType`]'s message.
+fn file_dtype_problem(member: Option<&str>, found: &str, expected: Option<DType>) -> String {
+    let what = member.map_or("the array".to_string(), |m| format!("array {m:?}"));
+    match expected {
+        Some(dtype) => format!("{what} holds {found}, not {dtype} (load it as its own dtype, then cast)"),
+        None => format!(
+            "{what} holds {found}, which no ferrite dtype holds (float32, float64, float16, bfloat16, int32, \
+             int64, uint8, uint32, bool)"
+        ),
     }
 }
 

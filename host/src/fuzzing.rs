@@ -2,6 +2,9 @@
 //! fixed-budget run in `tests/fuzz_smoke.rs`. Each returns the loader's result; a fuzzer only
 //! looks for panics, aborts and hangs. Not a stable API.
 //!
+//! The dataset loaders' targets run the array loaders of `ferrite::io` on the same input too
+//! (`.npy`, `.npz`, safetensors): one parser each, fuzzed through both callers.
+//!
 //! Loaders that read two files (a `.npy` pair, IDX images and labels) take one input split by
 //! [`split`]: a 4-byte little-endian length of the first file, then both files.
 
@@ -29,10 +32,12 @@ pub fn csv(input: &[u8]) -> Result<Dataset> {
 /// `x.npy` and `y.npy`, [`split`].
 pub fn npy_pair(input: &[u8]) -> Result<Dataset> {
     let (x, y) = split(input);
+    let _ = crate::io::npy::load_npy_from(x, Path::new("x.npy"));
     npy::load_npy_pair_from(x, Path::new("x.npy"), y, Path::new("y.npy"))
 }
 
 pub fn npz(input: &[u8]) -> Result<Dataset> {
+    let _ = crate::io::npy::load_npz_from(std::io::Cursor::new(input), Path::new("fuzz.npz"));
     npy::load_npz_from(std::io::Cursor::new(input), Path::new("fuzz.npz"))
 }
 
@@ -52,5 +57,6 @@ pub fn weights_model() -> Sequential {
 
 /// A safetensors file loaded into [`weights_model`].
 pub fn weights(input: &[u8]) -> Result<()> {
+    let _ = crate::io::safetensors::load_safetensors_from(input, Path::new("fuzz.safetensors"));
     weights_model().load_weights_from(input, Path::new("fuzz.safetensors"), &WeightsOptions::default())
 }

@@ -12,8 +12,20 @@
 //! ```
 //!
 //! Map of the crate: [`device`] (CPU, CUDA, scoped defaults), [`Array`] (typed arrays and
-//! their operations), `backend` (the CPU code and the CUDA launches), [`ptx`] (the embedded
-//! kernels). The kernels themselves live in the `kernels-gpu` crate.
+//! their operations), [`io`] (`.npy`, `.npz`, safetensors, `ndarray`), `backend` (the CPU code
+//! and the CUDA launches), [`ptx`] (the embedded kernels), [`nn`] (training), [`data`]
+//! (datasets). The kernels themselves live in the `kernels-gpu` crate.
+//!
+//! Cargo features, all on by default: `cli` (the `train` and `bench` programs' argument
+//! parsing), `plot` (`History::plot`), `progress` (`fit`'s progress bar), `ndarray`
+//! (conversions to and from `ndarray`). `default-features = false` builds arrays, training
+//! and the file formats without them.
+
+/// The README's indexing and masking example, run as a doctest (a unit test in
+/// `array/ops/index.rs` checks that the README holds the same text).
+#[cfg(doctest)]
+#[doc = concat!("```\n", include_str!("array/ops/readme_indexing.rs"), "# Ok::<(), ferrite::Error>(())\n```")]
+pub struct ReadmeIndexing;
 
 mod alloc;
 mod array;
@@ -25,13 +37,14 @@ mod dtype;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod io;
 pub mod nn;
 pub mod ptx;
 
 pub use array::functions::*;
 pub use array::{
-    Array, Axes, MatmulPrecision, Summable, experimental_wgmma, float32_matmul_precision, set_experimental_wgmma,
-    set_float32_matmul_precision,
+    Array, Axes, Ellipsis, IndexType, MatmulPrecision, NewAxis, RangeLike, SliceArg, Summable, experimental_wgmma,
+    float32_matmul_precision, set_experimental_wgmma, set_float32_matmul_precision,
 };
 pub use backend::cuda::CudaDevice;
 #[doc(hidden)]
@@ -41,6 +54,7 @@ pub use device::{Device, DeviceSpec, default_device, with_device};
 pub use dtype::{DType, Element, Float, Int, Native, Num};
 pub use error::{Error, Result};
 pub use half::{bf16, f16};
+pub use io::{AnyArray, NamedArrays};
 
 /// The README's code blocks, run as doc tests (`cargo test --doc`) so its examples stay true.
 #[cfg(doctest)]

@@ -99,6 +99,9 @@ impl KernelParam for crate::ops::layout::Shape {
 impl KernelParam for crate::ops::layout::Strides {
     const PTX: PtxParam = PtxParam::Bytes(size_of::<Self>() as u32);
 }
+impl KernelParam for crate::ops::gather::Axis {
+    const PTX: PtxParam = PtxParam::Bytes(size_of::<Self>() as u32);
+}
 
 /// A kernel's argument list: a tuple of [`KernelParam`]s.
 pub trait KernelArgs: Copy {

@@ -71,6 +71,7 @@ pub fn all_kernels() -> std::vec::Vec<KernelInfo> {
         ops::reduce::KERNELS,
         ops::scan::KERNELS,
         ops::copy::KERNELS,
+        ops::gather::KERNELS,
     ];
     modules.iter().chain(families).flat_map(|m| m.iter().copied()).collect()
 }

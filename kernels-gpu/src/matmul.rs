@@ -9,6 +9,12 @@
 //! when `TA`), `B` is `K×N` (or `N×K` when `TB`). Any sizes work, including 1 and primes;
 //! `K = 0` gives zeros.
 //!
+//! Batches: every matmul entry (here, `sgemm.rs`, `tensor_core.rs`, `wgmma_matmul.rs`) takes
+//! batch strides `sa`, `sb` (elements; 0 repeats one operand for every batch, NumPy's
+//! broadcast) and multiplies batch `z = blockIdx.z` as `A + z·sa`, `B + z·sb` into
+//! `C + z·M·N` ([`batch`]): one launch for a whole strided batch, as cuBLAS's strided-batched
+//! GEMM. [`batched`] puts the batch count in the grid's z (at most [`MAX_BATCH`] per launch).
+//!
 //! Tiling: a block of 16×16 threads computes a 64×64 tile of `C`. For each step of 16 along
 //! `K` the block stages a 64×16 tile of `op(A)` and a 16×64 tile of `op(B)` in shared memory
 //! (out-of-range elements as zero), then every thread accumulates its 4×4 outputs with FMAs.
@@ -46,6 +52,39 @@ pub fn config<T: Float>(m: usize, n: usize) -> LaunchConfig {
         grid: Dim3::xy(n.div_ceil(TILE) as u32, m.div_ceil(TILE) as u32),
         block: Dim3::xy(THREADS, THREADS),
         shared_bytes: (2 * STEP * STRIDE * size_of::<T>()) as u32,
+    }
+}
+
+/// The most batches one launch takes: the grid's z limit.
+pub const MAX_BATCH: usize = 65535;
+
+/// `cfg` over `batches` matrices (grid z). Requires `1 <= batches <= MAX_BATCH`.
+pub fn batched(cfg: LaunchConfig, batches: usize) -> LaunchConfig {
+    LaunchConfig { grid: Dim3::new(cfg.grid.x, cfg.grid.y, batches as u32), ..cfg }
+}
+
+/// This block's batch of a batched product: views of `A + z·sa` (`M·K` elements), `B + z·sb`
+/// (`K·N`) and `C + z·M·N` (`M·N`), `z` the block's grid z.
+///
+/// # Safety
+/// Every batch's operands are valid device memory of those lengths for the whole launch.
+#[inline(always)]
+pub unsafe fn batch<T: Copy>(
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+    (m, n, k): (usize, usize, usize),
+    sa: u64,
+    sb: u64,
+) -> (Global<T>, Global<T>, GlobalMut<T>) {
+    let z = block_idx().z as usize;
+    // SAFETY: the caller's contract; the offsets stay inside the batch's allocations.
+    unsafe {
+        (
+            Global::new(a.wrapping_add(z * sa as usize), m * k),
+            Global::new(b.wrapping_add(z * sb as usize), k * n),
+            GlobalMut::new(c.wrapping_add(z * m * n), m * n),
+        )
     }
 }
 
@@ -145,11 +184,13 @@ pub fn product_tile<T: Float>(
     }
 }
 
-/// `C = op(A) · op(B)` for stored `A` (`M×K`, or `K×M` when `TA`) and `B` (`K×N`, or `N×K`).
+/// `C = op(A) · op(B)` for stored `A` (`M×K`, or `K×M` when `TA`) and `B` (`K×N`, or `N×K`),
+/// batch `blockIdx.z` of a strided batch ([`batch`]).
 ///
 /// # Safety
-/// `a`, `b`, `c` are device pointers holding `M·K`, `K·N` and `M·N` elements.
+/// `a`, `b`, `c` are device pointers holding every batch's `M·K`, `K·N` and `M·N` elements.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn tiled<T: Float, const TA: bool, const TB: bool>(
     a: *const T,
     b: *const T,
@@ -157,9 +198,11 @@ pub unsafe fn tiled<T: Float, const TA: bool, const TB: bool>(
     m: u32,
     n: u32,
     k: u32,
+    sa: u64,
+    sb: u64,
 ) {
     let (m, n, k) = (m as usize, n as usize, k as usize);
-    let (a, b, c) = unsafe { (Global::new(a, m * k), Global::new(b, k * n), GlobalMut::new(c, m * n)) };
+    let (a, b, c) = unsafe { batch(a, b, c, (m, n, k), sa, sb) };
     let a = Stored::<T, TA>::new(a, if TA { m } else { k });
     let b = Stored::<T, TB>::new(b, if TB { k } else { n });
     product_tile(a, b, (m, n, k), |i, j, v| c.store(i * n + j, v));
@@ -167,15 +210,15 @@ pub unsafe fn tiled<T: Float, const TA: bool, const TB: bool>(
 
 kernels! {
     /// `C = A · B`, f32.
-    matmul_f32(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k: u32) => tiled::<f32, false, false>;
+    matmul_f32(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k: u32, sa: u64, sb: u64) => tiled::<f32, false, false>;
     /// `C = Aᵀ · B`, f32 (`A` stored `K×M`).
-    matmul_tn_f32(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k: u32) => tiled::<f32, true, false>;
+    matmul_tn_f32(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k: u32, sa: u64, sb: u64) => tiled::<f32, true, false>;
     /// `C = A · Bᵀ`, f32 (`B` stored `N×K`).
-    matmul_nt_f32(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k: u32) => tiled::<f32, false, true>;
+    matmul_nt_f32(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k: u32, sa: u64, sb: u64) => tiled::<f32, false, true>;
     /// `C = A · B`, f64.
-    matmul_f64(a: *const f64, b: *const f64, c: *mut f64, m: u32, n: u32, k: u32) => tiled::<f64, false, false>;
+    matmul_f64(a: *const f64, b: *const f64, c: *mut f64, m: u32, n: u32, k: u32, sa: u64, sb: u64) => tiled::<f64, false, false>;
     /// `C = Aᵀ · B`, f64.
-    matmul_tn_f64(a: *const f64, b: *const f64, c: *mut f64, m: u32, n: u32, k: u32) => tiled::<f64, true, false>;
+    matmul_tn_f64(a: *const f64, b: *const f64, c: *mut f64, m: u32, n: u32, k: u32, sa: u64, sb: u64) => tiled::<f64, true, false>;
     /// `C = A · Bᵀ`, f64.
-    matmul_nt_f64(a: *const f64, b: *const f64, c: *mut f64, m: u32, n: u32, k: u32) => tiled::<f64, false, true>;
+    matmul_nt_f64(a: *const f64, b: *const f64, c: *mut f64, m: u32, n: u32, k: u32, sa: u64, sb: u64) => tiled::<f64, false, true>;
 }

@@ -35,12 +35,15 @@ pub fn config(m: usize, n: usize) -> LaunchConfig {
     }
 }
 
+/// Batch `blockIdx.z` of a strided batch (`matmul::batch`).
+///
 /// # Safety
-/// `a`, `b`, `c` are device pointers holding `M·K`, `K·N` and `M·N` f32 values.
+/// `a`, `b`, `c` are device pointers holding every batch's `M·K`, `K·N` and `M·N` f32 values.
 #[inline(always)]
-pub unsafe fn sgemm(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k: u32) {
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k: u32, sa: u64, sb: u64) {
     let (m, n, k) = (m as usize, n as usize, k as usize);
-    let (a, b, c) = unsafe { (Global::new(a, m * k), Global::new(b, k * n), GlobalMut::new(c, m * n)) };
+    let (a, b, c) = unsafe { crate::matmul::batch(a, b, c, (m, n, k), sa, sb) };
     let smem = Shared::<f32>::new(0, 2 * STAGE);
     let (tx, ty) = (thread_idx().x as usize, thread_idx().y as usize);
     let e = ty * 16 + tx;
@@ -117,5 +120,5 @@ pub unsafe fn sgemm(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k
 
 kernels! {
     /// `C = A · B`, exact FP32, 128×128 tiles (for large matrices).
-    sgemm_f32(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k: u32) => sgemm;
+    sgemm_f32(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k: u32, sa: u64, sb: u64) => sgemm;
 }

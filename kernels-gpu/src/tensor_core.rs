@@ -223,11 +223,13 @@ impl<T: TensorInput> Stager<T> {
 }
 
 /// # Safety
-/// `a`, `b`, `c` are device pointers holding `M·K`, `K·N` and `M·N` elements.
+/// `a`, `b`, `c` are device pointers holding every batch's `M·K`, `K·N` and `M·N` elements
+/// (batch `blockIdx.z` of a strided batch: `matmul::batch`).
 #[inline(always)]
-pub unsafe fn matmul<T: TensorInput>(a: *const T, b: *const T, c: *mut T, m: u32, n: u32, k: u32) {
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn matmul<T: TensorInput>(a: *const T, b: *const T, c: *mut T, m: u32, n: u32, k: u32, sa: u64, sb: u64) {
     let (m, n, k) = (m as usize, n as usize, k as usize);
-    let (a, b, c) = unsafe { (Global::new(a, m * k), Global::new(b, k * n), GlobalMut::new(c, m * n)) };
+    let (a, b, c) = unsafe { crate::matmul::batch(a, b, c, (m, n, k), sa, sb) };
     let smem = Shared::<u32>::new(0, 2 * STAGE);
     let per = T::PER_WORD;
     // A chunk of A is 4 words, 4·per elements; B's rows load 4 elements at a time.
@@ -282,9 +284,9 @@ pub unsafe fn matmul<T: TensorInput>(a: *const T, b: *const T, c: *mut T, m: u32
 
 kernels! {
     /// `C = A·B` on tensor cores, f32 in and out, products in tf32.
-    ["sm_80"] mma_matmul_tf32(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k: u32) => matmul::<f32>;
+    ["sm_80"] mma_matmul_tf32(a: *const f32, b: *const f32, c: *mut f32, m: u32, n: u32, k: u32, sa: u64, sb: u64) => matmul::<f32>;
     /// `C = A·B` on tensor cores, bf16 in and out, f32 accumulation.
-    ["sm_80"] mma_matmul_bf16(a: *const BF16, b: *const BF16, c: *mut BF16, m: u32, n: u32, k: u32) => matmul::<BF16>;
+    ["sm_80"] mma_matmul_bf16(a: *const BF16, b: *const BF16, c: *mut BF16, m: u32, n: u32, k: u32, sa: u64, sb: u64) => matmul::<BF16>;
     /// `C = A·B` on tensor cores, f16 in and out, f32 accumulation.
-    ["sm_80"] mma_matmul_f16(a: *const F16, b: *const F16, c: *mut F16, m: u32, n: u32, k: u32) => matmul::<F16>;
+    ["sm_80"] mma_matmul_f16(a: *const F16, b: *const F16, c: *mut F16, m: u32, n: u32, k: u32, sa: u64, sb: u64) => matmul::<F16>;
 }

@@ -135,11 +135,13 @@ impl<T: WgmmaInput> Stager<T> {
 }
 
 /// # Safety
-/// `a`, `b`, `c` are device pointers holding `M·K`, `K·N` and `M·N` elements.
+/// `a`, `b`, `c` are device pointers holding every batch's `M·K`, `K·N` and `M·N` elements
+/// (batch `blockIdx.z` of a strided batch: `matmul::batch`).
 #[inline(always)]
-pub unsafe fn matmul<T: WgmmaInput>(a: *const T, b: *const T, c: *mut T, m: u32, n: u32, k: u32) {
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn matmul<T: WgmmaInput>(a: *const T, b: *const T, c: *mut T, m: u32, n: u32, k: u32, sa: u64, sb: u64) {
     let (m, n, k) = (m as usize, n as usize, k as usize);
-    let (a, b, c) = unsafe { (Global::new(a, m * k), Global::new(b, k * n), GlobalMut::new(c, m * n)) };
+    let (a, b, c) = unsafe { crate::matmul::batch(a, b, c, (m, n, k), sa, sb) };
     // Stage buffer `s`: A's tile, then B's. Both views are made (and checked) before the first
     // `wgmma`, and chosen with a select, not by indexing an array: a dynamically indexed array
     // lives in local memory, and a bounds check inside the loop would add a trap path on which
@@ -205,7 +207,7 @@ pub unsafe fn matmul<T: WgmmaInput>(a: *const T, b: *const T, c: *mut T, m: u32,
 
 kernels! {
     /// `C = A·B` on Hopper tensor cores (`wgmma`), bf16 in and out, f32 accumulation.
-    ["sm_90a"] wgmma_matmul_bf16(a: *const BF16, b: *const BF16, c: *mut BF16, m: u32, n: u32, k: u32) => matmul::<BF16>;
+    ["sm_90a"] wgmma_matmul_bf16(a: *const BF16, b: *const BF16, c: *mut BF16, m: u32, n: u32, k: u32, sa: u64, sb: u64) => matmul::<BF16>;
     /// `C = A·B` on Hopper tensor cores (`wgmma`), f16 in and out, f32 accumulation.
-    ["sm_90a"] wgmma_matmul_f16(a: *const F16, b: *const F16, c: *mut F16, m: u32, n: u32, k: u32) => matmul::<F16>;
+    ["sm_90a"] wgmma_matmul_f16(a: *const F16, b: *const F16, c: *mut F16, m: u32, n: u32, k: u32, sa: u64, sb: u64) => matmul::<F16>;
 }

@@ -8,8 +8,22 @@ use super::devices::Targets;
 use ferrite::Device;
 
 /// Name prefixes of the op-family entries (`kernels_gpu::ops`).
-const OP_FAMILIES: &[&str] =
-    &["unary_", "binary_", "compare_", "test_", "where_", "cast_", "copy_strided_", "transpose_", "reduce_", "cumsum_"];
+const OP_FAMILIES: &[&str] = &[
+    "unary_",
+    "binary_",
+    "compare_",
+    "test_",
+    "where_",
+    "cast_",
+    "copy_strided_",
+    "transpose_",
+    "reduce_",
+    "cumsum_",
+    "gather_",
+    "scatter_",
+    "compact_",
+    "nonzero_",
+];
 
 /// Whether `entry` is one of the op families' (the registry's to reach).
 pub fn is_op_family(entry: &str) -> bool {

@@ -46,6 +46,10 @@ pub enum Kind {
         out: fn(DType) -> DType,
         flattens: bool,
     },
+    /// Data movement (slicing, joining, splitting): exact, by index arithmetic (`movement.rs`).
+    Movement(super::movement::Movement),
+    /// An op whose samples and reference are its own (indexing, masks): run per dtype.
+    Custom(fn(DType, &ferrite::Device) -> crate::common::devices::CaseResult),
 }
 
 pub struct Row {

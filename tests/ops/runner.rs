@@ -217,6 +217,8 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
                     other => return Err(format!("{case} over axis -3 of a 2-D array gave {other:?}").into()),
                 }
             }
+            Kind::Movement(m) => super::movement::run(row.name, m, dtype, d)?,
+            Kind::Custom(run) => run(dtype, d).map_err(|e| format!("{case}: {e}"))?,
             Kind::Along { call, reference, out, flattens } => {
                 for (input, axes) in samples::reductions(dtype, row.domain, &case) {
                     let x = input.build(dtype, d)?;

@@ -332,12 +332,12 @@ fn regs_case<T: Elem + kernels_gpu::prelude::Float>(k: Kernel<SoftmaxArgs<T>>, v
     softmax_case(k, 8, cols, cfg)
 }
 
-type MatmulArgs<T> = (*const T, *const T, *mut T, u32, u32, u32);
+type MatmulArgs<T> = (*const T, *const T, *mut T, u32, u32, u32, u64, u64);
 
 fn matmul_case<T: Elem>(k: Kernel<MatmulArgs<T>>, (m, n, kk): (usize, usize, usize), cfg: LaunchConfig) -> Case {
     case(k.info, format!("{m}×{kk} · {kk}×{n}"), 227 * 1024, move || {
         let (a, b, c) = (buf::<T>(m * kk, 3, -1.0, 1.0), buf::<T>(kk * n, 4, -1.0, 1.0), out::<T>(m * n));
-        let args = (p(&a), p(&b), pm(&c), m as u32, n as u32, kk as u32);
+        let args = (p(&a), p(&b), pm(&c), m as u32, n as u32, kk as u32, 0u64, 0u64);
         setup(k, cfg, 227 * 1024, vec![a, b, c], args)
     })
 }
@@ -572,5 +572,6 @@ pub fn all_cases() -> Vec<Case> {
     v.extend(optim_cases(optim::sgd_f32, optim::momentum_f32, optim::adam_f32));
     v.extend(optim_cases(optim::sgd_f64, optim::momentum_f64, optim::adam_f64));
     v.extend(super::families::cases());
+    v.extend(super::gather::cases());
     v
 }

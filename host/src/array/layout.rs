@@ -83,6 +83,12 @@ impl Layout {
         true
     }
 
+    /// Whether some element shows at more than one index (a stride 0 along a dimension
+    /// longer than 1: a broadcast), so that writing through the layout is not elementwise.
+    pub fn repeats_elements(&self) -> bool {
+        self.shape.iter().zip(&self.strides).any(|(&d, &s)| d > 1 && s == 0)
+    }
+
     /// The smallest and largest element offsets the layout reaches (for a non-empty layout):
     /// the storage must hold `max + 1` elements.
     pub fn span(&self) -> (usize, usize) {

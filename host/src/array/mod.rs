@@ -11,6 +11,7 @@
 //!
 //! Map: `layout.rs` (strides, broadcasting, the walk a kernel takes), `storage.rs` (the
 //! elements), `create.rs` (constructors), `views.rs`, `ops/` (the operations, by family),
+//! `slice.rs` (NumPy's indexing, `narrow`, `select`, `flip`, writing into a slice),
 //! `display.rs`, `precision.rs`.
 
 mod create;
@@ -18,6 +19,7 @@ mod display;
 pub(crate) mod layout;
 mod ops;
 mod precision;
+pub(crate) mod slice;
 pub(crate) mod storage;
 mod views;
 
@@ -31,10 +33,11 @@ use std::sync::Arc;
 use storage::{CpuData, Storage};
 
 pub use ops::functions;
-pub use ops::{Axes, Summable};
+pub use ops::{Axes, IndexType, Summable};
 pub use precision::{
     MatmulPrecision, experimental_wgmma, float32_matmul_precision, set_experimental_wgmma, set_float32_matmul_precision,
 };
+pub use slice::{Ellipsis, NewAxis, RangeLike, SliceArg};
 
 pub struct Array<T: Element> {
     storage: Arc<Storage>,
@@ -58,6 +61,10 @@ impl<T: Element> Array<T> {
 
     pub(crate) fn from_storage(storage: Storage, shape: &[usize]) -> Self {
         Self::from_parts(Arc::new(storage), Layout::contiguous(shape))
+    }
+
+    pub(crate) fn into_parts(self) -> (Arc<Storage>, Layout) {
+        (self.storage, self.layout)
     }
 
     pub(crate) fn storage(&self) -> &Storage {
@@ -195,9 +202,10 @@ impl<T: Element> Array<T> {
     }
 
     /// Storage this array alone holds, for writing: shared storage is copied first (with this
-    /// array's elements, contiguous), so no other array sees the write.
+    /// array's elements, contiguous), so no other array sees the write; so is a broadcast view
+    /// (a stride 0 shows one element at many places: a write to one would change them all).
     pub(crate) fn storage_mut(&mut self) -> Result<&mut Storage> {
-        if Arc::get_mut(&mut self.storage).is_none() {
+        if Arc::get_mut(&mut self.storage).is_none() || self.layout.repeats_elements() {
             let copy = self.copy()?;
             *self = copy;
         }

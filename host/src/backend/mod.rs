@@ -107,3 +107,23 @@ macro_rules! with_int_kernel_type {
     }};
 }
 pub(crate) use with_int_kernel_type;
+
+/// A strided batch of matrix products `C[z] = op(A[z]) · op(B[z])` for `z < count`: `A[z]`
+/// starts `z·sa` elements after the first, `B[z]` `z·sb` (a stride of 0 repeats one matrix for
+/// every batch, NumPy's broadcast), `C[z]` `z·m·n` (C is contiguous).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Batch {
+    pub count: usize,
+    pub sa: usize,
+    pub sb: usize,
+}
+
+impl Batch {
+    /// One product.
+    pub const ONE: Batch = Batch { count: 1, sa: 0, sb: 0 };
+
+    /// Elements an operand of `len` elements per matrix spans over the batch.
+    pub fn span(&self, stride: usize, len: usize) -> usize {
+        if self.count == 0 || len == 0 { 0 } else { (self.count - 1) * stride + len }
+    }
+}

@@ -1,105 +1,25 @@
 //! NumPy arrays: `.npz` archives holding `x` and `y`, or `x` and `y` as two `.npy` files.
 //!
-//! The `.npy` format is parsed here rather than by npyz's reader because npyz trusts the header
-//! (it multiplies the shape's sizes unchecked, which panics on a corrupt shape); this parser
-//! checks every size against the bytes present, and reads a stream (an `.npz` member as it is
-//! inflated) no further than its header implies. The zip container is read with the `zip`
-//! crate npyz re-exports.
+//! Each array is parsed by `io/npy_format.rs` (the one `.npy` parser, which checks every size
+//! and reads no further than its header implies); here its values are checked and converted.
+//! The zip container is read with the `zip` crate npyz re-exports.
 
 use super::{Dataset, Labels, class_label, data_error, non_finite};
-use crate::alloc::{read_at_most, try_with_capacity, volume};
+use crate::alloc::{try_with_capacity, volume};
 use crate::error::{Error, Result};
+use crate::io::npy_format::NpyArray;
+use half::f16;
 use npyz::zip::{ZipArchive, result::ZipError};
 use std::io::{Read, Seek};
 use std::path::Path;
 
-/// NumPy's own limit on a `.npy` header (`max_header_size`), so a corrupt length cannot make
-/// the header itself a large read.
-const MAX_HEADER: usize = 10_000;
-
-/// A parsed `.npy` array: shape, element type, and its data bytes.
-struct NpyArray {
-    name: &'static str,
-    shape: Vec<usize>,
-    descr: String,
-    kind: u8,
-    size: usize,
-    big_endian: bool,
-    fortran: bool,
-    data: Vec<u8>,
+/// Element access for the dataset's checks.
+trait At {
+    fn at(&self, r: usize, c: usize) -> f64;
+    fn location(&self, r: usize, c: Option<usize>) -> String;
 }
 
-impl NpyArray {
-    /// Reads a `.npy` stream: the header, then the data bytes it implies and at most one more
-    /// (excess is refused; a decompression bomb behind a small header costs nothing). Read
-    /// errors go through `io`.
-    fn read(
-        mut r: impl Read,
-        path: &Path,
-        name: &'static str,
-        io: impl Fn(std::io::Error) -> Error,
-    ) -> Result<NpyArray> {
-        let err = |message: String| data_error(path, format!("array '{name}', header"), message);
-        let mut start = read_at_most(&mut r, 10, &io)?;
-        if start.len() < 10 || &start[..6] != b"\x93NUMPY" {
-            return Err(err("not a .npy array (the file does not start with \\x93NUMPY)".into()));
-        }
-        let header_len = match start[6] {
-            1 => u16::from_le_bytes([start[8], start[9]]) as usize,
-            2 | 3 => {
-                start.extend(read_at_most(&mut r, 2, &io)?);
-                match start[8..] {
-                    [a, b, c, d] => u32::from_le_bytes([a, b, c, d]) as usize,
-                    _ => {
-                        return Err(err(format!("truncated: the header needs 12 bytes, the file has {}", start.len())));
-                    }
-                }
-            }
-            version => return Err(err(format!("unsupported .npy format version {version}"))),
-        };
-        if header_len > MAX_HEADER {
-            return Err(err(format!("a {header_len}-byte header is longer than NumPy's limit of {MAX_HEADER} bytes")));
-        }
-        let header = read_at_most(&mut r, header_len as u64, &io)?;
-        if header.len() < header_len {
-            let (needed, found) = (start.len() + header_len, start.len() + header.len());
-            return Err(err(format!("truncated: the header needs {needed} bytes, the file has {found}")));
-        }
-        let text = String::from_utf8_lossy(&header);
-        let (descr, fortran, shape) = parse_header(&text).map_err(err)?;
-        let unsupported = || err(format!("dtype '{descr}' is not supported: use float32, float64 or an integer type"));
-        let (big_endian, rest) = match descr.as_bytes().first() {
-            Some(b'<' | b'|' | b'=') => (false, &descr[1..]),
-            Some(b'>') => (true, &descr[1..]),
-            _ => (false, descr.as_str()),
-        };
-        let (kind, size) = match rest.split_at_checked(1) {
-            Some((k, s)) => (k.as_bytes()[0], s.parse::<usize>().map_err(|_| unsupported())?),
-            None => return Err(unsupported()),
-        };
-        if !matches!((kind, size), (b'f', 4 | 8) | (b'i' | b'u', 1 | 2 | 4 | 8)) {
-            return Err(unsupported());
-        }
-        let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-        let data_error = |message: String| data_error(path, format!("array '{name}', data"), message);
-        let Some(needed) = count.and_then(|n| n.checked_mul(size)) else {
-            return Err(data_error(format!("shape {shape:?} of {descr} needs more than usize::MAX data bytes")));
-        };
-        // One byte past the data: excess is an error, and a zip member read to its end has its
-        // checksum verified.
-        let data = read_at_most(&mut r, needed as u64 + 1, &io)?;
-        let found = data.len();
-        if found != needed {
-            let message = if found > needed {
-                format!("shape {shape:?} of {descr} needs {needed} data bytes, but there are more")
-            } else {
-                format!("truncated: shape {shape:?} of {descr} needs {needed} data bytes, found {found}")
-            };
-            return Err(data_error(message));
-        }
-        Ok(NpyArray { name, shape, descr, kind, size, big_endian, fortran, data })
-    }
-
+impl At for NpyArray {
     /// Element at row `r`, column `c` of a 2-D array (or element `r` of a 1-D one, with c = 0).
     fn at(&self, r: usize, c: usize) -> f64 {
         let index = match (self.shape.len(), self.fortran) {
@@ -114,6 +34,7 @@ impl NpyArray {
             b[..self.size].reverse();
         }
         match (self.kind, self.size) {
+            (b'f', 2) => f16::from_le_bytes([b[0], b[1]]).to_f64(),
             (b'f', 4) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
             (b'f', _) => f64::from_le_bytes(b),
             (b'i', 1) => b[0] as i8 as f64,
@@ -130,44 +51,6 @@ impl NpyArray {
             None => format!("array '{}', element {r}", self.name),
         }
     }
-}
-
-/// Reads `descr`, `fortran_order` and `shape` from the header's Python dict literal. A key
-/// given twice is refused (Python's dict, and so NumPy, would silently keep the last).
-fn parse_header(text: &str) -> std::result::Result<(String, bool, Vec<usize>), String> {
-    let value = |key: &str| -> std::result::Result<&str, String> {
-        let mut found = ['\'', '"'].into_iter().flat_map(|q| {
-            let quoted = format!("{q}{key}{q}");
-            text.match_indices(&quoted)
-                .filter_map(|(i, _)| text[i + quoted.len()..].trim_start().strip_prefix(':'))
-                .collect::<Vec<_>>()
-        });
-        let first = found.next().ok_or_else(|| format!("the header has no '{key}' entry: {}", text.trim()))?;
-        if found.next().is_some() {
-            return Err(format!("the header gives '{key}' more than once: {}", text.trim()));
-        }
-        Ok(first.trim_start())
-    };
-    let descr = value("descr")?;
-    let descr = match descr.chars().next() {
-        Some(q @ ('\'' | '"')) => descr[1..].split(q).next().unwrap_or_default().to_string(),
-        _ => {
-            let shown: String = descr.chars().take_while(|&c| c != ']').take(60).collect();
-            return Err(format!("dtype {shown}] is not supported (structured arrays cannot be loaded)"));
-        }
-    };
-    let fortran = match value("fortran_order")? {
-        v if v.starts_with("True") => true,
-        v if v.starts_with("False") => false,
-        v => return Err(format!("fortran_order is not True or False: {}", v.split(',').next().unwrap_or(v))),
-    };
-    let shape = value("shape")?;
-    let tuple = shape.strip_prefix('(').and_then(|s| s.split_once(')')).map(|(inner, _)| inner);
-    let bad_shape = || format!("shape is not a tuple of sizes: {}", shape.split(')').next().unwrap_or(shape));
-    let shape = tuple.ok_or_else(bad_shape)?;
-    let dims = shape.split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.trim_end_matches('L').parse());
-    let shape = dims.collect::<std::result::Result<Vec<usize>, _>>().map_err(|_| bad_shape())?;
-    Ok((descr, fortran, shape))
 }
 
 /// An `.npz` archive with arrays `x` (2-D) and `y` (1-D class labels or 2-D one-hot rows).
@@ -213,7 +96,7 @@ pub(crate) fn load_npy_pair_from(x: &[u8], x_path: &Path, y: &[u8], y_path: &Pat
     build(&x, &y, x_path, y_path, x_path)
 }
 
-fn zip_error(path: &Path, location: &str, error: ZipError) -> Error {
+pub(crate) fn zip_error(path: &Path, location: &str, error: ZipError) -> Error {
     match error {
         ZipError::Io(source) => Error::Io { path: path.into(), source },
         e => data_error(path, location, format!("not a readable .npz (zip) archive: {e}")),
@@ -222,6 +105,12 @@ fn zip_error(path: &Path, location: &str, error: ZipError) -> Error {
 
 /// Checks shapes and values, converting x to f32 and y to labels; `both` names the pair.
 fn build(x: &NpyArray, y: &NpyArray, x_path: &Path, y_path: &Path, both: &Path) -> Result<Dataset> {
+    for (a, path) in [(x, x_path), (y, y_path)] {
+        if !matches!(a.kind, b'f' | b'i' | b'u') {
+            let message = format!("dtype '{}' is not supported: a dataset needs float or integer arrays", a.descr);
+            return Err(data_error(path, format!("array '{}', header", a.name), message));
+        }
+    }
     let [rows, features] = x.shape[..] else {
         let message = format!("x must be 2-D (rows, features), got shape {:?}", x.shape);
         return Err(data_error(x_path, "array 'x'", message));

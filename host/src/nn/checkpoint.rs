@@ -17,6 +17,16 @@ use std::path::Path;
 
 /// Replaces `path` with `bytes` as described above.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, |w| w.write_all(bytes).map_err(|source| Error::Io { path: path.into(), source }))
+}
+
+/// Replaces `path` with what `write` writes, as described above (a large file need not be
+/// assembled in memory first). The writer is buffered and seekable (a zip writer needs that);
+/// `write`'s error is returned as it is.
+pub(crate) fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut io::BufWriter<&mut std::fs::File>) -> Result<()>,
+) -> Result<()> {
     let fail = |source: io::Error| Error::Io { path: path.into(), source };
     if std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly()) {
         let why = "the file is write-protected; ferrite does not replace it";
@@ -32,7 +42,10 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     // Dropped on every early return below, which removes the file.
     let mut temp = builder.tempfile_in(dir).map_err(fail)?;
-    temp.write_all(bytes).map_err(fail)?;
+    let mut buffered = io::BufWriter::new(temp.as_file_mut());
+    write(&mut buffered)?;
+    buffered.flush().map_err(fail)?;
+    drop(buffered);
     temp.as_file().sync_all().map_err(fail)?;
     temp.persist(path).map_err(|e| fail(e.error))?;
     #[cfg(unix)]

@@ -5,16 +5,17 @@
 //! results), `guard.rs` (stopping on NaN, warning on divergence), `data.rs` (checked training
 //! data), `network.rs` (the step, once for all devices), `backend/` (its operations per
 //! device), `progress.rs`, `weights.rs` and `checkpoint.rs` (safetensors files written as a
-//! durable, clean replace), `plot.rs`.
+//! durable, clean replace), `plot.rs` (behind the `plot` feature).
 
 pub(crate) mod backend;
-mod checkpoint;
+pub(crate) mod checkpoint;
 mod config;
 mod data;
 mod fit;
 mod guard;
 mod model;
 mod network;
+#[cfg(feature = "plot")]
 mod plot;
 mod progress;
 mod weights;

@@ -1,9 +1,11 @@
 //! Keras-style progress output during `fit`: a bar with ETA, loss and accuracy on a terminal
 //! (verbose 1), one line per epoch otherwise (verbose 2, or verbose 1 without a terminal),
 //! nothing at verbose 0. Output that cannot be written (a closed pipe) is dropped: it never
-//! stops training.
+//! stops training. The bar is indicatif's, behind the `progress` feature; without it verbose 1
+//! prints the per-epoch lines.
 
 use super::fit::EpochLog;
+#[cfg(feature = "progress")]
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -24,13 +26,16 @@ impl Progress {
     }
 
     fn bar_wanted(&self) -> bool {
-        self.verbose == 1 && std::io::stderr().is_terminal()
+        cfg!(feature = "progress") && self.verbose == 1 && std::io::stderr().is_terminal()
     }
 
     pub fn begin_epoch(&mut self, epoch: usize, steps: usize) {
         if self.verbose == 0 {
             return;
         }
+        #[cfg(not(feature = "progress"))]
+        let _ = (epoch, steps);
+        #[cfg(feature = "progress")]
         if self.bar_wanted() {
             let _ = writeln!(std::io::stderr(), "Epoch {}/{}", epoch + 1, self.epochs);
             let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr());
@@ -84,4 +89,19 @@ impl Progress {
             None => drop(writeln!(std::io::stdout(), "Epoch {}/{} - {line}", log.epoch + 1, self.epochs)),
         }
     }
+}
+
+/// Without the `progress` feature there is never a bar: this stands in for indicatif's, so
+/// the code above reads the same either way.
+#[cfg(not(feature = "progress"))]
+struct ProgressBar;
+
+#[cfg(not(feature = "progress"))]
+impl ProgressBar {
+    fn set_position(&self, _: u64) {}
+    fn set_message(&self, _: String) {}
+    fn suspend(&self, f: impl FnOnce()) {
+        f()
+    }
+    fn finish_and_clear(&self) {}
 }

@@ -11,12 +11,15 @@
 //! - `copy.rs`: strided copies and tiled transposes, bit for bit, by element size;
 //! - `reduce.rs`: `sum`, `prod`, `max`, `min`, `argmax`, `argmin`, and the sums behind
 //!   `mean`, `var`, `std`, `norm` and `logsumexp`, over any axes;
-//! - `scan.rs`: `cumsum` along rows.
+//! - `scan.rs`: `cumsum` along rows;
+//! - `gather.rs`: `gather`/`index_select`/`take`, `scatter`/`scatter_add`, mask compaction
+//!   (`masked_select`, `nonzero`).
 
 pub mod binary;
 pub mod cast;
 pub mod compare;
 pub mod copy;
+pub mod gather;
 pub mod layout;
 pub mod map;
 pub mod reduce;

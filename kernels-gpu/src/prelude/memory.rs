@@ -244,6 +244,28 @@ impl<T: Copy> GlobalMut<T> {
     }
 }
 
+impl GlobalMut<u64> {
+    /// Stores `v` at `i` where other threads may store to the same word in the same launch
+    /// (an error flag): the word ends up holding one of the values stored. A plain `st.global`
+    /// on the GPU (an aligned 8-byte store is single-copy atomic there); a relaxed atomic store
+    /// on the emulator, whose blocks run on several host threads.
+    #[inline(always)]
+    pub fn store_racy(&self, i: usize, v: u64) {
+        check_index(i, self.len);
+        #[cfg(target_arch = "nvptx64")]
+        unsafe {
+            self.ptr.add(i).write(v)
+        }
+        #[cfg(not(target_arch = "nvptx64"))]
+        {
+            use core::sync::atomic::{AtomicU64, Ordering};
+            // SAFETY: the view holds element `i` (checked), device buffers are aligned to at
+            // least 8 bytes, and every access to this word during the launch is atomic.
+            unsafe { AtomicU64::from_ptr(self.ptr.add(i)) }.store(v, Ordering::Relaxed)
+        }
+    }
+}
+
 impl<T: Elem> GlobalMut<T> {
     /// Writes the `p`-th 16-byte group of any element type with one vector store. Requires
     /// [`Self::is_aligned16`].

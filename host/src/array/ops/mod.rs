@@ -11,12 +11,19 @@
 //! - `reduce.rs`: `sum`, `mean`, `prod`, `max`, `min`, `argmax`, `argmin`, `var`, `std`,
 //!   `logsumexp`, `norm` over any axes;
 //! - `softmax.rs`: `softmax` and `log_softmax` over any axis;
-//! - `matmul.rs`;
+//! - `matmul.rs`: `matmul` with NumPy's batch rules; `einsum.rs`: `dot`, `outer`, `einsum`;
+//! - `join.rs`: `concatenate`, `stack`, `split`, `chunk`, `repeat`, `tile`, `pad`, `roll`;
+//! - `index.rs`: `index_select`, `take`, `gather`, `scatter`, `scatter_add`, `one_hot`;
+//! - `mask.rs`: `masked_select`, `masked_fill`, `nonzero`;
 //! - `functions.rs`: the free functions, NumPy's spelling.
 
 mod binary;
 mod compare;
+mod einsum;
 pub mod functions;
+mod join;
+mod index;
+mod mask;
 mod matmul;
 mod reduce;
 mod scan;
@@ -29,6 +36,7 @@ use super::storage::{CpuData, CudaData, CudaRef, Storage};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 
+pub use index::IndexType;
 pub use reduce::{Axes, Summable};
 
 /// Both operands on one device, or an error naming both.

@@ -60,6 +60,32 @@ pub(crate) fn gemm_into<T: Element>(
     unsafe { gemm_raw(c.as_mut_ptr(), a, b, dims, t, accumulate) }
 }
 
+/// A batch of products `C[z] = op(A) · op(B)`, `C[z]` the `z`-th `m×n` block of `c`, its operands
+/// from elements `products[z]` of `a` and `b`. Products below [`PARALLEL_MIN`] run on one
+/// thread each, in parallel over the batch; larger ones one at a time, each split across cores.
+pub(crate) fn gemm_batched<T: Element>(
+    c: &mut [T],
+    a: &[T],
+    b: &[T],
+    (m, k, n): (usize, usize, usize),
+    t: (bool, bool),
+    products: &[(usize, usize)],
+) {
+    let mn = m * n;
+    if mn == 0 {
+        return;
+    }
+    let one = |(z, c): (usize, &mut [T])| {
+        let (ao, bo) = products[z];
+        gemm_into(c, &a[ao..], &b[bo..], (m, k, n), t, false)
+    };
+    if products.len() > 1 && m * n * k < PARALLEL_MIN {
+        c.par_chunks_mut(mn).enumerate().for_each(one);
+    } else {
+        c.chunks_mut(mn).enumerate().for_each(one);
+    }
+}
+
 fn check<T>(c: usize, a: &[T], b: &[T], (m, k, n): (usize, usize, usize)) {
     assert!(c >= m * n && a.len() >= m * k && b.len() >= k * n, "gemm: buffers smaller than the shapes");
 }

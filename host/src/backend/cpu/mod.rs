@@ -9,6 +9,7 @@
 //! existing array).
 
 pub(crate) mod elementwise;
+pub(crate) mod gather;
 mod matmul;
 pub(crate) mod reduce;
 pub(crate) mod scan;
@@ -21,7 +22,7 @@ use simd::multiversion;
 use std::mem::MaybeUninit;
 
 pub(crate) use elementwise::{convert, copy};
-pub(crate) use matmul::gemm_into;
+pub(crate) use matmul::{gemm_batched, gemm_into};
 pub(crate) use simd::CpuMath;
 
 /// Below this many elements (or multiply-adds) threads cost more than they save.

@@ -15,7 +15,7 @@ const PARALLEL_MIN: usize = 1 << 15;
 
 /// The element offsets of the first element of each row, in order, for rows `range` (rows
 /// are every dimension but the last, row-major).
-fn row_starts(walk: &Walk, k: usize, range: std::ops::Range<usize>, mut f: impl FnMut(usize, [isize; 4])) {
+pub(crate) fn row_starts(walk: &Walk, k: usize, range: std::ops::Range<usize>, mut f: impl FnMut(usize, [isize; 4])) {
     let outer = &walk.dims[..walk.dims.len() - 1];
     let ops = walk.operands.len();
     // The multi-index of the first row, then counted up.

@@ -2,11 +2,12 @@
 //! arguments are typed by the kernel's descriptor, so this file only picks kernels and sizes.
 
 use crate::array::storage::{CudaData, CudaRef};
+use crate::backend::Batch;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use kernels_gpu::{Kernel, matmul, softmax};
 
-type MatmulKernel<T> = Kernel<(*const T, *const T, *mut T, u32, u32, u32)>;
+type MatmulKernel<T> = Kernel<(*const T, *const T, *mut T, u32, u32, u32, u64, u64)>;
 
 /// The element types with native kernels (16-bit floats are converted to f32 around them).
 pub trait NativeKernels: Element + kernels_gpu::prelude::Float + kernels_gpu::prelude::Elem {
@@ -97,8 +98,10 @@ pub(crate) fn softmax<T: NativeKernels>(
 }
 
 /// `C[m×n] = op(A) · op(B)` with `op(A)` `m×k` and `op(B)` `k×n` (at most one transposed), of
-/// `dtype`, into `c`: tensor cores where the device and dtype allow (untransposed operands),
-/// else the CUDA-core kernels (16-bit floats through f32 copies, rounded back once).
+/// `dtype`, for every product of `batch`, into `c` from element `co`: tensor cores where the
+/// device and dtype allow (untransposed operands: the caller copies a transposed one first),
+/// else the CUDA-core kernels (16-bit floats through f32 copies, rounded back once). A batch
+/// is one launch (grid z), or one per [`matmul::MAX_BATCH`] products.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn matmul(
     dtype: DType,
@@ -106,59 +109,100 @@ pub(crate) fn matmul(
     ao: usize,
     b: &CudaRef,
     bo: usize,
-    c: &mut CudaData,
+    (c, co): (&mut CudaData, usize),
     (m, k, n): (usize, usize, usize),
     (ta, tb): (bool, bool),
+    batch: Batch,
 ) -> Result<()> {
-    if m == 0 || n == 0 {
+    if m == 0 || n == 0 || batch.count == 0 {
         return Ok(());
     }
-    if !ta && !tb && super::tensor_core::matmul(dtype, a, ao, b, bo, c, (m, k, n))? {
-        return Ok(());
+    dim32("matmul", "M", m)?;
+    dim32("matmul", "N", n)?;
+    dim32("matmul", "K", k)?;
+    let mut z = 0;
+    while z < batch.count {
+        let part = Batch { count: (batch.count - z).min(matmul::MAX_BATCH), ..batch };
+        let (ao, bo, co) = (ao + z * batch.sa, bo + z * batch.sb, co + z * m * n);
+        if ta || tb || !super::tensor_core::matmul(dtype, a, ao, b, bo, (c, co), (m, k, n), part)? {
+            cuda_cores(dtype, (a, ao), (b, bo), (c, co), (m, k, n), (ta, tb), part)?;
+        }
+        z += part.count;
     }
+    Ok(())
+}
+
+/// The CUDA-core kernels for one launch's batch (at most `MAX_BATCH` products).
+fn cuda_cores(
+    dtype: DType,
+    (a, ao): (&CudaRef, usize),
+    (b, bo): (&CudaRef, usize),
+    (c, co): (&mut CudaData, usize),
+    (m, k, n): (usize, usize, usize),
+    (ta, tb): (bool, bool),
+    batch: Batch,
+) -> Result<()> {
     match dtype {
-        DType::F32 => matmul_native::<f32>(a, ao, b, bo, c, (m, k, n), (ta, tb)),
-        DType::F64 => matmul_native::<f64>(a, ao, b, bo, c, (m, k, n), (ta, tb)),
+        DType::F32 => matmul_native::<f32>((a, ao), (b, bo), (c, co), (m, k, n), (ta, tb), batch),
+        DType::F64 => matmul_native::<f64>((a, ao), (b, bo), (c, co), (m, k, n), (ta, tb), batch),
         DType::F16 | DType::BF16 => {
-            // Without tensor cores: f32 copies of the operands, an f32 product, rounded back.
+            // Without tensor cores: f32 copies of the operands' spans, an f32 product, rounded back.
             let dev = a.device().clone();
-            let (an, bn) = (m * k, k * n);
-            let mut a32 = CudaData { buf: dev.alloc::<u8>(an * 4)?, dtype: DType::F32, len: an };
-            let mut b32 = CudaData { buf: dev.alloc::<u8>(bn * 4)?, dtype: DType::F32, len: bn };
-            let mut c32 = CudaData { buf: dev.alloc::<u8>(m * n * 4)?, dtype: DType::F32, len: m * n };
+            let (an, bn, cn) = (batch.span(batch.sa, m * k), batch.span(batch.sb, k * n), batch.count * m * n);
+            let f32s = |len: usize| -> Result<CudaData> {
+                Ok(CudaData { buf: dev.alloc::<u8>(len * 4)?, dtype: DType::F32, len })
+            };
+            let (mut a32, mut b32, mut c32) = (f32s(an)?, f32s(bn)?, f32s(cn)?);
             super::elementwise::convert(a, ao, &mut a32, an)?;
             super::elementwise::convert(b, bo, &mut b32, bn)?;
-            matmul_native::<f32>(&a32.view(), 0, &b32.view(), 0, &mut c32, (m, k, n), (ta, tb))?;
-            super::elementwise::convert(&c32.view(), 0, c, m * n)
+            let (av, bv) = (a32.view(), b32.view());
+            matmul_native::<f32>((&av, 0), (&bv, 0), (&mut c32, 0), (m, k, n), (ta, tb), batch)?;
+            convert_into(&c32.view(), (c, co), cn)
         }
         d => Err(Error::Unsupported { op: "matmul", dtype: d, device: a.device().name().to_string() }),
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `len` converted elements of `x` into `c` from element `co`.
+fn convert_into(x: &CudaRef, (c, co): (&mut CudaData, usize), len: usize) -> Result<()> {
+    if co == 0 {
+        return super::elementwise::convert(x, 0, c, len);
+    }
+    // The conversion writes from its output's start: convert into a scratch, then copy.
+    let dev = x.device().clone();
+    let size = c.dtype.size();
+    let mut tmp = CudaData { buf: dev.alloc::<u8>(len * size)?, dtype: c.dtype, len };
+    super::elementwise::convert(x, 0, &mut tmp, len)?;
+    dev.copy_raw(c.ptr_at_mut::<u8>(co) as u64, tmp.ptr_at::<u8>(0) as u64, len * size)
+}
+
 fn matmul_native<T: NativeKernels>(
-    a: &CudaRef,
-    ao: usize,
-    b: &CudaRef,
-    bo: usize,
-    c: &mut CudaData,
+    (a, ao): (&CudaRef, usize),
+    (b, bo): (&CudaRef, usize),
+    (c, co): (&mut CudaData, usize),
     (m, k, n): (usize, usize, usize),
     (ta, tb): (bool, bool),
+    batch: Batch,
 ) -> Result<()> {
     let dev = a.device().clone();
     let (m32, k32, n32) = (dim32("matmul", "M", m)?, dim32("matmul", "K", k)?, dim32("matmul", "N", n)?);
     if m.div_ceil(matmul::TILE) > 65535 {
         return Err(Error::Config(format!("matmul: M = {m} exceeds the grid limit of {} rows", 65535 * matmul::TILE)));
     }
-    let args = (a.ptr_at::<T>(ao), b.ptr_at::<T>(bo), c.ptr_at_mut::<T>(0), m32, n32, k32);
+    let (sa, sb) = (batch.sa as u64, batch.sb as u64);
+    let args = (a.ptr_at::<T>(ao), b.ptr_at::<T>(bo), c.ptr_at_mut::<T>(co), m32, n32, k32, sa, sb);
     match T::LARGE_MATMUL {
         // Large enough to fill 128×128 tiles: the kernel with more work per shared load (it
         // checks its operands' alignment for its vector loads itself).
         Some(large) if !ta && !tb && m >= kernels_gpu::sgemm::TILE && n >= kernels_gpu::sgemm::TILE => {
-            // SAFETY: `a`, `b`, `c` hold m·k, k·n and m·n elements from these offsets.
-            unsafe { dev.launch(&large, kernels_gpu::sgemm::config(m, n), args) }
+            let cfg = matmul::batched(kernels_gpu::sgemm::config(m, n), batch.count);
+            // SAFETY: `a`, `b`, `c` hold every batch's m·k, k·n and m·n elements from these offsets.
+            unsafe { dev.launch(&large, cfg, args) }
         }
-        // SAFETY: as above.
-        _ => unsafe { dev.launch(&T::matmul_kernel(ta, tb), matmul::config::<T>(m, n), args) },
+        _ => {
+            let cfg = matmul::batched(matmul::config::<T>(m, n), batch.count);
+            // SAFETY: as above.
+            unsafe { dev.launch(&T::matmul_kernel(ta, tb), cfg, args) }
+        }
     }
 }

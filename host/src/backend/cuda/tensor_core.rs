@@ -9,6 +9,7 @@
 use super::CudaDevice;
 use super::ops::dim32;
 use crate::array::storage::{CudaData, CudaRef};
+use crate::backend::Batch;
 use crate::array::{MatmulPrecision, experimental_wgmma, float32_matmul_precision};
 use crate::dtype::DType;
 use crate::error::Result;
@@ -61,8 +62,14 @@ pub(crate) fn kernel_name(dev: &CudaDevice, dtype: DType) -> Option<&'static str
     TensorCoreKernel::choose(dev, dtype).map(TensorCoreKernel::name)
 }
 
-/// `C = A · B` of `dtype` on tensor cores (operands from elements `ao` and `bo`) when the device
-/// has them and the dtype and settings allow; `false` means "use the CUDA-core path".
+/// `C = A · B` of `dtype` on tensor cores for every product of `batch` (at most
+/// `MAX_BATCH`; operands from elements `ao` and `bo`, C from `co`) when the device has them
+/// and the dtype and settings allow; `false` means "use the CUDA-core path".
+///
+/// The tensor-core kernels read A and B row-major only (their staging loads K-consecutive
+/// words of A and N-consecutive rows of B): the array layer copies a transposed operand to
+/// row-major once (`contiguous()`) before it comes here, which costs one pass over it and
+/// keeps the product on tensor cores.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn matmul(
     dtype: DType,
@@ -70,8 +77,9 @@ pub(crate) fn matmul(
     ao: usize,
     b: &CudaRef,
     bo: usize,
-    c: &mut CudaData,
+    (c, co): (&mut CudaData, usize),
     (m, k, n): (usize, usize, usize),
+    batch: Batch,
 ) -> Result<bool> {
     let dev = a.device().clone();
     let Some(kernel) = TensorCoreKernel::choose(&dev, dtype) else { return Ok(false) };
@@ -80,13 +88,15 @@ pub(crate) fn matmul(
         return Ok(false);
     }
     let (m32, k32, n32) = (dim32("matmul", "M", m)?, dim32("matmul", "K", k)?, dim32("matmul", "N", n)?);
-    let cfg = kernel.config(m, n);
+    let cfg = kernels_gpu::matmul::batched(kernel.config(m, n), batch.count);
+    let (sa, sb) = (batch.sa as u64, batch.sb as u64);
     macro_rules! go {
         ($k:expr, $t:ty) => {
-            // SAFETY: `a`, `b`, `c` hold m·k, k·n and m·n elements of the kernel's type from these
-            // offsets; `choose` picked the kernel from the dtype.
+            // SAFETY: `a`, `b`, `c` hold every batch's m·k, k·n and m·n elements of the
+            // kernel's type from these offsets; `choose` picked the kernel from the dtype.
             unsafe {
-                dev.launch(&$k, cfg, (a.ptr_at::<$t>(ao), b.ptr_at::<$t>(bo), c.ptr_at_mut::<$t>(0), m32, n32, k32))
+                let (pa, pb, pc) = (a.ptr_at::<$t>(ao), b.ptr_at::<$t>(bo), c.ptr_at_mut::<$t>(co));
+                dev.launch(&$k, cfg, (pa, pb, pc, m32, n32, k32, sa, sb))
             }
         };
     }

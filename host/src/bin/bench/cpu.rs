@@ -79,6 +79,15 @@ fn array_ops(runs: Runs, numpy: &mut Option<Numpy>, table: &mut Table) {
         });
         Ok(())
     });
+    table.attempt(("concatenate", &flat, "f32"), &cpu, |t| {
+        let a = Array::<f32>::rand_uniform(&[n / 2], -1.0, 1.0, 14)?;
+        let b = Array::<f32>::rand_uniform(&[n / 2], -1.0, 1.0, 15)?;
+        let note = "two halves joined along axis 0 into a fresh result";
+        memory_bound("concatenate", &flat, 2 * f * n, note, runs, numpy, t, || {
+            drop(black_box(ferrite::concatenate(&[&a, &b], 0).expect("concatenate")))
+        });
+        Ok(())
+    });
     table.attempt(("a + b", &flat, "f32"), &cpu, |t| {
         let a = Array::<f32>::rand_uniform(&[n], -1.0, 1.0, 6)?;
         let b = Array::<f32>::rand_uniform(&[n], -1.0, 1.0, 7)?;
@@ -116,6 +125,24 @@ fn array_ops(runs: Runs, numpy: &mut Option<Numpy>, table: &mut Table) {
         let x = Array::<f32>::rand_uniform(&[rows, cols], -1.0, 1.0, 12)?;
         memory_bound("argmax(axis=1)", &matrix, f * m, "rows", runs, numpy, t, || {
             drop(black_box(x.argmax(Some(1), false).expect("argmax")))
+        });
+        Ok(())
+    });
+    table.attempt(("index_select(axis=0)", &matrix, "f32"), &cpu, |t| {
+        let x = Array::<f32>::rand_uniform(&[rows, cols], -1.0, 1.0, 14)?;
+        // A shuffle of the rows (NumPy's turn: `np.take(x, rng.permutation(4096), axis=0)`).
+        let mut order: Vec<i64> = (0..rows as i64).collect();
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        for i in (1..order.len()).rev() {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            order.swap(i, (s % (i as u64 + 1)) as usize);
+        }
+        let idx = Array::from_vec(order, &[rows])?;
+        let note = "rows in shuffled order: np.take(x, perm, axis=0)";
+        memory_bound("index_select(axis=0)", &matrix, 2 * f * m, note, runs, numpy, t, || {
+            drop(black_box(x.index_select(0, &idx).expect("index_select")))
         });
         Ok(())
     });

@@ -1,6 +1,6 @@
 //! GPU operations at sizes that fill an H100, each next to a baseline timed in the same run
 //! with CUDA events: a device-to-device copy of the same bytes (the bandwidth ceiling) for
-//! sqrt and softmax, cuBLAS `GemmEx` for matmul. `scripts/bench_baselines.py` adds PyTorch
+//! sqrt and softmax, cuBLAS `GemmEx` for matmul (`GemmStridedBatchedEx` for the batched row). `scripts/bench_baselines.py` adds PyTorch
 //! and CuPy on the same shapes.
 
 use super::measure::Runs;
@@ -91,6 +91,11 @@ pub fn run(device: &Device, quick: bool, table: &mut Table) {
     for (label, measure) in rows {
         table.attempt(("matmul", &shape, label), device, measure);
     }
+    // A strided batch (one launch, grid z) against cuBLAS's strided-batched GEMM.
+    let (batch, bsize) = if quick { (4, 64) } else { (64, 512) };
+    table.attempt(("matmul", &format!("{batch}x{bsize}x{bsize}x{bsize}"), "bf16 batched"), device, |t| {
+        product::<bf16>(device, gpu, blas, &[batch, bsize, bsize], "bf16 batched", runs, t)
+    });
 }
 
 /// Runs `f` with a setting switched on, and off again afterwards.
@@ -207,16 +212,33 @@ fn matmul<T: ferrite::Float>(
     runs: Runs,
     table: &mut Table,
 ) -> ferrite::Result<()> {
-    let on = |seed| Array::<f32>::rand_uniform(&[size, size], -1.0, 1.0, seed)?.to_device(device)?.cast::<T>();
+    product::<T>(device, gpu, blas, &[size, size], label, runs, table)
+}
+
+/// `a · b` for square matrices (or a batch of them) of `shape`, against cuBLAS.
+fn product<T: ferrite::Float>(
+    device: &Device,
+    gpu: &CudaDevice,
+    blas: Option<&Cublas>,
+    shape: &[usize],
+    label: &str,
+    runs: Runs,
+    table: &mut Table,
+) -> ferrite::Result<()> {
+    let on = |seed| Array::<f32>::rand_uniform(shape, -1.0, 1.0, seed)?.to_device(device)?.cast::<T>();
     let (a, b) = (on(1)?, on(2)?);
-    let mut c = Array::<T>::zeros(&[size, size])?.to_device(device)?;
+    let mut c = Array::<T>::zeros(shape)?.to_device(device)?;
     let tf32 = label == "tf32";
     let baseline = || blas.map_or(Ok(()), |blas| blas.matmul(&a, &b, &mut c, tf32));
     let (t, base) = pair(gpu, runs, || a.matmul(&b).map(drop), baseline)?;
-    let flop = 2.0 * (size * size * size) as f64;
-    let mut row = Row::new("matmul", &format!("{size}x{size}x{size}"), label, device, t);
+    let size = shape[shape.len() - 1];
+    let batch: usize = shape[..shape.len() - 2].iter().product();
+    let flop = 2.0 * (batch * size * size * size) as f64;
+    let name = if batch > 1 { format!("{batch}x{size}x{size}x{size}") } else { format!("{size}x{size}x{size}") };
+    let mut row = Row::new("matmul", &name, label, device, t);
     if blas.is_some() {
-        row.baseline = Some((format!("cuBLAS GemmEx ({label})"), base));
+        let call = if batch > 1 { "GemmStridedBatchedEx" } else { "GemmEx" };
+        row.baseline = Some((format!("cuBLAS {call} ({label})"), base));
         row.achieved = Some((flop / t / 1e12, flop / base / 1e12, "TFLOP/s"));
         // A fast wrong kernel must not pass for a fast one: compare the two results.
         let (ours, theirs) = (a.matmul(&b)?.cast::<f32>()?.to_vec()?, c.cast::<f32>()?.to_vec()?);
