@@ -26,11 +26,6 @@ pub(crate) fn contiguous_strides(shape: &[usize]) -> Vec<isize> {
     strides
 }
 
-/// The number of elements of `shape`, or `None` if it overflows.
-pub(crate) fn volume(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
-}
-
 impl Layout {
     /// The row-major layout of `shape` from offset 0.
     pub fn contiguous(shape: &[usize]) -> Layout {

@@ -52,62 +52,6 @@ macro_rules! with_kernel_type {
 }
 pub(crate) use with_kernel_type;
 
-/// As [`with_kernel_type!`] for the floats only; `$other` for any other dtype.
-macro_rules! with_float_kernel_type {
-    ($dtype:expr, |$k:ident| $body:expr, $other:expr) => {{
-        use $crate::dtype::DType as D;
-        #[allow(unused)]
-        match $dtype {
-            D::F32 => {
-                type $k = f32;
-                $body
-            }
-            D::F64 => {
-                type $k = f64;
-                $body
-            }
-            D::F16 => {
-                type $k = kernels_gpu::prelude::F16;
-                $body
-            }
-            D::BF16 => {
-                type $k = kernels_gpu::prelude::BF16;
-                $body
-            }
-            _ => $other,
-        }
-    }};
-}
-pub(crate) use with_float_kernel_type;
-
-/// As [`with_kernel_type!`] for the integers only; `$other` for any other dtype.
-macro_rules! with_int_kernel_type {
-    ($dtype:expr, |$k:ident| $body:expr, $other:expr) => {{
-        use $crate::dtype::DType as D;
-        #[allow(unused)]
-        match $dtype {
-            D::I32 => {
-                type $k = i32;
-                $body
-            }
-            D::I64 => {
-                type $k = i64;
-                $body
-            }
-            D::U8 => {
-                type $k = u8;
-                $body
-            }
-            D::U32 => {
-                type $k = u32;
-                $body
-            }
-            _ => $other,
-        }
-    }};
-}
-pub(crate) use with_int_kernel_type;
-
 /// A strided batch of matrix products `C[z] = op(A[z]) · op(B[z])` for `z < count`: `A[z]`
 /// starts `z·sa` elements after the first, `B[z]` `z·sb` (a stride of 0 repeats one matrix for
 /// every batch, NumPy's broadcast), `C[z]` `z·m·n` (C is contiguous).

@@ -1,7 +1,8 @@
 //! Reductions over one axis, several or all, with `keepdims`: `sum`, `prod`, `max`, `min`,
 //! `argmax`, `argmin`, and for floats `mean`, `var`, `std` (with `ddof`), `logsumexp` and
 //! `norm` (L2). Sums of floats accumulate in f32 (f64 for f64 arrays), of integers and bools
-//! in i64 (NumPy's result type for them; i64 sums wrap), in the order the kernels document
+//! in i64 (PyTorch's rule; NumPy agrees for signed integers and bools but sums u8 and u32 in
+//! uint64, which ferrite does not have; i64 sums wrap), in the order the kernels document
 //! (`kernels_gpu::ops::reduce`: per-thread chunks, then trees). `var` is two-pass: the mean,
 //! then the mean square deviation from it (not `E[x²] - E[x]²`, which cancels).
 
@@ -319,7 +320,8 @@ pub(super) fn finish<U: Element>(values: Storage, shape: &[usize]) -> Result<Arr
 }
 
 /// Element types a sum or product is defined for, and its result's dtype: the same for floats,
-/// i64 for integers and bools (NumPy's and PyTorch's rule).
+/// i64 for integers and bools (PyTorch's rule: NumPy gives i64 for signed integers and bools,
+/// uint64 for u8 and u32; the same values below 2^63).
 pub trait Summable: Element {
     type Sum: Element;
 }
