@@ -245,14 +245,6 @@ impl Storage {
             Device::Cuda(c) => Ok(Storage::Cuda(CudaData { buf: c.alloc::<u8>(bytes)?, dtype, len })),
         }
     }
-
-    /// A copy on the same device.
-    pub fn try_clone(&self) -> Result<Storage> {
-        Ok(match self {
-            Storage::Cpu(d) => Storage::Cpu(d.clone()),
-            Storage::Cuda(c) => Storage::Cuda(CudaData { buf: c.buf.try_clone()?, dtype: c.dtype, len: c.len }),
-        })
-    }
 }
 
 /// Any initialised `T: Copy` viewed as bytes.

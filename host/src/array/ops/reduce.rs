@@ -58,15 +58,6 @@ impl From<Vec<isize>> for Axes {
     }
 }
 
-/// The reductions, as `Array::reduce` and the op registry name them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reduction {
-    Sum,
-    Prod,
-    Max,
-    Min,
-}
-
 /// The kept and reduced dimensions of `layout` for `axes`, and the result's shape.
 struct Split {
     keep: Layout,

@@ -9,9 +9,7 @@
 //! 1.2 ms at 512³ normally, as gemm's split, and 1.7 ms in that state (measured alternately in
 //! one process). At 1024³ and 2048³ the two are equal.
 
-use crate::alloc::{try_filled, try_with_capacity, volume};
 use crate::dtype::Element;
-use crate::error::Result;
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -25,26 +23,6 @@ const PANELS_PER_THREAD: usize = 2;
 
 /// Panel widths are multiples of this, a multiple of gemm's register tiles.
 const PANEL_ALIGN: usize = 32;
-
-/// `C[m×n] = op(A) · op(B)`, row-major, `op(A)` `m×k`, `op(B)` `k×n`; `ta`/`tb` mean the operand
-/// is stored transposed (`k×m`, `n×k`).
-/// Sizes and memory are checked: an error, not a panic or an abort, for a result too large.
-pub(crate) fn matmul<T: Element>(a: &[T], b: &[T], dims: (usize, usize, usize), t: (bool, bool)) -> Result<Vec<T>> {
-    let len = volume("matmul", &[dims.0, dims.2])?;
-    if dims.1 == 0 {
-        return try_filled(len, T::default()); // the empty sum
-    }
-    check(len, a, b, dims);
-    // Not zero-filled first (a pass over the result): every element of C is written without
-    // being read when not accumulating.
-    let mut c = try_with_capacity(len)?;
-    // SAFETY: `c` has room for m·n elements and the operands were checked.
-    unsafe {
-        gemm_raw(c.as_mut_ptr(), a, b, dims, t, false);
-        c.set_len(len);
-    }
-    Ok(c)
-}
 
 /// `C = op(A) · op(B)` into `c` (`m×n`, row-major), or `C += op(A) · op(B)` if `accumulate`.
 pub(crate) fn gemm_into<T: Element>(

@@ -40,8 +40,15 @@ fn unsupported(op: &'static str, data: &CudaRef) -> Error {
 }
 
 impl CudaDevice {
+    /// The launch of a map over `walk`. Past [`MAX_RANK`] dimensions (which `kernel_layout`
+    /// then refuses with an error) it is the flat walk's, so that building it cannot panic.
     fn map_config(&self, walk: &Walk, lanes: usize) -> kernels_gpu::LaunchConfig {
-        let shape = Shape::new(&walk.dims.iter().map(|&d| d as u64).collect::<Vec<_>>());
+        let dims: Vec<u64> = if walk.dims.len() > MAX_RANK {
+            vec![walk.len() as u64]
+        } else {
+            walk.dims.iter().map(|&d| d as u64).collect()
+        };
+        let shape = Shape::new(&dims);
         map::config(&shape, walk.is_contiguous(), lanes, self.grid_stride_blocks())
     }
 }

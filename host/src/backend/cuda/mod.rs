@@ -375,12 +375,6 @@ impl<T: Copy> DeviceBuffer<T> {
         assert!(data.len() <= self.len, "writing {} elements into a buffer of {}", data.len(), self.len);
         unsafe { self.device.0.driver.copy_to_device(self.ptr, bytes_of(data)) }
     }
-
-    pub(crate) fn try_clone(&self) -> Result<Self> {
-        let copy = self.device.alloc::<T>(self.len)?;
-        unsafe { self.device.0.driver.copy_on_device(copy.ptr, self.ptr, self.len * size_of::<T>())? };
-        Ok(copy)
-    }
 }
 
 impl<T> Drop for DeviceBuffer<T> {
