@@ -28,18 +28,18 @@ mod reference;
 mod registry;
 #[path = "ops/rows_elementwise.rs"]
 mod rows_elementwise;
-#[path = "ops/rows_join.rs"]
-mod rows_join;
-#[path = "ops/rows_movement.rs"]
-mod rows_movement;
-#[path = "ops/rows_movement_errors.rs"]
-mod rows_movement_errors;
 #[path = "ops/rows_index.rs"]
 mod rows_index;
+#[path = "ops/rows_join.rs"]
+mod rows_join;
 #[path = "ops/rows_mask.rs"]
 mod rows_mask;
 #[path = "ops/rows_matmul.rs"]
 mod rows_matmul;
+#[path = "ops/rows_movement.rs"]
+mod rows_movement;
+#[path = "ops/rows_movement_errors.rs"]
+mod rows_movement_errors;
 #[path = "ops/rows_reduce.rs"]
 mod rows_reduce;
 #[path = "ops/runner.rs"]

@@ -183,7 +183,24 @@ impl Cublas {
             // SAFETY: the pointers hold the shapes checked above, on this handle's device.
             None => unsafe {
                 (self.api.gemm_ex)(
-                    self.handle, no, no, ni, mi, ki, alpha, pb, dtype, ni, pa, dtype, ki, beta, pc, dtype, ni, compute,
+                    self.handle,
+                    no,
+                    no,
+                    ni,
+                    mi,
+                    ki,
+                    alpha,
+                    pb,
+                    dtype,
+                    ni,
+                    pa,
+                    dtype,
+                    ki,
+                    beta,
+                    pc,
+                    dtype,
+                    ni,
+                    compute,
                     algo,
                 )
             },

@@ -64,7 +64,8 @@ fn judge(
     for (arr, inp) in [(Some(&x), Some(a)), (y.as_ref(), b)] {
         if let (Some(arr), Some(inp)) = (arr, inp) {
             let now = arr.to_f64()?;
-            let same = now.iter().zip(&inp.values).all(|(p, q)| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan()));
+            let same =
+                now.iter().zip(&inp.values).all(|(p, q)| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan()));
             ensure!(same, "{what}: the op changed its input");
         }
     }
@@ -108,7 +109,10 @@ fn matmul_row(d: &Device) -> CaseResult {
             .collect();
         if dtype == DType::F32 {
             // Batched, through sgemm (M, N >= 128) with a batch broadcast on the right.
-            all.push((input(dtype, &[2, 129, 17], View::Contiguous, "sgemm a"), input(dtype, &[2, 17, 131], View::Contiguous, "sgemm b")));
+            all.push((
+                input(dtype, &[2, 129, 17], View::Contiguous, "sgemm a"),
+                input(dtype, &[2, 17, 131], View::Contiguous, "sgemm b"),
+            ));
         }
         // The special values, each times 1, 0 and -0.5 (NumPy's: inf · 0 is NaN).
         let sp = specials(dtype);
@@ -138,7 +142,10 @@ fn dot_row(d: &Device) -> CaseResult {
     for &dtype in FLOATS {
         for (i, (sa, va, sb, vb)) in samples.iter().enumerate() {
             let case = format!("dot {dtype:?} sample {i}");
-            let (a, b) = (input(dtype, sa, va.clone(), &format!("{case} a")), input(dtype, sb, vb.clone(), &format!("{case} b")));
+            let (a, b) = (
+                input(dtype, sa, va.clone(), &format!("{case} a")),
+                input(dtype, sb, vb.clone(), &format!("{case} b")),
+            );
             let what = format!("dot {dtype:?} of {} and {}", a.describe(), b.describe());
             // dot(a, b)[I, J, n] = Σ_p a[I, p] · b[J, p, n], written out; a 0-d operand scales.
             let reference = if sa.is_empty() {
@@ -152,7 +159,8 @@ fn dot_row(d: &Device) -> CaseResult {
                 for i in 0..rows {
                     for j in 0..mats {
                         for c in 0..n {
-                            let t: Vec<f64> = (0..k).map(|p| a.values[i * k + p] * b.values[(j * k + p) * n + c]).collect();
+                            let t: Vec<f64> =
+                                (0..k).map(|p| a.values[i * k + p] * b.values[(j * k + p) * n + c]).collect();
                             want.push(t.iter().sum());
                             scale.push((k + 1) as f64 * t.iter().map(|v| v.abs()).sum::<f64>());
                         }
@@ -173,16 +181,29 @@ fn dot_row(d: &Device) -> CaseResult {
 
 fn outer_row(d: &Device) -> CaseResult {
     use View::*;
-    let samples: &[Shapes] =
-        &[(&[3], Contiguous, &[4], Contiguous), (&[2, 3], Transposed, &[5], Contiguous), (&[0], Contiguous, &[3], Contiguous)];
+    let samples: &[Shapes] = &[
+        (&[3], Contiguous, &[4], Contiguous),
+        (&[2, 3], Transposed, &[5], Contiguous),
+        (&[0], Contiguous, &[3], Contiguous),
+    ];
     let call = |x: &Dyn, y: Option<&Dyn>| Ok(pair!(x, y.unwrap(), a, b => a.outer(b)?, F32, F64, F16, BF16, I32));
     for &dtype in FLOATS.iter().chain(&[DType::I32]) {
         for (i, (sa, va, sb, vb)) in samples.iter().enumerate() {
             let case = format!("outer {dtype:?} sample {i}");
-            let (a, b) = (input(dtype, sa, va.clone(), &format!("{case} a")), input(dtype, sb, vb.clone(), &format!("{case} b")));
+            let (a, b) = (
+                input(dtype, sa, va.clone(), &format!("{case} a")),
+                input(dtype, sb, vb.clone(), &format!("{case} b")),
+            );
             let want: Vec<f64> = a.values.iter().flat_map(|&p| b.values.iter().map(move |&q| p * q)).collect();
             let reference = (vec![a.values.len(), b.values.len()], want.clone(), vec![0.0; want.len()]);
-            judge(&format!("{case} of {} and {}", a.describe(), b.describe()), d, dtype, (&a, Some(&b)), &call, reference)?;
+            judge(
+                &format!("{case} of {} and {}", a.describe(), b.describe()),
+                d,
+                dtype,
+                (&a, Some(&b)),
+                &call,
+                reference,
+            )?;
         }
     }
     Ok(())
@@ -275,7 +296,9 @@ fn errors(d: &Device) -> CaseResult {
                 ensure!(l == lhs && r == rhs, "{e} names {l:?} and {r:?}, expected {lhs:?} and {rhs:?}");
                 Ok(())
             }
-            other => Err(format!("{lhs:?} and {rhs:?} gave {other:?}, expected a ShapeMismatch saying {says:?}").into()),
+            other => {
+                Err(format!("{lhs:?} and {rhs:?} gave {other:?}, expected a ShapeMismatch saying {says:?}").into())
+            }
         }
     };
     mismatch(arr(&[2, 3])?.matmul(&arr(&[4, 5])?), &[2, 3], &[4, 5], "3 != 4")?;
@@ -302,7 +325,9 @@ fn errors(d: &Device) -> CaseResult {
         let ops = vec![&x; n];
         match ferrite::einsum(spec, &ops) {
             Err(e @ Error::Einsum { .. }) if e.to_string().contains(spec) && e.to_string().contains(says) => {}
-            other => return Err(format!("einsum {spec:?} gave {other:?}, expected an Einsum error saying {says:?}").into()),
+            other => {
+                return Err(format!("einsum {spec:?} gave {other:?}, expected an Einsum error saying {says:?}").into());
+            }
         }
     }
     if d.is_cuda() {

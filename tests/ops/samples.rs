@@ -6,7 +6,7 @@
 
 use super::dynarray::Dyn;
 use crate::common::{rng, uniform};
-use ferrite::{DType, Device, Result, bf16, f16};
+use ferrite::{DType, Device, Result, bf16};
 
 /// How a sample's array is made from a base array.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,11 +45,25 @@ pub fn represent(dtype: DType, v: f64) -> f64 {
     match dtype {
         DType::F32 => v as f32 as f64,
         DType::F64 => v,
-        DType::F16 => f16::from_f64(v).to_f64(),
-        DType::BF16 => bf16::from_f64(v).to_f64(),
+        DType::F16 => round_to(v, 10, -14, 15),
+        DType::BF16 => round_to(v, 7, -126, 127),
         DType::Bool => (v != 0.0) as u8 as f64,
         int => wrap(int, v.round()),
     }
+}
+
+/// `v` rounded once, to nearest even, to a binary float with `p` fraction bits, smallest
+/// normal exponent `e_min` and largest exponent `e_max` (overflow to ±inf, as IEEE rounds).
+/// Written out rather than `half`'s `from_f64`, which on x86 with F16C converts through f32
+/// and so rounds twice (a random f64 just below a half-way point became the f16 above it).
+pub fn round_to(v: f64, p: i32, e_min: i32, e_max: i32) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let e = (((v.to_bits() >> 52) & 0x7ff) as i32 - 1023).max(e_min);
+    let step = 2f64.powi(e - p);
+    let r = (v / step).round_ties_even() * step;
+    if r.abs() >= 2f64.powi(e_max + 1) { f64::INFINITY.copysign(v) } else { r }
 }
 
 /// An exact integer `v` wrapped into `dtype`'s range (two's complement).

@@ -8,8 +8,8 @@
 //! loop per op through [`UnaryVisitor`]), and two kernel entries per dtype, contiguous
 //! (`unary_f32`) and strided (`unary_strided_f32`): the map engine (`map.rs`) with the op chosen
 //! by a `match` on the parameter, uniform across the grid. Entries per dtype rather than per op
-//! and dtype keep the PTX to one copy of the engine per dtype. A new op is one line here plus its row in the
-//! op registry (`tests/ops/`).
+//! and dtype keep the PTX to one copy of the engine per dtype. A new op: one line here, its registry
+//! row (`tests/ops/`), its interpreter reference (README: "Where a new unary op goes").
 
 use super::layout::{Shape, Strides};
 use super::map::{map1, map1_contiguous};

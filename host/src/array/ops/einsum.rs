@@ -12,8 +12,8 @@
 //! permuted to the output's order. Unsupported (an `Error::Einsum` naming the subscripts):
 //! ellipses and more than two operands.
 
-use super::same_device;
 use super::reduce::Summable;
+use super::same_device;
 use crate::array::Array;
 use crate::array::layout::Layout;
 use crate::dtype::{Float, Num};
@@ -44,7 +44,10 @@ impl<T: Float> Array<T> {
         let (a, b) = (self.shape(), other.shape());
         let (k, nb) = (a[a.len() - 1], b.len());
         if k != b[nb - 2] {
-            let why = format!("the last axis of the first ({k}) differs from the second-to-last of the second ({})", b[nb - 2]);
+            let why = format!(
+                "the last axis of the first ({k}) differs from the second-to-last of the second ({})",
+                b[nb - 2]
+            );
             return Err(Error::shape_mismatch("dot", a, b, why));
         }
         // b as k × (its other axes): its contracted axis first.
@@ -135,7 +138,10 @@ fn reduce_own<T: Float + Summable<Sum = T>>(
     while i < own.len() {
         if let Some(j) = own[..i].iter().position(|&c| c == own[i]) {
             if shape[i] != shape[j] {
-                let why = format!("{subscripts:?}: the diagonal of label {:?} has lengths {} and {}", own[i] as char, shape[j], shape[i]);
+                let why = format!(
+                    "{subscripts:?}: the diagonal of label {:?} has lengths {} and {}",
+                    own[i] as char, shape[j], shape[i]
+                );
                 return Err(Error::bad_shape("einsum", x.shape(), why));
             }
             strides[j] += strides[i];
@@ -186,7 +192,12 @@ pub fn einsum<T: Float + Summable<Sum = T>>(subscripts: &str, operands: &[&Array
     let len = |x: &Array<T>, l: &[u8], c: u8| x.shape()[l.iter().position(|&d| d == c).unwrap()];
     for &c in la.iter().filter(|c| lb.contains(c)) {
         if len(&x, &la, c) != len(&y, &lb, c) {
-            let why = format!("{subscripts:?}: label {:?} has lengths {} and {}", c as char, len(&x, &la, c), len(&y, &lb, c));
+            let why = format!(
+                "{subscripts:?}: label {:?} has lengths {} and {}",
+                c as char,
+                len(&x, &la, c),
+                len(&y, &lb, c)
+            );
             return Err(Error::shape_mismatch("einsum", a.shape(), b.shape(), why));
         }
     }

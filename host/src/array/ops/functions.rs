@@ -8,8 +8,8 @@ use crate::dtype::{Element, Float, Num};
 use crate::error::Result;
 
 pub use super::compare::where_;
-pub use super::join::{concatenate, stack};
 pub use super::einsum::{dot, einsum, outer};
+pub use super::join::{concatenate, stack};
 pub use super::matmul::matmul;
 
 macro_rules! unary_function {

@@ -9,8 +9,8 @@
 use super::CudaDevice;
 use super::ops::dim32;
 use crate::array::storage::{CudaData, CudaRef};
-use crate::backend::Batch;
 use crate::array::{MatmulPrecision, experimental_wgmma, float32_matmul_precision};
+use crate::backend::Batch;
 use crate::dtype::DType;
 use crate::error::Result;
 use kernels_gpu::{LaunchConfig, tensor_core, wgmma_matmul};
