@@ -13,6 +13,7 @@ pub(crate) mod gather;
 mod matmul;
 pub(crate) mod reduce;
 pub(crate) mod scan;
+pub(crate) mod sort;
 pub(crate) mod simd;
 mod stream;
 mod walk;
