@@ -215,7 +215,13 @@ fn searchsorted(dtype: DType, d: &Device) -> CaseResult {
                 let want: Vec<f64> = want
                     .iter()
                     .map(|&q| {
-                        sorted.iter().filter(|&&s| order(s, q) == Ordering::Less || (side == Side::Right && order(s, q) == Ordering::Equal)).count() as f64
+                        let o = |s: &f64| order(*s, q);
+                        let p = if side == Side::Left {
+                            sorted.partition_point(|s| o(s) == Ordering::Less)
+                        } else {
+                            sorted.partition_point(|s| o(s) != Ordering::Greater)
+                        };
+                        p as f64
                     })
                     .collect();
                 let got = index_of(&a, |a| Ok(match (a, values) {
