@@ -71,15 +71,42 @@ fn inputs(dtype: DType, case: &str) -> Vec<Input> {
 macro_rules! with_indices {
     ($d:expr, $a:ident => $body:expr) => {
         match $d {
-            Dyn::F32($a) => { let (v, i) = $body; (Dyn::F32(v), i) }
-            Dyn::F64($a) => { let (v, i) = $body; (Dyn::F64(v), i) }
-            Dyn::F16($a) => { let (v, i) = $body; (Dyn::F16(v), i) }
-            Dyn::BF16($a) => { let (v, i) = $body; (Dyn::BF16(v), i) }
-            Dyn::I32($a) => { let (v, i) = $body; (Dyn::I32(v), i) }
-            Dyn::I64($a) => { let (v, i) = $body; (Dyn::I64(v), i) }
-            Dyn::U8($a) => { let (v, i) = $body; (Dyn::U8(v), i) }
-            Dyn::U32($a) => { let (v, i) = $body; (Dyn::U32(v), i) }
-            Dyn::Bool($a) => { let (v, i) = $body; (Dyn::Bool(v), i) }
+            Dyn::F32($a) => {
+                let (v, i) = $body;
+                (Dyn::F32(v), i)
+            }
+            Dyn::F64($a) => {
+                let (v, i) = $body;
+                (Dyn::F64(v), i)
+            }
+            Dyn::F16($a) => {
+                let (v, i) = $body;
+                (Dyn::F16(v), i)
+            }
+            Dyn::BF16($a) => {
+                let (v, i) = $body;
+                (Dyn::BF16(v), i)
+            }
+            Dyn::I32($a) => {
+                let (v, i) = $body;
+                (Dyn::I32(v), i)
+            }
+            Dyn::I64($a) => {
+                let (v, i) = $body;
+                (Dyn::I64(v), i)
+            }
+            Dyn::U8($a) => {
+                let (v, i) = $body;
+                (Dyn::U8(v), i)
+            }
+            Dyn::U32($a) => {
+                let (v, i) = $body;
+                (Dyn::U32(v), i)
+            }
+            Dyn::Bool($a) => {
+                let (v, i) = $body;
+                (Dyn::Bool(v), i)
+            }
         }
     };
 }
@@ -107,17 +134,19 @@ fn sort_row(dtype: DType, d: &Device, argsort: bool) -> CaseResult {
             }
             let axis = if ax == 0 { 0 } else { -1 };
             if argsort {
-                let got = index_of(&x, |x| Ok(match x {
-                    Dyn::F32(a) => a.argsort(axis)?,
-                    Dyn::F64(a) => a.argsort(axis)?,
-                    Dyn::F16(a) => a.argsort(axis)?,
-                    Dyn::BF16(a) => a.argsort(axis)?,
-                    Dyn::I32(a) => a.argsort(axis)?,
-                    Dyn::I64(a) => a.argsort(axis)?,
-                    Dyn::U8(a) => a.argsort(axis)?,
-                    Dyn::U32(a) => a.argsort(axis)?,
-                    Dyn::Bool(a) => a.argsort(axis)?,
-                }))?;
+                let got = index_of(&x, |x| {
+                    Ok(match x {
+                        Dyn::F32(a) => a.argsort(axis)?,
+                        Dyn::F64(a) => a.argsort(axis)?,
+                        Dyn::F16(a) => a.argsort(axis)?,
+                        Dyn::BF16(a) => a.argsort(axis)?,
+                        Dyn::I32(a) => a.argsort(axis)?,
+                        Dyn::I64(a) => a.argsort(axis)?,
+                        Dyn::U8(a) => a.argsort(axis)?,
+                        Dyn::U32(a) => a.argsort(axis)?,
+                        Dyn::Bool(a) => a.argsort(axis)?,
+                    })
+                })?;
                 exact(&case, DType::I64, &Dyn::I64(got), &input.shape, &want_i, d)?;
             } else {
                 let got = each!(&x, a => a.sort(axis)?);
@@ -166,7 +195,12 @@ fn topk(dtype: DType, d: &Device) -> CaseResult {
             );
         }
         let r = attempt(|| Ok(with_indices!(&x, a => a.topk(0, -(nd as isize) - 1)?)));
-        ensure!(matches!(r, Err(Error::AxisOutOfRange { .. })), "topk along axis {} of {:?}", -(nd as isize) - 1, input.shape);
+        ensure!(
+            matches!(r, Err(Error::AxisOutOfRange { .. })),
+            "topk along axis {} of {:?}",
+            -(nd as isize) - 1,
+            input.shape
+        );
     }
     Ok(())
 }
@@ -224,18 +258,20 @@ fn searchsorted(dtype: DType, d: &Device) -> CaseResult {
                         p as f64
                     })
                     .collect();
-                let got = index_of(&a, |a| Ok(match (a, values) {
-                    (Dyn::F32(a), Dyn::F32(b)) => a.searchsorted(b, side)?,
-                    (Dyn::F64(a), Dyn::F64(b)) => a.searchsorted(b, side)?,
-                    (Dyn::F16(a), Dyn::F16(b)) => a.searchsorted(b, side)?,
-                    (Dyn::BF16(a), Dyn::BF16(b)) => a.searchsorted(b, side)?,
-                    (Dyn::I32(a), Dyn::I32(b)) => a.searchsorted(b, side)?,
-                    (Dyn::I64(a), Dyn::I64(b)) => a.searchsorted(b, side)?,
-                    (Dyn::U8(a), Dyn::U8(b)) => a.searchsorted(b, side)?,
-                    (Dyn::U32(a), Dyn::U32(b)) => a.searchsorted(b, side)?,
-                    (Dyn::Bool(a), Dyn::Bool(b)) => a.searchsorted(b, side)?,
-                    _ => unreachable!("one dtype"),
-                }))?;
+                let got = index_of(&a, |a| {
+                    Ok(match (a, values) {
+                        (Dyn::F32(a), Dyn::F32(b)) => a.searchsorted(b, side)?,
+                        (Dyn::F64(a), Dyn::F64(b)) => a.searchsorted(b, side)?,
+                        (Dyn::F16(a), Dyn::F16(b)) => a.searchsorted(b, side)?,
+                        (Dyn::BF16(a), Dyn::BF16(b)) => a.searchsorted(b, side)?,
+                        (Dyn::I32(a), Dyn::I32(b)) => a.searchsorted(b, side)?,
+                        (Dyn::I64(a), Dyn::I64(b)) => a.searchsorted(b, side)?,
+                        (Dyn::U8(a), Dyn::U8(b)) => a.searchsorted(b, side)?,
+                        (Dyn::U32(a), Dyn::U32(b)) => a.searchsorted(b, side)?,
+                        (Dyn::Bool(a), Dyn::Bool(b)) => a.searchsorted(b, side)?,
+                        _ => unreachable!("one dtype"),
+                    })
+                })?;
                 exact(&case, DType::I64, &Dyn::I64(got), shape, &want, d)?;
             }
         }

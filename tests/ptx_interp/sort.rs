@@ -50,9 +50,8 @@ fn key_case<E: Elem>(k: Kernel<KeyArgs<E>>, specials: &'static [f64]) -> Case {
                 let (x, keys) = (buf(&xv), out::<i64>(n));
                 let xs = xs.clone();
                 let args = (p(&x), n as u64, flags, pm(&keys));
-                setup(k, flat(n as u64), SHARED, vec![x, keys], args)
-                    .labelled(format!("flags {flags}"))
-                    .verified(move |bs| {
+                setup(k, flat(n as u64), SHARED, vec![x, keys], args).labelled(format!("flags {flags}")).verified(
+                    move |bs| {
                         let kv = read_i64(&bs[1]);
                         for i in 0..n {
                             for j in 0..n {
@@ -61,12 +60,18 @@ fn key_case<E: Elem>(k: Kernel<KeyArgs<E>>, specials: &'static [f64]) -> Case {
                                     want = want.reverse();
                                 }
                                 if kv[i].cmp(&kv[j]) != want {
-                                    return Err(format!("keys of {} and {} order as {:?}", xs[i], xs[j], want.reverse()));
+                                    return Err(format!(
+                                        "keys of {} and {} order as {:?}",
+                                        xs[i],
+                                        xs[j],
+                                        want.reverse()
+                                    ));
                                 }
                             }
                         }
                         Ok(())
-                    })
+                    },
+                )
             })
             .collect()
     })
@@ -100,11 +105,11 @@ fn block_case() -> Case {
                 let (keys, o) = (buf(&kv), out::<i64>(3 * n));
                 let cfg = sort::block_config(3, n as u64, 2);
                 let args = (p(&keys), 3, n as u64, pm(&o));
-                setup(sort::sort_block_i64, cfg, SHARED, vec![keys, o], args)
-                    .labelled(format!("n {n}"))
-                    .verified(move |bs| {
+                setup(sort::sort_block_i64, cfg, SHARED, vec![keys, o], args).labelled(format!("n {n}")).verified(
+                    move |bs| {
                         if read_i64(&bs[1]) == want { Ok(()) } else { Err("not the stable argsort".into()) }
-                    })
+                    },
+                )
             })
             .collect()
     })
@@ -176,8 +181,7 @@ fn unpad_case() -> Case {
         let (ib, o) = (buf(&iv), out::<i64>((ROWS * N) as usize));
         let args = (p(&ib), ROWS, N, P, pm(&o));
         vec![setup(sort::sort_unpad_i64, flat(ROWS * N), SHARED, vec![ib, o], args).verified(move |bs| {
-            let want: Vec<i64> =
-                (0..ROWS * N).map(|e| iv[((e / N) * P + e % N) as usize]).collect();
+            let want: Vec<i64> = (0..ROWS * N).map(|e| iv[((e / N) * P + e % N) as usize]).collect();
             if read_i64(&bs[1]) == want { Ok(()) } else { Err("not the rows' first 37".into()) }
         })]
     })

@@ -13,8 +13,8 @@ pub(crate) mod gather;
 mod matmul;
 pub(crate) mod reduce;
 pub(crate) mod scan;
-pub(crate) mod sort;
 pub(crate) mod simd;
+pub(crate) mod sort;
 mod stream;
 mod walk;
 
