@@ -42,6 +42,8 @@ mod rows_movement;
 mod rows_movement_errors;
 #[path = "ops/rows_reduce.rs"]
 mod rows_reduce;
+#[path = "ops/rows_sort.rs"]
+mod rows_sort;
 #[path = "ops/runner.rs"]
 mod runner;
 #[path = "ops/samples.rs"]
@@ -62,6 +64,7 @@ fn main() {
         .chain(rows_movement::rows())
         .chain(rows_index::rows())
         .chain(rows_mask::rows())
+        .chain(rows_sort::rows())
     {
         let row = Arc::new(row);
         cases.push((row.name.to_string(), Arc::new(move |d: &Device| runner::run_row(&row, d)) as DynCase));

@@ -32,6 +32,8 @@ mod gather;
 mod reference;
 #[path = "ptx_interp/report.rs"]
 mod report;
+#[path = "ptx_interp/sort.rs"]
+mod sort;
 
 use cases::{Outcome, all_cases};
 use common::interp::modules;

@@ -127,6 +127,10 @@ pub enum Error {
     #[error("{op}: index {index} is out of range for axis {axis} of size {size}")]
     IndexOutOfRange { op: &'static str, index: i64, axis: usize, size: usize },
 
+    /// `topk` asked for more elements than the axis holds: `k`, the axis and its size.
+    #[error("{op}: k = {k} is larger than axis {axis}'s size {size}")]
+    TopK { op: &'static str, k: usize, axis: usize, size: usize },
+
     /// A model or training setting that cannot work (e.g. a layer without an input size).
     #[error("{0}")]
     Config(String),

@@ -43,8 +43,8 @@ pub mod ptx;
 
 pub use array::functions::*;
 pub use array::{
-    Array, Axes, Ellipsis, IndexType, MatmulPrecision, NewAxis, RangeLike, SliceArg, Summable, experimental_wgmma,
-    float32_matmul_precision, set_experimental_wgmma, set_float32_matmul_precision,
+    Array, Axes, Ellipsis, IndexType, MatmulPrecision, NewAxis, RangeLike, Side, SliceArg, Summable,
+    experimental_wgmma, float32_matmul_precision, set_experimental_wgmma, set_float32_matmul_precision,
 };
 pub use backend::cuda::CudaDevice;
 #[doc(hidden)]

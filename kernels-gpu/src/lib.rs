@@ -72,6 +72,7 @@ pub fn all_kernels() -> std::vec::Vec<KernelInfo> {
         ops::scan::KERNELS,
         ops::copy::KERNELS,
         ops::gather::KERNELS,
+        ops::sort::KERNELS,
     ];
     modules.iter().chain(families).flat_map(|m| m.iter().copied()).collect()
 }

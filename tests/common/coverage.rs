@@ -23,6 +23,8 @@ const OP_FAMILIES: &[&str] = &[
     "scatter_",
     "compact_",
     "nonzero_",
+    "sort_",
+    "searchsorted_",
 ];
 
 /// Whether `entry` is one of the op families' (the registry's to reach).

@@ -573,5 +573,6 @@ pub fn all_cases() -> Vec<Case> {
     v.extend(optim_cases(optim::sgd_f64, optim::momentum_f64, optim::adam_f64));
     v.extend(super::families::cases());
     v.extend(super::gather::cases());
+    v.extend(super::sort::cases());
     v
 }

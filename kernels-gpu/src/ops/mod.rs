@@ -13,7 +13,8 @@
 //!   `mean`, `var`, `std`, `norm` and `logsumexp`, over any axes;
 //! - `scan.rs`: `cumsum` along rows;
 //! - `gather.rs`: `gather`/`index_select`/`take`, `scatter`/`scatter_add`, mask compaction
-//!   (`masked_select`, `nonzero`).
+//!   (`masked_select`, `nonzero`);
+//! - `sort.rs`: sort keys, a stable bitonic argsort of rows, `searchsorted`.
 
 pub mod binary;
 pub mod cast;
@@ -24,4 +25,5 @@ pub mod layout;
 pub mod map;
 pub mod reduce;
 pub mod scan;
+pub mod sort;
 pub mod unary;

@@ -15,6 +15,7 @@
 //! - `join.rs`: `concatenate`, `stack`, `split`, `chunk`, `repeat`, `tile`, `pad`, `roll`;
 //! - `index.rs`: `index_select`, `take`, `gather`, `scatter`, `scatter_add`, `one_hot`;
 //! - `mask.rs`: `masked_select`, `masked_fill`, `nonzero`;
+//! - `sort.rs`: `sort`, `argsort`, `topk`, `unique`, `searchsorted`;
 //! - `functions.rs`: the free functions, NumPy's spelling.
 
 mod binary;
@@ -28,6 +29,7 @@ mod matmul;
 mod reduce;
 mod scan;
 mod softmax;
+mod sort;
 mod unary;
 
 use super::Array;
@@ -38,6 +40,7 @@ use crate::error::{Error, Result};
 
 pub use index::IndexType;
 pub use reduce::{Axes, Summable};
+pub use sort::Side;
 
 /// Both operands on one device, or an error naming both.
 pub(crate) fn same_device<A: Element, B: Element>(op: &'static str, a: &Array<A>, b: &Array<B>) -> Result<()> {

@@ -14,6 +14,7 @@ mod matmul;
 pub(crate) mod reduce;
 pub(crate) mod scan;
 pub(crate) mod simd;
+pub(crate) mod sort;
 mod stream;
 mod walk;
 

@@ -13,6 +13,7 @@ pub(crate) mod ops;
 mod real;
 pub(crate) mod reduce;
 pub(crate) mod scan;
+pub(crate) mod sort;
 pub(crate) mod tensor_core;
 
 use crate::error::{Error, Result};
