@@ -71,6 +71,7 @@ macro_rules! with_cpu {
         }
     }};
 }
+pub(crate) use with_cpu;
 
 impl CpuData {
     /// Wraps a vector of any element type.
