@@ -18,7 +18,6 @@ pub enum Dyn {
 }
 
 pub const FLOATS: &[DType] = &[DType::F32, DType::F64, DType::F16, DType::BF16];
-pub const INTS: &[DType] = &[DType::I32, DType::I64, DType::U8, DType::U32];
 pub const NUMS: &[DType] =
     &[DType::F32, DType::F64, DType::F16, DType::BF16, DType::I32, DType::I64, DType::U8, DType::U32];
 pub const ALL: &[DType] =
