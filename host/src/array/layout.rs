@@ -86,6 +86,7 @@ impl Layout {
 
     /// The smallest and largest element offsets the layout reaches (for a non-empty layout):
     /// the storage must hold `max + 1` elements.
+    #[cfg_attr(not(feature = "ndarray"), allow(dead_code))] // ndarray conversions (io/ndarray.rs)
     pub fn span(&self) -> (usize, usize) {
         let (mut lo, mut hi) = (self.offset as isize, self.offset as isize);
         for (&d, &s) in self.shape.iter().zip(&self.strides) {

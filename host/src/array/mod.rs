@@ -63,6 +63,7 @@ impl<T: Element> Array<T> {
         Self::from_parts(Arc::new(storage), Layout::contiguous(shape))
     }
 
+    #[cfg_attr(not(feature = "ndarray"), allow(dead_code))] // ndarray conversions (io/ndarray.rs)
     pub(crate) fn into_parts(self) -> (Arc<Storage>, Layout) {
         (self.storage, self.layout)
     }

@@ -137,6 +137,7 @@ impl CpuData {
         with_cpu!(self, |v: U| (v as &mut dyn Any).downcast_mut::<Vec<T>>().map(|v| v.as_mut_slice()))
     }
 
+    #[cfg_attr(not(feature = "ndarray"), allow(dead_code))] // ndarray conversions (io/ndarray.rs)
     pub fn into_vec<T: Element>(self) -> Option<Vec<T>> {
         with_cpu!(self, |v: U| (Box::new(v) as Box<dyn Any>).downcast::<Vec<T>>().ok().map(|b| *b))
     }

@@ -25,6 +25,7 @@ impl Progress {
         Progress { verbose, epochs, bar: None, last_refresh: Instant::now() }
     }
 
+    #[cfg_attr(not(feature = "progress"), allow(dead_code))] // the bar's only user is feature-gated
     fn bar_wanted(&self) -> bool {
         cfg!(feature = "progress") && self.verbose == 1 && std::io::stderr().is_terminal()
     }
