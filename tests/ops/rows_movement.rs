@@ -86,6 +86,9 @@ pub fn pieces(sh: &[usize], k: usize, sizes: &[usize]) -> Vec<Out> {
         .collect()
 }
 
+// NumPy's slices with negative ends (`3:-2`) and reversed steps (`6:0:-2`) are Rust ranges
+// that look empty to clippy; here they are the point.
+#[allow(clippy::reversed_empty_ranges)]
 pub fn rows() -> Vec<Row> {
     let base = Movement {
         call: typed!(slice),
