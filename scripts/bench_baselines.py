@@ -59,6 +59,8 @@ CPU_ROWS = [("matmul", f"{n}x{n}x{n}", "f32") for n in (512, 1024, 2048)] + [
     ("sum(axis=1)", "4096x2500", "f32"),
     ("argmax(axis=1)", "4096x2500", "f32"),
     ("t().contiguous()", "4096x2500", "f32"),
+    ("index_select(axis=0)", "4096x2500", "f32"),
+    ("argsort", "10000000", "f32"),
     ("train step", "100-64-10, batch 32", "f32"),
 ]
 GPU_ROWS = (
@@ -66,6 +68,7 @@ GPU_ROWS = (
     + [("matmul", "4096x4096x4096", d) for d in ("f32", "tf32", "bf16")]
     + [("sqrt_into", str(1 << 26), "f32"), ("exp", str(1 << 26), "f32"), ("a + b", str(1 << 26), "f32")]
     + [(op, "8192x8192", "f32") for op in ("x - row", "sum(axis=0)", "sum(axis=1)", "t().contiguous()")]
+    + [("concatenate", str(1 << 26), "f32"), ("index_select(axis=0)", "8192x8192", "f32"), ("sort", str(1 << 24), "f32")]
     + [("train step", "100-64-10, batch 32", "f32")]
 )
 
@@ -240,6 +243,12 @@ def np_index_select0(shape):
     return (lambda: np.take(x, perm, axis=0)), 1
 
 
+def np_argsort(shape):
+    """`x.argsort(Some(0))` (stable) against NumPy's default argsort (unstable, its fastest)."""
+    x = np.random.default_rng(16).uniform(-1, 1, int(shape)).astype(np.float32)
+    return (lambda: np.argsort(x)), 1
+
+
 def np_train_step(_shape):
     """The seed model's step by hand, as ferrite's `fit` runs it: a shuffled epoch of 500
     batches of 32; each step gathers its rows, runs 100 -> 64 relu -> 10, takes the softmax
@@ -331,6 +340,7 @@ NUMPY = {
     "argmax(axis=1)": np_argmax1,
     "t().contiguous()": np_transpose,
     "index_select(axis=0)": np_index_select0,
+    "argsort": np_argsort,
     "train step": np_train_step,
 }
 
@@ -397,6 +407,16 @@ def torch_op(torch, op, shape, dtype, runs):
         x = torch.rand(int(shape), device=dev)
         y = torch.empty_like(x)
         fn = (lambda: torch.sqrt(x, out=y)) if op == "sqrt_into" else (lambda: torch.sqrt(x))
+    elif op == "concatenate":
+        a, b = (torch.rand(int(shape) // 2, device=dev) for _ in range(2))
+        fn = lambda: torch.cat((a, b))  # noqa: E731
+    elif op == "index_select(axis=0)":
+        x = torch.rand(*dims(shape), device=dev)
+        idx = torch.tensor(shuffled(x.shape[0]), device=dev)
+        fn = lambda: x.index_select(0, idx)  # noqa: E731
+    elif op == "sort":
+        x = torch.rand(int(shape), device=dev)
+        fn = lambda: torch.sort(x)  # noqa: E731
     elif op in GENERIC_OPS:
         fn = GENERIC_OPS[op](lambda *d: torch.rand(*d, device=dev), shape, lambda x: x.contiguous())
     else:
@@ -421,6 +441,16 @@ def cupy_op(cp, op, shape, dtype, runs):
         x = cp.random.rand(int(shape), dtype=cp.float32)
         y = cp.empty_like(x)
         fn = (lambda: cp.sqrt(x, out=y)) if op == "sqrt_into" else (lambda: cp.sqrt(x))
+    elif op == "concatenate":
+        a, b = (cp.random.rand(int(shape) // 2, dtype=cp.float32) for _ in range(2))
+        fn = lambda: cp.concatenate((a, b))  # noqa: E731
+    elif op == "index_select(axis=0)":
+        x = cp.random.rand(*dims(shape), dtype=cp.float32)
+        idx = cp.asarray(shuffled(x.shape[0]))
+        fn = lambda: cp.take(x, idx, axis=0)  # noqa: E731
+    elif op == "sort":
+        x = cp.random.rand(int(shape), dtype=cp.float32)
+        fn = lambda: cp.sort(x)  # noqa: E731
     elif op in GENERIC_OPS:
         fn = GENERIC_OPS[op](lambda *d: cp.random.rand(*d, dtype=cp.float32), shape, cp.ascontiguousarray)
     else:
@@ -455,6 +485,11 @@ def _gpu_sum(axis):
 def _gpu_transpose(rand, shape, contiguous_t):
     x = rand(*dims(shape))
     return lambda: contiguous_t(x.T)
+
+
+def shuffled(n):
+    """The index order of the GPU `index_select` row: an odd stride modulo a power of two."""
+    return [(i * 40503 + 7) % n for i in range(n)]
 
 
 # The GPU rows PyTorch and CuPy spell alike: op -> make(rand(*dims), shape, contiguous(x.T)).

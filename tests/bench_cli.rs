@@ -30,6 +30,9 @@ fn quick_bench_on_the_emulated_device_measures_every_gpu_row_and_writes_json() {
         .collect();
     let count = |op: &str| rows.iter().filter(|(o, _)| o == op).count();
     assert_eq!(count("sqrt_into"), 1, "{rows:?}");
+    for op in ["concatenate", "index_select(axis=0)", "sort"] {
+        assert_eq!(count(op), 1, "{op}: {rows:?}");
+    }
     assert_eq!(count("softmax"), 7, "row lengths 1k to 32k and 28,672: {rows:?}");
     let failed: Vec<_> = table["rows"].as_array().unwrap().iter().filter(|r| !r["error"].is_null()).collect();
     assert!(failed.is_empty(), "rows that failed: {failed:?}");
@@ -74,13 +77,14 @@ fn quick_bench_on_the_cpu_measures_every_cpu_row_and_names_the_machine() {
         ("argmax(axis=1)", "4096x2500"),
         ("t().contiguous()", "4096x2500"),
         ("index_select(axis=0)", "4096x2500"),
+        ("argsort", "10000000"),
     ] {
         let r = find(op, shape).unwrap_or_else(|| panic!("{op} {shape}: {rows:?}"));
         assert!(r["baseline"].as_str().unwrap().starts_with("streaming copy of the same bytes"), "{r}");
         assert!(r["seconds"].as_f64().is_some_and(|t| t > 0.0) && r["unit"] == "GB/s", "{r}");
     }
     assert!(find("train step", "100-64-10, batch 32").is_some(), "{rows:?}");
-    assert_eq!(rows.len(), 16, "{rows:?}");
+    assert_eq!(rows.len(), 17, "{rows:?}");
     let date = table["date"].as_str().unwrap();
     assert!(date.len() == 10 && stdout.contains(&format!("ferrite bench, {date} (UTC)")), "{stdout}");
     assert_eq!(table["devices"][0]["device"], "cpu");

@@ -115,24 +115,32 @@ fn index_of(x: &Dyn, f: impl Fn(&Dyn) -> ferrite::Result<Array<i64>>) -> ferrite
     f(x)
 }
 
-/// `sort` (or `argsort`) along the first and last axes.
+/// `sort` (or `argsort`) along the first and last axes, and of the flattened array.
 fn sort_row(dtype: DType, d: &Device, argsort: bool) -> CaseResult {
     let name = if argsort { "argsort" } else { "sort" };
     for input in inputs(dtype, &format!("{name} {dtype:?}")) {
         let x = input.build(dtype, d)?;
         let nd = input.shape.len();
-        for ax in if nd == 1 { vec![0] } else { vec![0, nd - 1] } {
-            let case = format!("{name} {dtype:?} {} axis {ax}", input.describe());
-            let total = input.values.len();
+        // `None` (NumPy's `axis=None`): the flattened array, one lane of every element.
+        let total = input.values.len();
+        let axes: Vec<Option<usize>> = if nd == 1 { vec![Some(0), None] } else { vec![Some(0), Some(nd - 1), None] };
+        for ax in axes {
+            let case = format!("{name} {dtype:?} {} axis {ax:?}", input.describe());
             let (mut want_v, mut want_i) = (vec![0.0; total], vec![0.0; total]);
-            for lane in lanes(&input.shape, ax) {
+            let all = [(0..total).collect::<Vec<_>>()];
+            let lanes = match ax {
+                Some(ax) => lanes(&input.shape, ax),
+                None => all.to_vec(),
+            };
+            for lane in lanes {
                 let vals: Vec<f64> = lane.iter().map(|&q| input.values[q]).collect();
                 for (c, &p) in perm(&vals, false).iter().enumerate() {
                     want_v[lane[c]] = vals[p];
                     want_i[lane[c]] = p as f64;
                 }
             }
-            let axis = if ax == 0 { 0 } else { -1 };
+            let shape = if ax.is_some() { input.shape.clone() } else { vec![total] };
+            let axis = ax.map(|ax| if ax == 0 { 0 } else { -1 });
             if argsort {
                 let got = index_of(&x, |x| {
                     Ok(match x {
@@ -147,13 +155,13 @@ fn sort_row(dtype: DType, d: &Device, argsort: bool) -> CaseResult {
                         Dyn::Bool(a) => a.argsort(axis)?,
                     })
                 })?;
-                exact(&case, DType::I64, &Dyn::I64(got), &input.shape, &want_i, d)?;
+                exact(&case, DType::I64, &Dyn::I64(got), &shape, &want_i, d)?;
             } else {
                 let got = each!(&x, a => a.sort(axis)?);
-                exact(&case, dtype, &got, &input.shape, &want_v, d)?;
+                exact(&case, dtype, &got, &shape, &want_v, d)?;
             }
         }
-        let r = attempt(|| Ok(each!(&x, a => a.sort(nd as isize)?)));
+        let r = attempt(|| Ok(each!(&x, a => a.sort(Some(nd as isize))?)));
         ensure!(
             matches!(r, Err(Error::AxisOutOfRange { axis, ndim, .. }) if axis == nd as isize && ndim == nd),
             "{name} along axis {nd} of {:?}: {r:?}",

@@ -83,16 +83,20 @@ impl<T: Element> Array<T> {
         Ok((x, idx, back))
     }
 
-    /// The elements sorted along `axis` (NumPy's `np.sort(x, axis, kind='stable')`): NaN last,
-    /// `-0.0` and `0.0` equal and in their original order.
-    pub fn sort(&self, axis: isize) -> Result<Array<T>> {
+    /// The elements sorted along `axis` (NumPy's `np.sort(x, axis, kind='stable')`; `None`
+    /// sorts the flattened array, as NumPy's `axis=None`): NaN last, `-0.0` and `0.0` equal and
+    /// in their original order.
+    pub fn sort(&self, axis: Option<isize>) -> Result<Array<T>> {
+        let Some(axis) = axis else { return self.flatten()?.sort(Some(0)) };
         let (x, idx, back) = self.argsort_along("sort", axis, 0)?;
         x.gather(-1, &idx)?.permute(&back)
     }
 
-    /// The `i64` indices that sort `self` along `axis` (NumPy's `argsort(kind='stable')`):
-    /// equal elements keep their order, NaN sorts last.
-    pub fn argsort(&self, axis: isize) -> Result<Array<i64>> {
+    /// The `i64` indices that sort `self` along `axis` (NumPy's `argsort(kind='stable')`;
+    /// `None`: indices into the flattened array): equal elements keep their order, NaN sorts
+    /// last.
+    pub fn argsort(&self, axis: Option<isize>) -> Result<Array<i64>> {
+        let Some(axis) = axis else { return self.flatten()?.argsort(Some(0)) };
         let (_, idx, back) = self.argsort_along("argsort", axis, 0)?;
         idx.permute(&back)
     }

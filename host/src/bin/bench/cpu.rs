@@ -146,6 +146,16 @@ fn array_ops(runs: Runs, numpy: &mut Option<Numpy>, table: &mut Table) {
         });
         Ok(())
     });
+    table.attempt(("argsort", &flat, "f32"), &cpu, |t| {
+        let x = Array::<f32>::rand_uniform(&[n], -1.0, 1.0, 16)?;
+        // Stable, against NumPy's default (unstable introsort, its fastest): bytes are the
+        // values read once and the i64 indices written once, the floor no sort reaches.
+        let note = "stable; NumPy's turn: np.argsort(x) (default kind, unstable)";
+        memory_bound("argsort", &flat, (f + 8) * n, note, runs, numpy, t, || {
+            drop(black_box(x.argsort(Some(0)).expect("argsort")))
+        });
+        Ok(())
+    });
     table.attempt(("t().contiguous()", &matrix, "f32"), &cpu, |t| {
         let x = Array::<f32>::rand_uniform(&[rows, cols], -1.0, 1.0, 13)?;
         memory_bound("t().contiguous()", &matrix, 2 * f * m, "transpose copy", runs, numpy, t, || {

@@ -168,6 +168,32 @@ fn array_ops(device: &Device, gpu: &CudaDevice, n: usize, runs: Runs, table: &mu
             memory_bound(device, gpu, &op, &matrix, 4 * m, note, runs, t, || x.sum(axis, false).map(drop))
         });
     }
+    table.attempt(("concatenate", &flat, "f32"), device, |t| {
+        let (a, b) = (on(&[n / 2], 14)?, on(&[n / 2], 15)?);
+        let note = "two halves joined along axis 0";
+        memory_bound(device, gpu, "concatenate", &flat, 8 * n, note, runs, t, || {
+            ferrite::concatenate(&[&a, &b], 0).map(drop)
+        })
+    });
+    table.attempt(("index_select(axis=0)", &matrix, "f32"), device, |t| {
+        let x = on(&[side, side], 16)?;
+        // The rows in a fixed shuffled order (an odd stride modulo a power of two).
+        let order: Vec<i64> = (0..side as i64).map(|i| (i * 40503 + 7) % side as i64).collect();
+        let idx = Array::from_vec(order, &[side])?.to_device(device)?;
+        let note = "rows in shuffled order";
+        memory_bound(device, gpu, "index_select(axis=0)", &matrix, 8 * m, note, runs, t, || {
+            x.index_select(0, &idx).map(drop)
+        })
+    });
+    // Sorting is not memory-bound (log² n passes over the keys); the copy of the values read
+    // and written once is the floor, and `bench_baselines.py` adds `torch.sort`.
+    let keys = n / 4; // 2^24 (2^14 quick: past the shared-memory sort of 2048)
+    table.attempt(("sort", &keys.to_string(), "f32"), device, |t| {
+        let x = on(&[keys], 17)?;
+        memory_bound(device, gpu, "sort", &keys.to_string(), 8 * keys, "stable, one row", runs, t, || {
+            x.sort(Some(0)).map(drop)
+        })
+    });
     table.attempt(("t().contiguous()", &matrix, "f32"), device, |t| {
         let x = on(&[side, side], 13)?;
         memory_bound(device, gpu, "t().contiguous()", &matrix, 8 * m, "transpose copy", runs, t, || {
