@@ -240,14 +240,22 @@ impl<T: Element> Array<T> {
     /// integers take floats truncated toward zero and saturated (NaN gives 0), bool takes
     /// "nonzero" and gives 0 or 1. One kernel on every device, every dtype pair.
     pub fn cast<U: Element>(&self) -> Result<Array<U>> {
-        let src = self.contiguous()?;
         let mut out = Storage::alloc(U::DTYPE, self.len(), &self.device())?;
+        let dl = Layout::contiguous(self.shape());
         if T::DTYPE == U::DTYPE {
-            copy_layout(&src.storage, &src.layout, &mut out, &Layout::contiguous(self.shape()))?;
+            copy_layout(&self.storage, &self.layout, &mut out, &dl)?;
         } else {
-            match (&*src.storage, &mut out) {
-                (Storage::Cpu(x), Storage::Cpu(y)) => cpu::convert(x, src.layout.offset(), y),
-                (Storage::Cuda(x), Storage::Cuda(y)) => {
+            match (&*self.storage, &mut out) {
+                // Any strides: one pass over the view.
+                (Storage::Cpu(x), Storage::Cpu(y)) => {
+                    if !self.is_empty() {
+                        cpu::convert(x, y, &Walk::new(&[&dl, &self.layout]))
+                    }
+                }
+                // The conversion kernel reads contiguous elements: a view is copied first.
+                (Storage::Cuda(_), Storage::Cuda(y)) => {
+                    let src = self.contiguous()?;
+                    let Storage::Cuda(x) = &*src.storage else { unreachable!("one device") };
                     cuda::elementwise::convert(&x.view(), src.layout.offset(), y, self.len())?
                 }
                 _ => unreachable!("one device"),

@@ -32,8 +32,13 @@ impl<T: Num> Array<T> {
 
     /// `op(self, s)` (or `op(s, self)` with `scalar_first`) into a new array.
     pub(crate) fn binary_scalar(&self, op: Binary, s: T, scalar_first: bool) -> Result<Array<T>> {
-        // The scalar kernels take contiguous operands; a view is copied first.
-        let x = self.contiguous()?;
+        // The CPU walks any view; the CUDA scalar kernels take contiguous operands, so a CUDA
+        // view takes the strided kernel with the scalar as a broadcast 0-d array instead.
+        let x = self;
+        if matches!(x.device(), crate::Device::Cuda(_)) && !x.is_contiguous() {
+            let s = Array::full_on(&[], s, &x.device())?;
+            return if scalar_first { s.binary(op, x) } else { x.binary(op, &s) };
+        }
         let (mut out, layout) = output::<T>(self.shape(), &self.device())?;
         let w = walk(&layout, &[x.layout()]);
         let bits = compute_bits(s);
@@ -64,8 +69,7 @@ impl<T: Num> Array<T> {
         let w = Walk::new(&[&la, &la, &lb]);
         match (storage, &*other_storage) {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
-                let input = a.clone();
-                cpu::elementwise::binary(op, &input, b, a, &w);
+                cpu::elementwise::binary_assign(op, a, b, &w);
                 Ok(())
             }
             (Storage::Cuda(a), Storage::Cuda(b)) => {

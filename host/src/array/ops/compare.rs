@@ -28,7 +28,11 @@ impl<T: Element> Array<T> {
     }
 
     fn compare_scalar(&self, op: Compare, s: T) -> Result<Array<bool>> {
-        let x = self.contiguous()?;
+        // As `binary_scalar`: a CUDA view compares with a broadcast 0-d array, no copy.
+        let x = self;
+        if matches!(x.device(), crate::Device::Cuda(_)) && !x.is_contiguous() {
+            return x.compare(op, &Array::full_on(&[], s, &x.device())?);
+        }
         let (mut out, layout) = output::<bool>(self.shape(), &self.device())?;
         let w = walk(&layout, &[x.layout()]);
         let bits = compute_bits(s);

@@ -2,7 +2,7 @@
 //! kernels' element types (an f16 array computes in f32 and rounds once, as on the GPU), one
 //! monomorphized loop per op (through the families' visitors) over `walk.rs`.
 
-use super::walk::{map1, map2, map3};
+use super::walk::{map1, map2, map3, update2};
 use crate::array::layout::Walk;
 use crate::array::storage::{CpuData, kernel_slice, kernel_slice_mut};
 use crate::dtype::Element;
@@ -167,6 +167,51 @@ where
     op.visit(Run(kernel_slice(a), second::<T>(b, s), kernel_slice_mut(y), walk));
 }
 
+/// `y = op(y, b)` in place over the walk (operands: `y`, `y`, `b`): no copy of the left
+/// operand.
+pub(crate) fn binary_assign(op: Binary, y: &mut CpuData, b: &CpuData, walk: &Walk) {
+    by_class!(y, b, assign_float, assign_int, (op, walk))
+}
+
+fn assign_float<T: Element>(y: &mut [T], b: &[T], op: Binary, walk: &Walk)
+where
+    <T::Kernel as Elem>::Compute: Float,
+    T::Kernel: Send + Sync,
+{
+    struct Run<'a, K: Elem>(&'a mut [K], &'a [K], &'a Walk);
+    impl<K: Elem + Send + Sync> BinaryVisitor for Run<'_, K>
+    where
+        K::Compute: Float,
+    {
+        type Out = ();
+        fn float<Op: FloatBinary>(self) {
+            update2(self.0, self.1, self.2, |x: K, z: K| K::store(Op::float(x.load(), z.load())));
+        }
+    }
+    op.visit(Run(kernel_slice_mut(y), kernel_slice(b), walk));
+}
+
+fn assign_int<T: Element>(y: &mut [T], b: &[T], op: Binary, walk: &Walk)
+where
+    <T::Kernel as Elem>::Compute: Int,
+    T::Kernel: Send + Sync,
+{
+    struct Run<'a, K: Elem>(&'a mut [K], &'a [K], &'a Walk);
+    impl<K: Elem + Send + Sync> BinaryVisitor for Run<'_, K>
+    where
+        K::Compute: Int,
+    {
+        type Out = ();
+        fn float<Op: FloatBinary>(self) {
+            unreachable!("{}: a float op on an integer array", Op::OP.name())
+        }
+        fn num<Op: NumBinary>(self) {
+            update2(self.0, self.1, self.2, |x: K, z: K| K::store(Op::num(x.load(), z.load())));
+        }
+    }
+    op.visit(Run(kernel_slice_mut(y), kernel_slice(b), walk));
+}
+
 /// Runs `$f::<T>` with `T` the dtype of `$x` (any dtype).
 macro_rules! by_dtype {
     ($x:expr, $f:ident, ($($arg:expr),*)) => {{
@@ -240,21 +285,20 @@ fn select_typed<T: Element>(a: &[T], c: &[Bool], b: &CpuData, y: &mut CpuData, w
     map3(c, a, b, y, walk, |k: Bool, x: T, z: T| if k.0 != 0 { x } else { z });
 }
 
-/// `y = x as D` over all of `y`, from `x` at `offset` (contiguous).
-pub(crate) fn convert(x: &CpuData, offset: usize, y: &mut CpuData) {
-    by_dtype!(x, convert_from, (offset, y))
+/// `y = x as D` over the walk (operands: `y`, `x`; any strides).
+pub(crate) fn convert(x: &CpuData, y: &mut CpuData, walk: &Walk) {
+    by_dtype!(x, convert_from, (y, walk))
 }
 
-fn convert_from<S: Element>(x: &[S], offset: usize, y: &mut CpuData) {
-    by_dtype!(y, convert_into, (&kernel_slice(x)[offset..]))
+fn convert_from<S: Element>(x: &[S], y: &mut CpuData, walk: &Walk) {
+    by_dtype!(y, convert_into, (kernel_slice(x), walk))
 }
 
-fn convert_into<D: Element>(y: &mut [D], x: &[impl Elem + Sync]) {
-    fn go<S: Elem + Sync, D: Elem + Send>(x: &[S], y: &mut [D]) {
-        let n = y.len();
-        map1(&x[..n], y, &Walk::contiguous2(n), cast::<S, D>);
+fn convert_into<D: Element>(y: &mut [D], x: &[impl Elem + Sync], walk: &Walk) {
+    fn go<S: Elem + Sync, D: Elem + Send>(x: &[S], y: &mut [D], walk: &Walk) {
+        map1(x, y, walk, cast::<S, D>);
     }
-    go(x, kernel_slice_mut(y))
+    go(x, kernel_slice_mut(y), walk)
 }
 
 /// `dst[walk] = src[walk]` (operands: `dst`, `src`), both of one dtype.

@@ -374,3 +374,53 @@ mod tests {
         assert_eq!(q[(5 * b + 3) * a + 2], v[(2 * b + 3) * c + 5]);
     }
 }
+
+/// `y[w] = f(y[w], b[w])` in place over the walk (operands: `y`, `y` again, `b`), so that an
+/// in-place op (`a += b`) reads and writes its left operand without a copy of it.
+pub(crate) fn update2<B: Copy + Sync, O: Copy + Send + Sync>(
+    y: &mut [O],
+    b: &[B],
+    walk: &Walk,
+    f: impl Fn(O, B) -> O + Sync + Send,
+) {
+    let n = walk.len();
+    if n == 0 {
+        return;
+    }
+    let inner = *walk.dims.last().unwrap();
+    let (yo, bo) = (walk.operands[0].0, walk.operands[2].0);
+    if walk.is_contiguous() {
+        let (b, y) = (&b[bo..bo + n], &mut y[yo..yo + n]);
+        runs(y, |at, y| {
+            let b = &b[at..at + y.len()];
+            simd::dispatch(|| {
+                for (o, &z) in y.iter_mut().zip(b) {
+                    *o = f(*o, z);
+                }
+            })
+        });
+        return;
+    }
+    let (ys, bs) = (*walk.operands[0].1.last().unwrap(), *walk.operands[2].1.last().unwrap());
+    let row = |y: &mut [O], y_at: isize, b_at: isize| {
+        let (mut yi, mut bi) = (y_at, b_at);
+        for _ in 0..inner {
+            y[yi as usize] = f(y[yi as usize], b[bi as usize]);
+            yi += ys;
+            bi += bs;
+        }
+    };
+    let rows = n / inner;
+    if n >= PARALLEL_MIN && dense(walk, 0) {
+        let per = rows_per_task::<O>(inner, n);
+        let y = &mut y[yo..yo + n];
+        y.par_chunks_mut(per * inner).enumerate().for_each(|(t, chunk)| {
+            let first = t * per;
+            row_starts(walk, 2, first..(first + per).min(rows), |r, at| {
+                row(chunk, ((r - first) * inner) as isize, at[2])
+            });
+        });
+    } else {
+        row_starts(walk, 2, 0..rows, |_, at| row(y, at[0], at[2]));
+    }
+}
