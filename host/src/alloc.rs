@@ -251,7 +251,7 @@ pub(crate) fn read_at_most(
 /// Whether new arrays start poisoned (`FERRITE_POISON=1`): an op's output memory filled with
 /// 0xFF bytes (NaN for floats, all ones for integers, `true` for bools) before the op writes
 /// it, so that an element an op forgets to write shows up in a test. Read once. Emulated
-/// devices always poison; a real GPU's memory holds whatever it held.
+/// devices always poison; on a real GPU `CudaDevice::alloc` fills with `cuMemsetD8Async`.
 pub(crate) fn poison() -> bool {
     static POISON: OnceLock<bool> = OnceLock::new();
     *POISON.get_or_init(|| std::env::var_os("FERRITE_POISON").is_some_and(|v| v != "0"))

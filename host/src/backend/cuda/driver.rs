@@ -96,6 +96,10 @@ pub(crate) trait Driver: Send + Sync {
     /// # Safety
     /// Both ranges hold `bytes` of this device's memory.
     unsafe fn copy_on_device(&self, dst: u64, src: u64, bytes: usize) -> Result<()>;
+    /// Sets `bytes` bytes from `dst` to `byte`, in stream order (`cuMemsetD8Async`).
+    /// # Safety
+    /// `dst` holds `bytes` of this device's memory.
+    unsafe fn memset(&self, dst: u64, byte: u8, bytes: usize) -> Result<()>;
     /// # Safety
     /// The arguments match the kernel's parameters and point at live device memory.
     unsafe fn launch(&self, launch: &Launch<'_>) -> Result<()>;

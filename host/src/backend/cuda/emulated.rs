@@ -249,6 +249,13 @@ impl Driver for EmulatedDriver {
         Ok(())
     }
 
+    unsafe fn memset(&self, dst: u64, byte: u8, bytes: usize) -> Result<()> {
+        self.check_lost()?;
+        emu::check_range(dst as usize, bytes).map_err(|m| copy_error("cuMemsetD8", m))?;
+        unsafe { std::ptr::write_bytes(dst as *mut u8, byte, bytes) };
+        Ok(())
+    }
+
     unsafe fn launch(&self, l: &Launch<'_>) -> Result<()> {
         self.check_lost()?;
         let variant = self.variant.get().expect("PTX variant chosen when the device opened");

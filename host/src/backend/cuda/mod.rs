@@ -209,6 +209,15 @@ impl CudaDevice {
             }
             e => e,
         })?;
+        if crate::alloc::poison() && size > 0 {
+            // Under `FERRITE_POISON=1` a fresh buffer holds 0xFF bytes on a real GPU too (the
+            // emulator's memory starts so): an element an op forgets to write shows.
+            // SAFETY: `ptr` holds `size` bytes just allocated, freed here only on failure.
+            if let Err(e) = unsafe { self.0.driver.memset(ptr, 0xFF, size) } {
+                unsafe { self.0.driver.free(ptr, size) };
+                return Err(e);
+            }
+        }
         Ok(DeviceBuffer { ptr, len, device: self.clone(), _t: PhantomData })
     }
 

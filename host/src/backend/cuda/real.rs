@@ -347,6 +347,11 @@ impl Driver for RealDriver {
             .map_err(self.fault("cuMemcpyDtoDAsync", None))
     }
 
+    unsafe fn memset(&self, dst: u64, byte: u8, bytes: usize) -> Result<()> {
+        self.bind()?;
+        unsafe { result::memset_d8_async(dst, byte, bytes, self.stream) }.map_err(self.fault("cuMemsetD8Async", None))
+    }
+
     unsafe fn launch(&self, l: &Launch<'_>) -> Result<()> {
         self.bind()?;
         let f = self.function(l.kernel, l.cfg.shared_bytes)?;
