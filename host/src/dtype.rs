@@ -171,3 +171,24 @@ const _: () = {
     }
     same_layout!(f32, f64, f16, bf16, i32, i64, u8, u32, bool);
 };
+
+/// Runs `$body` with `$v` bound to the payload of `$value`, an enum with one variant per dtype
+/// named as [`DType`]'s (`F32(..)`, ..., `Bool(..)`), and `$t` to that variant's element type:
+/// the one dtype dispatch that `CpuData` (`with_cpu!`) and `io::AnyArray` (`with_any!`) share.
+macro_rules! with_dtype_variant {
+    ($($enum:ident)::+, $value:expr, |$v:ident: $t:ident| $body:expr) => {{
+        #[allow(unused)]
+        match $value {
+            $($enum)::+::F32($v) => { type $t = f32; $body }
+            $($enum)::+::F64($v) => { type $t = f64; $body }
+            $($enum)::+::F16($v) => { type $t = half::f16; $body }
+            $($enum)::+::BF16($v) => { type $t = half::bf16; $body }
+            $($enum)::+::I32($v) => { type $t = i32; $body }
+            $($enum)::+::I64($v) => { type $t = i64; $body }
+            $($enum)::+::U8($v) => { type $t = u8; $body }
+            $($enum)::+::U32($v) => { type $t = u32; $body }
+            $($enum)::+::Bool($v) => { type $t = bool; $body }
+        }
+    }};
+}
+pub(crate) use with_dtype_variant;

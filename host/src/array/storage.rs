@@ -28,48 +28,9 @@ pub(crate) enum CpuData {
 /// Runs `$body` with `$v` bound to the typed vector inside `$data` (by reference or value, as
 /// the pattern gives it) and `$t` to its element type.
 macro_rules! with_cpu {
-    ($data:expr, |$v:ident: $t:ident| $body:expr) => {{
-        use $crate::array::storage::CpuData as D;
-        #[allow(unused)]
-        match $data {
-            D::F32($v) => {
-                type $t = f32;
-                $body
-            }
-            D::F64($v) => {
-                type $t = f64;
-                $body
-            }
-            D::F16($v) => {
-                type $t = half::f16;
-                $body
-            }
-            D::BF16($v) => {
-                type $t = half::bf16;
-                $body
-            }
-            D::I32($v) => {
-                type $t = i32;
-                $body
-            }
-            D::I64($v) => {
-                type $t = i64;
-                $body
-            }
-            D::U8($v) => {
-                type $t = u8;
-                $body
-            }
-            D::U32($v) => {
-                type $t = u32;
-                $body
-            }
-            D::Bool($v) => {
-                type $t = bool;
-                $body
-            }
-        }
-    }};
+    ($data:expr, |$v:ident: $t:ident| $body:expr) => {
+        $crate::dtype::with_dtype_variant!(crate::array::storage::CpuData, $data, |$v: $t| $body)
+    };
 }
 pub(crate) use with_cpu;
 

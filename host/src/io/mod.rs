@@ -66,48 +66,9 @@ pub enum AnyArray {
 
 /// Runs `$body` with `$a` bound to the typed array inside `$any` and `$t` to its element type.
 macro_rules! with_any {
-    ($any:expr, |$a:ident: $t:ident| $body:expr) => {{
-        use $crate::io::AnyArray as A;
-        #[allow(unused)]
-        match $any {
-            A::F32($a) => {
-                type $t = f32;
-                $body
-            }
-            A::F64($a) => {
-                type $t = f64;
-                $body
-            }
-            A::F16($a) => {
-                type $t = half::f16;
-                $body
-            }
-            A::BF16($a) => {
-                type $t = half::bf16;
-                $body
-            }
-            A::I32($a) => {
-                type $t = i32;
-                $body
-            }
-            A::I64($a) => {
-                type $t = i64;
-                $body
-            }
-            A::U8($a) => {
-                type $t = u8;
-                $body
-            }
-            A::U32($a) => {
-                type $t = u32;
-                $body
-            }
-            A::Bool($a) => {
-                type $t = bool;
-                $body
-            }
-        }
-    }};
+    ($data:expr, |$v:ident: $t:ident| $body:expr) => {
+        $crate::dtype::with_dtype_variant!(crate::io::AnyArray, $data, |$v: $t| $body)
+    };
 }
 pub(crate) use with_any;
 
