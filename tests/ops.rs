@@ -5,8 +5,10 @@
 //! and a GPU when present) and every dtype the row claims, on fresh random samples of awkward
 //! sizes and views and the special values, then its error inputs. Outputs start poisoned
 //! (`FERRITE_POISON=1`: every array `Storage::alloc` makes is filled with 0xFF bytes, NaN for floats,
-//! before an op writes it). The ops that are not one elementwise or reduction formula (`where`,
-//! `cast`, the constructors) are cases in `tests/ops/other.rs`.
+//! before an op writes it). `where`, `any`, `all` and `cast` are rows of kinds of their own
+//! (`rows_logic.rs`), the constructors a case of `tests/ops/other.rs`; every row's error
+//! inputs (its family's generic set and its own, `error_inputs.rs`) run on every device and
+//! dtype.
 //!
 //! When the whole suite passed, every op-family entry of the PTX must have been launched on
 //! each emulated device (`common::coverage`). Run one row: `cargo test --test ops -- exp`
@@ -18,6 +20,8 @@ mod common;
 mod check;
 #[path = "ops/dynarray.rs"]
 mod dynarray;
+#[path = "ops/error_inputs.rs"]
+mod error_inputs;
 #[path = "ops/movement.rs"]
 mod movement;
 #[path = "ops/other.rs"]
@@ -34,6 +38,8 @@ mod rows_index;
 mod rows_join;
 #[path = "ops/rows_mask.rs"]
 mod rows_mask;
+#[path = "ops/rows_logic.rs"]
+mod rows_logic;
 #[path = "ops/rows_matmul.rs"]
 mod rows_matmul;
 #[path = "ops/rows_movement.rs"]
@@ -46,6 +52,8 @@ mod rows_reduce;
 mod rows_sort;
 #[path = "ops/runner.rs"]
 mod runner;
+#[path = "ops/runner_kinds.rs"]
+mod runner_kinds;
 #[path = "ops/samples.rs"]
 mod samples;
 
@@ -65,6 +73,7 @@ fn main() {
         .chain(rows_index::rows())
         .chain(rows_mask::rows())
         .chain(rows_sort::rows())
+        .chain(rows_logic::rows())
     {
         let row = Arc::new(row);
         cases.push((row.name.to_string(), Arc::new(move |d: &Device| runner::run_row(&row, d)) as DynCase));
