@@ -6,9 +6,9 @@
 //! sizes and views and the special values, then its error inputs. Outputs start poisoned
 //! (`FERRITE_POISON=1`: every array `Storage::alloc` makes is filled with 0xFF bytes, NaN for floats,
 //! before an op writes it). `where`, `any`, `all` and `cast` are rows of kinds of their own
-//! (`rows_logic.rs`), the constructors a case of `tests/ops/other.rs`; every row's error
-//! inputs (its family's generic set and its own, `error_inputs.rs`) run on every device and
-//! dtype.
+//! (`rows_logic.rs`), the constructors custom rows with exact references (`rows_create.rs`);
+//! every row's error inputs (its family's generic set and its own, `error_inputs.rs`) run on
+//! every device and dtype.
 //!
 //! When the whole suite passed, every op-family entry of the PTX must have been launched on
 //! each emulated device (`common::coverage`). Run one row: `cargo test --test ops -- exp`
@@ -22,14 +22,16 @@ mod check;
 mod dynarray;
 #[path = "ops/error_inputs.rs"]
 mod error_inputs;
+#[path = "ops/exact.rs"]
+mod exact;
 #[path = "ops/movement.rs"]
 mod movement;
-#[path = "ops/other.rs"]
-mod other;
 #[path = "ops/reference.rs"]
 mod reference;
 #[path = "ops/registry.rs"]
 mod registry;
+#[path = "ops/rows_create.rs"]
+mod rows_create;
 #[path = "ops/rows_elementwise.rs"]
 mod rows_elementwise;
 #[path = "ops/rows_index.rs"]
@@ -65,6 +67,7 @@ fn main() {
     // SAFETY: set before any thread starts; the library reads it once, at its first allocation.
     unsafe { std::env::set_var("FERRITE_POISON", "1") };
     reference::self_check();
+    exact::self_check();
     let mut cases: Vec<(String, DynCase)> = Vec::new();
     for row in rows_elementwise::rows()
         .into_iter()
@@ -74,11 +77,12 @@ fn main() {
         .chain(rows_mask::rows())
         .chain(rows_sort::rows())
         .chain(rows_logic::rows())
+        .chain(rows_create::rows())
     {
         let row = Arc::new(row);
         cases.push((row.name.to_string(), Arc::new(move |d: &Device| runner::run_row(&row, d)) as DynCase));
     }
-    for &(name, case) in other::CASES.iter().chain(rows_matmul::CASES) {
+    for &(name, case) in rows_matmul::CASES {
         cases.push((name.to_string(), Arc::new(case) as DynCase));
     }
     let (args, targets, trials) = dyn_trials(cases, Vec::new());

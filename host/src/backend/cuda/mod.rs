@@ -6,6 +6,7 @@
 
 mod driver;
 pub(crate) mod elementwise;
+pub(crate) mod fill;
 mod emulated;
 pub(crate) mod gather;
 pub(crate) mod library;
