@@ -32,16 +32,18 @@ mod reference;
 mod registry;
 #[path = "ops/rows_create.rs"]
 mod rows_create;
+#[path = "ops/rows_create_errors.rs"]
+mod rows_create_errors;
 #[path = "ops/rows_elementwise.rs"]
 mod rows_elementwise;
 #[path = "ops/rows_index.rs"]
 mod rows_index;
 #[path = "ops/rows_join.rs"]
 mod rows_join;
-#[path = "ops/rows_mask.rs"]
-mod rows_mask;
 #[path = "ops/rows_logic.rs"]
 mod rows_logic;
+#[path = "ops/rows_mask.rs"]
+mod rows_mask;
 #[path = "ops/rows_matmul.rs"]
 mod rows_matmul;
 #[path = "ops/rows_movement.rs"]

@@ -55,7 +55,9 @@ fn other_device(d: &Device) -> Option<Device> {
 fn mismatch(op: &'static str, lhs: &'static [usize], rhs: &'static [usize]) -> (String, Matcher) {
     (
         format!("ShapeMismatch {{ op: {op:?}, lhs: {lhs:?}, rhs: {rhs:?} }}"),
-        Arc::new(move |e| matches!(e, Error::ShapeMismatch { op: o, lhs: l, rhs: r, .. } if *o == op && l == lhs && r == rhs)),
+        Arc::new(
+            move |e| matches!(e, Error::ShapeMismatch { op: o, lhs: l, rhs: r, .. } if *o == op && l == lhs && r == rhs),
+        ),
     )
 }
 
@@ -69,7 +71,9 @@ fn device_mismatch(op: &'static str) -> (String, Matcher) {
 fn axis_out_of_range(op: &'static str, axis: isize, ndim: usize) -> (String, Matcher) {
     (
         format!("AxisOutOfRange {{ op: {op:?}, axis: {axis}, ndim: {ndim} }}"),
-        Arc::new(move |e| matches!(e, Error::AxisOutOfRange { op: o, axis: a, ndim: n, .. } if *o == op && *a == axis && *n == ndim)),
+        Arc::new(
+            move |e| matches!(e, Error::AxisOutOfRange { op: o, axis: a, ndim: n, .. } if *o == op && *a == axis && *n == ndim),
+        ),
     )
 }
 
@@ -94,7 +98,10 @@ fn two_operands(op: &'static str, call: super::registry::BinaryCall) -> Vec<Erro
 }
 
 /// Axes 2 and -3 of a 2-D array, for an op over axes.
-fn axes(op: &'static str, call: impl Fn(&Dyn, isize) -> Result<Dyn> + Send + Sync + Clone + 'static) -> Vec<ErrorInput> {
+fn axes(
+    op: &'static str,
+    call: impl Fn(&Dyn, isize) -> Result<Dyn> + Send + Sync + Clone + 'static,
+) -> Vec<ErrorInput> {
     [2isize, -3]
         .into_iter()
         .map(|axis| {

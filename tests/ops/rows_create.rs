@@ -6,65 +6,130 @@
 //! `i` of an iota is `i · step + start` computed exactly on integers and rounded once
 //! (`exact.rs`), then converted by the documented cast rule; the first element of `arange`
 //! is `start` itself and the last of `linspace(endpoint=True)` is `stop`, as NumPy writes them.
-//! Error inputs: the arguments that describe no array, each `Error::BadArgument` naming the
-//! constructor and the values, and shapes whose size overflows, `Error::BadShape` naming it.
+//! Their error inputs are in `rows_create_errors.rs`.
 
 use super::check::{EXACT, compare};
 use super::dynarray::{ALL, Dyn, FLOATS, FromF64, NUMS, each};
-use super::error_inputs::ErrorInput;
 use super::exact::fused;
 use super::registry::{Kind, Row};
+use super::rows_create_errors as errors;
 use super::rows_logic::cast_reference;
 use super::samples::{self, domain, represent, specials};
 use crate::common::devices::CaseResult;
 use crate::ensure;
-use ferrite::{Array, DType, Device, Error, Result, bf16, f16, with_device};
+use ferrite::{Array, DType, Device, Result, bf16, f16, with_device};
 
 /// `$body` with `$T` the element type of `$dtype`, its result wrapped as a `Dyn`.
-macro_rules! typed {
+macro_rules! dyn_typed {
     ($dtype:expr, |$t:ident| $body:expr) => {
         match $dtype {
-            DType::F32 => { type $t = f32; Dyn::F32($body) }
-            DType::F64 => { type $t = f64; Dyn::F64($body) }
-            DType::F16 => { type $t = f16; Dyn::F16($body) }
-            DType::BF16 => { type $t = bf16; Dyn::BF16($body) }
-            DType::I32 => { type $t = i32; Dyn::I32($body) }
-            DType::I64 => { type $t = i64; Dyn::I64($body) }
-            DType::U8 => { type $t = u8; Dyn::U8($body) }
-            DType::U32 => { type $t = u32; Dyn::U32($body) }
-            DType::Bool => { type $t = bool; Dyn::Bool($body) }
+            DType::F32 => {
+                type $t = f32;
+                Dyn::F32($body)
+            }
+            DType::F64 => {
+                type $t = f64;
+                Dyn::F64($body)
+            }
+            DType::F16 => {
+                type $t = f16;
+                Dyn::F16($body)
+            }
+            DType::BF16 => {
+                type $t = bf16;
+                Dyn::BF16($body)
+            }
+            DType::I32 => {
+                type $t = i32;
+                Dyn::I32($body)
+            }
+            DType::I64 => {
+                type $t = i64;
+                Dyn::I64($body)
+            }
+            DType::U8 => {
+                type $t = u8;
+                Dyn::U8($body)
+            }
+            DType::U32 => {
+                type $t = u32;
+                Dyn::U32($body)
+            }
+            DType::Bool => {
+                type $t = bool;
+                Dyn::Bool($body)
+            }
         }
     };
 }
+pub(crate) use dyn_typed;
 
 /// The same for the numeric dtypes (bool is a runner bug: the rows' dtypes say which run).
-macro_rules! numeric {
+macro_rules! dyn_numeric {
     ($dtype:expr, |$t:ident| $body:expr) => {
         match $dtype {
-            DType::F32 => { type $t = f32; Dyn::F32($body) }
-            DType::F64 => { type $t = f64; Dyn::F64($body) }
-            DType::F16 => { type $t = f16; Dyn::F16($body) }
-            DType::BF16 => { type $t = bf16; Dyn::BF16($body) }
-            DType::I32 => { type $t = i32; Dyn::I32($body) }
-            DType::I64 => { type $t = i64; Dyn::I64($body) }
-            DType::U8 => { type $t = u8; Dyn::U8($body) }
-            DType::U32 => { type $t = u32; Dyn::U32($body) }
+            DType::F32 => {
+                type $t = f32;
+                Dyn::F32($body)
+            }
+            DType::F64 => {
+                type $t = f64;
+                Dyn::F64($body)
+            }
+            DType::F16 => {
+                type $t = f16;
+                Dyn::F16($body)
+            }
+            DType::BF16 => {
+                type $t = bf16;
+                Dyn::BF16($body)
+            }
+            DType::I32 => {
+                type $t = i32;
+                Dyn::I32($body)
+            }
+            DType::I64 => {
+                type $t = i64;
+                Dyn::I64($body)
+            }
+            DType::U8 => {
+                type $t = u8;
+                Dyn::U8($body)
+            }
+            DType::U32 => {
+                type $t = u32;
+                Dyn::U32($body)
+            }
             DType::Bool => panic!("a numeric constructor was given bool"),
         }
     };
 }
+pub(crate) use dyn_numeric;
 
-macro_rules! floating {
+macro_rules! dyn_floating {
     ($dtype:expr, |$t:ident| $body:expr) => {
         match $dtype {
-            DType::F32 => { type $t = f32; Dyn::F32($body) }
-            DType::F64 => { type $t = f64; Dyn::F64($body) }
-            DType::F16 => { type $t = f16; Dyn::F16($body) }
-            DType::BF16 => { type $t = bf16; Dyn::BF16($body) }
+            DType::F32 => {
+                type $t = f32;
+                Dyn::F32($body)
+            }
+            DType::F64 => {
+                type $t = f64;
+                Dyn::F64($body)
+            }
+            DType::F16 => {
+                type $t = f16;
+                Dyn::F16($body)
+            }
+            DType::BF16 => {
+                type $t = bf16;
+                Dyn::BF16($body)
+            }
             d => panic!("a float constructor was given {d:?}"),
         }
     };
 }
+pub(crate) use dyn_floating;
 
 /// Checks a constructor's result: dtype, shape, device, and values against the exact
 /// reference (floats rounded once, zeros' signs kept; integers by the cast rule, as f64).
@@ -81,11 +146,11 @@ fn judge(what: &str, got: &Dyn, dtype: DType, shape: &[usize], exact: &[f64], d:
 }
 
 pub fn arange_dyn(t: DType, start: f64, stop: f64, step: f64, d: &Device) -> Result<Dyn> {
-    Ok(numeric!(t, |T| Array::<T>::arange_on(start, stop, step, d)?))
+    Ok(dyn_numeric!(t, |T| Array::<T>::arange_on(start, stop, step, d)?))
 }
 
 pub fn linspace_dyn(t: DType, start: f64, stop: f64, num: usize, endpoint: bool, d: &Device) -> Result<Dyn> {
-    Ok(floating!(t, |T| Array::<T>::linspace_on(start, stop, num, endpoint, d)?))
+    Ok(dyn_floating!(t, |T| Array::<T>::linspace_on(start, stop, num, endpoint, d)?))
 }
 
 const ARANGES: &[(f64, f64, f64)] = &[
@@ -113,7 +178,8 @@ fn arange(t: DType, d: &Device) -> CaseResult {
             .map(|i| if i == 0 { Ok(start) } else { fused(i as f64, step, start) })
             .collect::<Result<Vec<f64>, String>>()?;
         judge(&what, &arange_dyn(t, start, stop, step, d)?, t, &[n], &want, d)?;
-        let default = with_device(d, || -> Result<Dyn> { Ok(numeric!(t, |T| Array::<T>::arange(start, stop, step)?)) })?;
+        let default =
+            with_device(d, || -> Result<Dyn> { Ok(dyn_numeric!(t, |T| Array::<T>::arange(start, stop, step)?)) })?;
         judge(&format!("{what} on the default device"), &default, t, &[n], &want, d)?;
     }
     Ok(())
@@ -158,8 +224,8 @@ fn linspace(t: DType, d: &Device) -> CaseResult {
 fn eye(t: DType, d: &Device) -> CaseResult {
     for n in [0, 1, 7, 17, 31] {
         let want: Vec<f64> = (0..n * n).map(|k| (k / n == k % n) as u8 as f64).collect();
-        judge(&format!("eye({n}) {t:?}"), &numeric!(t, |T| Array::<T>::eye_on(n, d)?), t, &[n, n], &want, d)?;
-        let default = with_device(d, || -> Result<Dyn> { Ok(numeric!(t, |T| Array::<T>::eye(n)?)) })?;
+        judge(&format!("eye({n}) {t:?}"), &dyn_numeric!(t, |T| Array::<T>::eye_on(n, d)?), t, &[n, n], &want, d)?;
+        let default = with_device(d, || -> Result<Dyn> { Ok(dyn_numeric!(t, |T| Array::<T>::eye(n)?)) })?;
         judge(&format!("eye({n}) {t:?} on the default device"), &default, t, &[n, n], &want, d)?;
     }
     Ok(())
@@ -175,12 +241,12 @@ fn full(t: DType, d: &Device) -> CaseResult {
         let picks: Vec<f64> = if n == 257 { values.clone() } else { vec![values[k % values.len()]] };
         for v in picks {
             let what = format!("full({shape:?}, {v:?}) {t:?}");
-            let got = typed!(t, |T| Array::<T>::full_on(shape, <T as FromF64>::from_f64(v), d)?);
+            let got = dyn_typed!(t, |T| Array::<T>::full_on(shape, <T as FromF64>::from_f64(v), d)?);
             judge(&what, &got, t, shape, &vec![v; n], d)?;
         }
-        let zeros = with_device(d, || -> Result<Dyn> { Ok(typed!(t, |T| Array::<T>::zeros(shape)?)) })?;
+        let zeros = with_device(d, || -> Result<Dyn> { Ok(dyn_typed!(t, |T| Array::<T>::zeros(shape)?)) })?;
         judge(&format!("zeros({shape:?}) {t:?}"), &zeros, t, shape, &vec![0.0; n], d)?;
-        let ones = with_device(d, || -> Result<Dyn> { Ok(typed!(t, |T| Array::<T>::ones(shape)?)) })?;
+        let ones = with_device(d, || -> Result<Dyn> { Ok(dyn_typed!(t, |T| Array::<T>::ones(shape)?)) })?;
         judge(&format!("ones({shape:?}) {t:?}"), &ones, t, shape, &vec![1.0; n], d)?;
     }
     Ok(())
@@ -205,80 +271,16 @@ fn like(t: DType, d: &Device) -> CaseResult {
     Ok(())
 }
 
-/// `Error::BadArgument` of `op` whose arguments are `args` (NaN matching NaN).
-fn bad_argument(op: &'static str, args: Vec<(&'static str, f64)>) -> (String, impl Fn(&Error) -> bool + Send + Sync) {
-    let expected = format!("BadArgument {{ op: {op:?}, args: {args:?} }}");
-    let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
-    let m = move |e: &Error| {
-        matches!(e, Error::BadArgument { op: o, args: a, .. }
-            if *o == op && a.len() == args.len() && a.iter().zip(&args).all(|(x, y)| x.0 == y.0 && same(x.1, y.1)))
-    };
-    (expected, m)
-}
-
-fn arange_errors() -> Vec<ErrorInput> {
-    [(0.0, 1.0, 0.0, "a zero step"), (f64::NAN, 1.0, 1.0, "a NaN start"), (0.0, f64::INFINITY, 1.0, "an infinite stop")]
-        .into_iter()
-        .chain([(0.0, 1e300, 1e-300, "1e600 elements"), (0.0, 1.0, f64::NEG_INFINITY, "an infinite step")])
-        .map(|(start, stop, step, what)| {
-            let (expected, m) = bad_argument("arange", vec![("start", start), ("stop", stop), ("step", step)]);
-            ErrorInput::new(what, move |t, d| Ok(Some(arange_dyn(t, start, stop, step, d).map(drop))), expected, m)
-        })
-        .collect()
-}
-
-fn linspace_errors() -> Vec<ErrorInput> {
-    [(0.0, f64::NAN, 3, "a NaN stop"), (f64::NEG_INFINITY, 0.0, 3, "an infinite start"), (-1e308, 1e308, 3, "a range that overflows")]
-        .into_iter()
-        .map(|(start, stop, num, what)| {
-            let (expected, m) = bad_argument("linspace", vec![("start", start), ("stop", stop), ("num", num as f64)]);
-            ErrorInput::new(what, move |t, d| Ok(Some(linspace_dyn(t, start, stop, num, true, d).map(drop))), expected, m)
-        })
-        .collect()
-}
-
-/// A size that overflows: `Error::BadShape` naming `op`.
-fn overflow(op: &'static str, make: fn(DType, &Device) -> Result<Dyn>) -> ErrorInput {
-    ErrorInput::new(
-        format!("{op} of 2^64 elements"),
-        move |t, d| Ok(Some(make(t, d).map(drop))),
-        format!("BadShape {{ op: {op:?} }}"),
-        move |e| matches!(e, Error::BadShape { op: o, .. } if *o == op),
-    )
-}
-
-const HUGE: [usize; 2] = [1 << 32, 1 << 32];
-
-fn rand_errors() -> Vec<ErrorInput> {
-    let uniform = |low: f64, high: f64, what: &'static str| {
-        let (expected, m) = bad_argument("rand_uniform", vec![("low", low), ("high", high)]);
-        let call = move |t: DType, d: &Device| {
-            Ok(Some(with_device(d, || -> Result<Dyn> { Ok(floating!(t, |T| Array::<T>::rand_uniform(&[3], low, high, 7)?)) }).map(drop)))
-        };
-        ErrorInput::new(what, call, expected, m)
-    };
-    let normal = |mean: f64, std: f64, what: &'static str| {
-        let (expected, m) = bad_argument("rand_normal", vec![("mean", mean), ("std", std)]);
-        let call = move |t: DType, d: &Device| {
-            Ok(Some(with_device(d, || -> Result<Dyn> { Ok(floating!(t, |T| Array::<T>::rand_normal(&[3], mean, std, 7)?)) }).map(drop)))
-        };
-        ErrorInput::new(what, call, expected, m)
-    };
-    vec![
-        uniform(1.0, 1.0, "an empty uniform range"),
-        uniform(2.0, 1.0, "a reversed uniform range"),
-        uniform(0.0, f64::INFINITY, "an infinite uniform bound"),
-        normal(0.0, -1.0, "a negative std"),
-        normal(f64::NAN, 1.0, "a NaN mean"),
-    ]
-}
-
 /// Seeded samples: the same values on every device (generated on the host), in range.
 fn rand(t: DType, d: &Device) -> CaseResult {
     for shape in SHAPES {
         let n: usize = shape.iter().product();
-        let here = with_device(d, || -> Result<Dyn> { Ok(floating!(t, |T| Array::<T>::rand_uniform(shape, -2.0, 3.0, 11)?)) })?;
-        let cpu = with_device(&Device::Cpu, || -> Result<Dyn> { Ok(floating!(t, |T| Array::<T>::rand_uniform(shape, -2.0, 3.0, 11)?)) })?;
+        let here = with_device(d, || -> Result<Dyn> {
+            Ok(dyn_floating!(t, |T| Array::<T>::rand_uniform(shape, -2.0, 3.0, 11)?))
+        })?;
+        let cpu = with_device(&Device::Cpu, || -> Result<Dyn> {
+            Ok(dyn_floating!(t, |T| Array::<T>::rand_uniform(shape, -2.0, 3.0, 11)?))
+        })?;
         let (v, c) = (here.to_f64()?, cpu.to_f64()?);
         ensure!(here.device() == *d && here.shape() == *shape && v.len() == n, "rand_uniform({shape:?}) metadata");
         ensure!(v == c, "rand_uniform({shape:?}) {t:?}: other values than the CPU's for the same seed");
@@ -290,16 +292,11 @@ fn rand(t: DType, d: &Device) -> CaseResult {
 
 pub fn rows() -> Vec<Row> {
     vec![
-        Row::new("arange", NUMS, Kind::Custom(arange)).errors(arange_errors()),
-        Row::new("linspace", FLOATS, Kind::Custom(linspace)).errors(linspace_errors()),
-        Row::new("eye", NUMS, Kind::Custom(eye))
-            .errors(vec![overflow("eye", |t, d| Ok(numeric!(t, |T| Array::<T>::eye_on(1 << 32, d)?)))]),
-        Row::new("full", ALL, Kind::Custom(full)).errors(vec![
-            overflow("full", |t, d| Ok(typed!(t, |T| Array::<T>::full_on(&HUGE, T::default(), d)?))),
-            overflow("zeros", |t, d| with_device(d, || -> Result<Dyn> { Ok(typed!(t, |T| Array::<T>::zeros(&HUGE)?)) })),
-            overflow("ones", |t, d| with_device(d, || -> Result<Dyn> { Ok(typed!(t, |T| Array::<T>::ones(&HUGE)?)) })),
-        ]),
+        Row::new("arange", NUMS, Kind::Custom(arange)).errors(errors::arange()),
+        Row::new("linspace", FLOATS, Kind::Custom(linspace)).errors(errors::linspace()),
+        Row::new("eye", NUMS, Kind::Custom(eye)).errors(errors::eye()),
+        Row::new("full", ALL, Kind::Custom(full)).errors(errors::full()),
         Row::new("like", ALL, Kind::Custom(like)),
-        Row::new("rand_uniform", FLOATS, Kind::Custom(rand)).errors(rand_errors()),
+        Row::new("rand_uniform", FLOATS, Kind::Custom(rand)).errors(errors::rand()),
     ]
 }

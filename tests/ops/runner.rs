@@ -211,7 +211,9 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
             }
             Kind::Ternary { call, reference } => super::runner_kinds::ternary(row, *call, *reference, dtype, d)?,
             Kind::Truth { call, reference } => super::runner_kinds::truth(row, *call, *reference, dtype, d)?,
-            Kind::Convert { call, to, reference } => super::runner_kinds::convert(row, *call, to, *reference, dtype, d)?,
+            Kind::Convert { call, to, reference } => {
+                super::runner_kinds::convert(row, *call, to, *reference, dtype, d)?
+            }
             Kind::Movement(m) => super::movement::run(row.name, m, dtype, d)?,
             Kind::Custom(run) => run(dtype, d).map_err(|e| format!("{case}: {e}"))?,
             Kind::Along { call, reference, out, flattens } => {

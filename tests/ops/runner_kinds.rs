@@ -109,7 +109,8 @@ pub fn convert(
             // Integer results compare exactly as f64 (the reference saturated them already;
             // i64's bound reads back as 2^63, which the dtype's own check would wrap).
             let as_type = if t.is_float() { t } else { DType::F64 };
-            compare(as_type, &y.to_f64()?, &want, EXACT, &|_| 0.0, row.signed_zero).map_err(|e| format!("{what}: {e}"))?;
+            compare(as_type, &y.to_f64()?, &want, EXACT, &|_| 0.0, row.signed_zero)
+                .map_err(|e| format!("{what}: {e}"))?;
         }
         untouched(&case, &x, &input)?;
     }

@@ -6,8 +6,8 @@
 
 mod driver;
 pub(crate) mod elementwise;
-pub(crate) mod fill;
 mod emulated;
+pub(crate) mod fill;
 pub(crate) mod gather;
 pub(crate) mod library;
 pub(crate) mod ops;
