@@ -5,8 +5,10 @@
 //! and a GPU when present) and every dtype the row claims, on fresh random samples of awkward
 //! sizes and views and the special values, then its error inputs. Outputs start poisoned
 //! (`FERRITE_POISON=1`: every array `Storage::alloc` makes is filled with 0xFF bytes, NaN for floats,
-//! before an op writes it). The ops that are not one elementwise or reduction formula (`where`,
-//! `cast`, the constructors) are cases in `tests/ops/other.rs`.
+//! before an op writes it). `where`, `any`, `all` and `cast` are rows of kinds of their own
+//! (`rows_logic.rs`), the constructors custom rows with exact references (`rows_create.rs`);
+//! every row's error inputs (its family's generic set and its own, `error_inputs.rs`) run on
+//! every device and dtype.
 //!
 //! When the whole suite passed, every op-family entry of the PTX must have been launched on
 //! each emulated device (`common::coverage`). Run one row: `cargo test --test ops -- exp`
@@ -18,20 +20,28 @@ mod common;
 mod check;
 #[path = "ops/dynarray.rs"]
 mod dynarray;
+#[path = "ops/error_inputs.rs"]
+mod error_inputs;
+#[path = "ops/exact.rs"]
+mod exact;
 #[path = "ops/movement.rs"]
 mod movement;
-#[path = "ops/other.rs"]
-mod other;
 #[path = "ops/reference.rs"]
 mod reference;
 #[path = "ops/registry.rs"]
 mod registry;
+#[path = "ops/rows_create.rs"]
+mod rows_create;
+#[path = "ops/rows_create_errors.rs"]
+mod rows_create_errors;
 #[path = "ops/rows_elementwise.rs"]
 mod rows_elementwise;
 #[path = "ops/rows_index.rs"]
 mod rows_index;
 #[path = "ops/rows_join.rs"]
 mod rows_join;
+#[path = "ops/rows_logic.rs"]
+mod rows_logic;
 #[path = "ops/rows_mask.rs"]
 mod rows_mask;
 #[path = "ops/rows_matmul.rs"]
@@ -46,6 +56,8 @@ mod rows_reduce;
 mod rows_sort;
 #[path = "ops/runner.rs"]
 mod runner;
+#[path = "ops/runner_kinds.rs"]
+mod runner_kinds;
 #[path = "ops/samples.rs"]
 mod samples;
 
@@ -57,6 +69,7 @@ fn main() {
     // SAFETY: set before any thread starts; the library reads it once, at its first allocation.
     unsafe { std::env::set_var("FERRITE_POISON", "1") };
     reference::self_check();
+    exact::self_check();
     let mut cases: Vec<(String, DynCase)> = Vec::new();
     for row in rows_elementwise::rows()
         .into_iter()
@@ -65,11 +78,13 @@ fn main() {
         .chain(rows_index::rows())
         .chain(rows_mask::rows())
         .chain(rows_sort::rows())
+        .chain(rows_logic::rows())
+        .chain(rows_create::rows())
     {
         let row = Arc::new(row);
         cases.push((row.name.to_string(), Arc::new(move |d: &Device| runner::run_row(&row, d)) as DynCase));
     }
-    for &(name, case) in other::CASES.iter().chain(rows_matmul::CASES) {
+    for &(name, case) in rows_matmul::CASES {
         cases.push((name.to_string(), Arc::new(case) as DynCase));
     }
     let (args, targets, trials) = dyn_trials(cases, Vec::new());

@@ -265,6 +265,12 @@ fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> 
             let dims: [&[u64]; 4] = [&[1], &[1, 1], &[1 << 20, 33], &[1 << 20, 3, 5]];
             dims.iter().map(|d| map::config(&Shape::new(d), false, 1, 132 * 32)).collect()
         }
+        // The constructors: the map engine's contiguous mapping (`fill` with its 16-byte
+        // groups, `iota` and `eye` one element per thread).
+        _ if prefix(&["fill_", "iota_", "eye_"]) => [1u64, 3001, 1 << 33]
+            .iter()
+            .flat_map(|&n| [1, 2, 4, 8, 16].map(|lanes| map::config(&Shape::flat(n), true, lanes, 132 * 32)))
+            .collect(),
         _ if prefix(&["nonzero_"]) => [1, 1 << 33].map(|n| map::config(&Shape::flat(n), true, 1, 132 * 32)).to_vec(),
         _ if prefix(&["transpose_"]) => [1, 33, 1 << 20]
             .iter()

@@ -26,6 +26,8 @@ mod common;
 mod cases;
 #[path = "ptx_interp/families.rs"]
 mod families;
+#[path = "ptx_interp/fill.rs"]
+mod fill;
 #[path = "ptx_interp/gather.rs"]
 mod gather;
 #[path = "ptx_interp/reference.rs"]

@@ -131,6 +131,13 @@ pub enum Error {
     #[error("{op}: k = {k} is larger than axis {axis}'s size {size}")]
     TopK { op: &'static str, k: usize, axis: usize, size: usize },
 
+    /// A constructor's arguments that describe no array (NumPy's `ValueError`): `arange` with
+    /// a zero step, non-finite bounds, more elements than an index holds, a random
+    /// distribution's empty range. `op` names the constructor, `args` its arguments as given
+    /// (name, value), `reason` what is wrong with them.
+    #[error("{op}({}): {reason}", args.iter().map(|(name, v)| format!("{name}={v}")).collect::<Vec<_>>().join(", "))]
+    BadArgument { op: &'static str, args: Vec<(&'static str, f64)>, reason: String },
+
     /// A model or training setting that cannot work (e.g. a layer without an input size).
     #[error("{0}")]
     Config(String),
@@ -160,6 +167,10 @@ fn file_dtype_problem(member: Option<&str>, found: &str, expected: Option<DType>
 impl Error {
     pub(crate) fn shape_mismatch(op: &'static str, lhs: &[usize], rhs: &[usize], reason: impl Into<String>) -> Self {
         Error::ShapeMismatch { op, lhs: lhs.to_vec(), rhs: rhs.to_vec(), reason: reason.into() }
+    }
+
+    pub(crate) fn bad_argument(op: &'static str, args: &[(&'static str, f64)], reason: impl Into<String>) -> Self {
+        Error::BadArgument { op, args: args.to_vec(), reason: reason.into() }
     }
 
     pub(crate) fn bad_shape(op: &'static str, shape: &[usize], reason: impl Into<String>) -> Self {

@@ -71,6 +71,7 @@ pub fn all_kernels() -> std::vec::Vec<KernelInfo> {
         ops::reduce::KERNELS,
         ops::scan::KERNELS,
         ops::copy::KERNELS,
+        ops::fill::KERNELS,
         ops::gather::KERNELS,
         ops::sort::KERNELS,
     ];

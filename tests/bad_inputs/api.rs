@@ -134,13 +134,13 @@ pub fn sweep(s: &mut Sweep, d: &Device) {
         s,
         on("rand_normal with std -1"),
         ferrite::with_device(d, || Array::<f32>::rand_normal(&[2], 0.0, -1.0, 0)),
-        Error::Config(_)
+        Error::BadArgument { op: "rand_normal", .. }
     );
     expect!(
         s,
         on("rand_uniform to inf"),
         ferrite::with_device(d, || Array::<f32>::rand_uniform(&[2], 0.0, f64::INFINITY, 0)),
-        Error::Config(_)
+        Error::BadArgument { op: "rand_uniform", .. }
     );
 
     // Weights.

@@ -1,10 +1,12 @@
 //! The op registry's row type (PyTorch's OpInfo): an op's name, the dtypes it claims, how to
 //! call it, its f64 reference (written here, independently of the kernels), the error bound
-//! with its reason, the sample domain and whether zeros' signs are checked. The rows are in
-//! `rows_elementwise.rs` and `rows_reduce.rs`; `runner.rs` takes every row over every device.
+//! with its reason, the sample domain, whether zeros' signs are checked, and its error inputs
+//! beyond its family's generic set (`error_inputs.rs`). The rows are in `rows_*.rs`;
+//! `runner.rs` takes every row over every device.
 
 use super::check::Tol;
 use super::dynarray::Dyn;
+use super::error_inputs::ErrorInput;
 use super::samples::{Domain, domain};
 use ferrite::{DType, Result};
 
@@ -46,6 +48,14 @@ pub enum Kind {
         out: fn(DType) -> DType,
         flattens: bool,
     },
+    /// `cond ? a : b` with all three broadcast together (`where`): the bool condition, then
+    /// the two choices; the reference picks one value.
+    Ternary { call: fn(&Dyn, &Dyn, &Dyn) -> Result<Dyn>, reference: fn(bool, f64, f64) -> f64 },
+    /// A whole array to one bool (`any`, `all`).
+    Truth { call: fn(&Dyn) -> Result<bool>, reference: fn(&[f64]) -> bool },
+    /// To another dtype (`cast`): every target in `to`; the reference is one value's exact
+    /// result in the target.
+    Convert { call: fn(&Dyn, DType) -> Result<Dyn>, to: &'static [DType], reference: fn(f64, DType) -> f64 },
     /// Data movement (slicing, joining, splitting): exact, by index arithmetic (`movement.rs`).
     Movement(super::movement::Movement),
     /// An op whose samples and reference are its own (indexing, masks): run per dtype.
@@ -65,6 +75,8 @@ pub struct Row {
     /// Check that a zero result has the reference's sign (NumPy's: `-0.0` survives `neg`,
     /// `trunc`, `round`, ...).
     pub signed_zero: bool,
+    /// Error inputs of this row beyond its family's generic set.
+    pub errors: Vec<ErrorInput>,
 }
 
 impl Row {
@@ -78,6 +90,7 @@ impl Row {
             tol: exact_or_rounded,
             why: "correctly rounded: the exact result rounded once",
             signed_zero: false,
+            errors: Vec::new(),
         }
     }
 
@@ -99,6 +112,11 @@ impl Row {
 
     pub fn signed_zero(mut self) -> Row {
         self.signed_zero = true;
+        self
+    }
+
+    pub fn errors(mut self, errors: Vec<ErrorInput>) -> Row {
+        self.errors.extend(errors);
         self
     }
 }

@@ -1,18 +1,19 @@
 //! Runs one registry row on one device: every dtype the row claims, every sample, each
 //! result checked against the row's f64 reference (computed here from the samples' logical
 //! values), its shape, dtype and device, the inputs left as they were; then the row's error
-//! inputs, each the exact error kind.
+//! inputs (`error_inputs.rs`), each the exact error with the op's name and the values. The
+//! `where`, truth and cast kinds run in `runner_kinds.rs`.
 
 use super::check::{Tol, compare};
 use super::dynarray::Dyn;
 use super::registry::{Kind, Row};
-use super::samples::{self, Input, indices, represent};
+use super::samples::{self, Input, indices};
 use crate::common::devices::CaseResult;
 use crate::ensure;
 use ferrite::{DType, Device, Error};
 
 /// NumPy's broadcast shape, or `None`.
-fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+pub fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let dim = |s: &[usize], i: usize| if i + s.len() < n { 1 } else { s[i + s.len() - n] };
     (0..n)
@@ -25,7 +26,7 @@ fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 }
 
 /// The values of `input` broadcast to `shape`, row-major.
-fn expand(input: &Input, shape: &[usize]) -> Vec<f64> {
+pub fn expand(input: &Input, shape: &[usize]) -> Vec<f64> {
     let n = shape.len();
     let s = &input.shape;
     indices(shape)
@@ -41,7 +42,8 @@ fn expand(input: &Input, shape: &[usize]) -> Vec<f64> {
 }
 
 /// Checks a result's metadata and values.
-fn judge(
+#[allow(clippy::too_many_arguments)]
+pub fn judge(
     what: &str,
     row: &Row,
     got: &Dyn,
@@ -61,7 +63,7 @@ fn judge(
 }
 
 /// The inputs must be unchanged by an op that does not write them.
-fn untouched(what: &str, x: &Dyn, input: &Input) -> CaseResult {
+pub fn untouched(what: &str, x: &Dyn, input: &Input) -> CaseResult {
     let now = x.to_f64()?;
     let same = now.iter().zip(&input.values).all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()));
     ensure!(same && now.len() == input.values.len(), "{what}: the op changed its input");
@@ -143,7 +145,6 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
                         untouched(&format!("{what}: the array the in-place op's operand shared storage with"), &x, &a)?;
                     }
                 }
-                binary_errors(row, *call, *assign, dtype, d)?;
             }
             Kind::Predicate2 { call, scalar, reference } => {
                 for (a, b) in samples::pairs(dtype, (row.domain, row.domain2), &case) {
@@ -207,15 +208,11 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
                         untouched(&what, &x, &input)?;
                     }
                 }
-                let x = samples::Input::new(&[2, 3], vec![1.0; 6], samples::View::Contiguous).build(dtype, d)?;
-                match call(&x, Some(&[2]), false) {
-                    Err(Error::AxisOutOfRange { axis: 2, ndim: 2, .. }) => {}
-                    other => return Err(format!("{case} over axis 2 of a 2-D array gave {other:?}").into()),
-                }
-                match call(&x, Some(&[-3]), false) {
-                    Err(Error::AxisOutOfRange { axis: -3, ndim: 2, .. }) => {}
-                    other => return Err(format!("{case} over axis -3 of a 2-D array gave {other:?}").into()),
-                }
+            }
+            Kind::Ternary { call, reference } => super::runner_kinds::ternary(row, *call, *reference, dtype, d)?,
+            Kind::Truth { call, reference } => super::runner_kinds::truth(row, *call, *reference, dtype, d)?,
+            Kind::Convert { call, to, reference } => {
+                super::runner_kinds::convert(row, *call, to, *reference, dtype, d)?
             }
             Kind::Movement(m) => super::movement::run(row.name, m, dtype, d)?,
             Kind::Custom(run) => run(dtype, d).map_err(|e| format!("{case}: {e}"))?,
@@ -255,46 +252,9 @@ pub fn run_row(row: &Row, d: &Device) -> CaseResult {
                     }
                     untouched(&format!("{case} of {}", input.describe()), &x, &input)?;
                 }
-                let x = samples::Input::new(&[2, 3], vec![1.0; 6], samples::View::Contiguous).build(dtype, d)?;
-                match call(&x, Some(2)) {
-                    Err(Error::AxisOutOfRange { axis: 2, ndim: 2, .. }) => {}
-                    other => return Err(format!("{case} along axis 2 of a 2-D array gave {other:?}").into()),
-                }
             }
         }
-    }
-    Ok(())
-}
-
-/// A binary op's error inputs: shapes that do not broadcast, an in-place result that would
-/// not fit its left operand, and operands on different devices.
-fn binary_errors(
-    row: &Row,
-    call: super::registry::BinaryCall,
-    assign: super::registry::AssignCall,
-    dtype: DType,
-    d: &Device,
-) -> CaseResult {
-    let arr = |shape: &[usize], dev: &Device| {
-        let n = shape.iter().product();
-        samples::Input::new(shape, vec![represent(dtype, 1.0); n], samples::View::Contiguous).build(dtype, dev)
-    };
-    let (a, b) = (arr(&[3], d)?, arr(&[4], d)?);
-    match call(&a, &b) {
-        Err(Error::ShapeMismatch { lhs, rhs, .. }) if lhs == [3] && rhs == [4] => {}
-        other => return Err(format!("{} of [3] and [4] gave {other:?}", row.name).into()),
-    }
-    let (mut small, big) = (arr(&[1], d)?, arr(&[3], d)?);
-    match assign(&mut small, &big) {
-        Err(Error::ShapeMismatch { .. }) => {}
-        other => return Err(format!("{} in place of [1] with [3] gave {other:?}", row.name).into()),
-    }
-    if d.is_cuda() {
-        let host = arr(&[3], &Device::Cpu)?;
-        match call(&a, &host) {
-            Err(Error::DeviceMismatch { .. }) => {}
-            other => return Err(format!("{} of arrays on {d} and the CPU gave {other:?}", row.name).into()),
-        }
+        super::error_inputs::check(row, dtype, d)?;
     }
     Ok(())
 }

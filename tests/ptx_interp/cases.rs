@@ -572,6 +572,7 @@ pub fn all_cases() -> Vec<Case> {
     v.extend(optim_cases(optim::sgd_f32, optim::momentum_f32, optim::adam_f32));
     v.extend(optim_cases(optim::sgd_f64, optim::momentum_f64, optim::adam_f64));
     v.extend(super::families::cases());
+    v.extend(super::fill::cases());
     v.extend(super::gather::cases());
     v.extend(super::sort::cases());
     v

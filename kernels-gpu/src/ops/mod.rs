@@ -8,6 +8,8 @@
 //! - `binary.rs`: `add`, `sub`, `mul`, `div`, `rem`, `maximum`, `minimum`, `pow`, `atan2`;
 //! - `compare.rs`: comparisons and logic to `bool`, `isnan`-style tests, `where`;
 //! - `cast.rs`: every pair of dtypes;
+//! - `fill.rs`: constructors on the device: `fill` (one value), `iota` (`arange`, `linspace`),
+//!   `eye`;
 //! - `copy.rs`: strided copies and tiled transposes, bit for bit, by element size;
 //! - `reduce.rs`: `sum`, `prod`, `max`, `min`, `argmax`, `argmin`, and the sums behind
 //!   `mean`, `var`, `std`, `norm` and `logsumexp`, over any axes;
@@ -20,6 +22,7 @@ pub mod binary;
 pub mod cast;
 pub mod compare;
 pub mod copy;
+pub mod fill;
 pub mod gather;
 pub mod layout;
 pub mod map;

@@ -7,6 +7,7 @@
 mod driver;
 pub(crate) mod elementwise;
 mod emulated;
+pub(crate) mod fill;
 pub(crate) mod gather;
 pub(crate) mod library;
 pub(crate) mod ops;
