@@ -69,6 +69,8 @@ pub fn rows() -> Vec<Row> {
                         sample(&[(&[0], Contiguous), (&[0], Contiguous)], Some(0), &[], &[]),
                         sample(&[(&[1], Contiguous), (&[7], Contiguous), (&[0], Contiguous)], Some(0), &[], &[]),
                         sample(&[(&[1031], Contiguous), (&[257], Sliced)], Some(-1), &[], &[]),
+                        // Past the CPU's parallel runs (32 Ki elements), a run starting inside a part.
+                        sample(&[(&[20011], Contiguous), (&[30011], Contiguous), (&[17], Contiguous)], Some(0), &[], &[]),
                         sample(&[(c, Transposed), (&[37, 5], Contiguous)], Some(1), &[], &[]),
                         sample(&[(c, Sliced), (&[2, 41], Contiguous)], Some(0), &[], &[]),
                         sample(&[(c, Broadcast), (c, Transposed)], Some(-2), &[], &[]),

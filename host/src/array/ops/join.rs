@@ -11,6 +11,7 @@
 use super::{output, same_device};
 use crate::array::layout::Layout;
 use crate::array::slice::SliceArg;
+use crate::array::storage::Storage;
 use crate::array::{Array, copy_layout};
 use crate::dtype::Element;
 use crate::error::{Error, Result};
@@ -25,6 +26,19 @@ fn assemble<T: Element>(
     parts: &[(&Array<T>, Vec<usize>)],
 ) -> Result<Array<T>> {
     let (mut out, layout) = output::<T>(shape, device)?;
+    if fill.is_none() && back_to_back(shape, parts) {
+        if let Storage::Cpu(y) = &mut out {
+            let slices: Vec<&[T]> = parts
+                .iter()
+                .map(|(a, _)| match &*a.storage {
+                    Storage::Cpu(d) if a.len() > 0 => &d.typed::<T>()[a.layout.offset()..][..a.len()],
+                    _ => &[],
+                })
+                .collect();
+            crate::backend::cpu::concat(&slices, y.as_mut_slice::<T>().expect("the output's dtype"));
+            return Ok(Array::from_storage(out, shape));
+        }
+    }
     if let Some(v) = fill {
         let scalar = Array::from_vec_on(vec![v], &[], device)?;
         copy_layout(&scalar.storage, &scalar.layout.broadcast_to(op, shape)?, &mut out, &layout)?;
@@ -34,6 +48,25 @@ fn assemble<T: Element>(
         copy_layout(&a.storage, &a.layout, &mut out, &layout.indexed(op, &spec)?)?;
     }
     Ok(Array::from_storage(out, shape))
+}
+
+/// Whether `parts` fill the output one after another in memory: each contiguous, placed at
+/// consecutive row-major offsets along an axis with only length-1 axes before it (a 1-D join,
+/// or axis 0): the CPU then joins them in one pass.
+fn back_to_back<T: Element>(shape: &[usize], parts: &[(&Array<T>, Vec<usize>)]) -> bool {
+    let mut at = 0;
+    for (a, starts) in parts {
+        let k = starts.iter().position(|&s| s != 0).unwrap_or(0);
+        if !a.is_contiguous() || shape[..k].iter().any(|&d| d != 1) || a.shape()[k + 1..] != shape[k + 1..] {
+            return false;
+        }
+        let offset: usize = starts[k] * shape[k + 1..].iter().product::<usize>();
+        if offset != at {
+            return false;
+        }
+        at += a.len();
+    }
+    true
 }
 
 /// `arrays` joined along `axis` (negative from the end; NumPy's `concatenate`, PyTorch's

@@ -23,6 +23,7 @@ use simd::multiversion;
 use std::mem::MaybeUninit;
 
 pub(crate) use elementwise::{convert, copy};
+pub(crate) use walk::concat;
 pub(crate) use matmul::{gemm_batched, gemm_into};
 pub(crate) use simd::CpuMath;
 

@@ -424,3 +424,28 @@ pub(crate) fn update2<B: Copy + Sync, O: Copy + Send + Sync>(
         row_starts(walk, 2, 0..rows, |_, at| row(y, at[0], at[2]));
     }
 }
+
+/// `y` = `parts` back to back, in one parallel pass over `y` in the runs of [`runs`] (whole
+/// huge pages when large), each run copying from whichever parts it overlaps: a join as fast
+/// as one copy, where a copy per part would start and end a parallel region per part, each
+/// splitting its own piece of the output.
+pub(crate) fn concat<T: Copy + Send + Sync>(parts: &[&[T]], y: &mut [T]) {
+    let mut starts = Vec::with_capacity(parts.len());
+    let mut at = 0;
+    for p in parts {
+        starts.push(at);
+        at += p.len();
+    }
+    debug_assert_eq!(at, y.len());
+    runs(y, |at, mut out| {
+        let (mut pos, mut p) = (at, starts.partition_point(|&s| s <= at).saturating_sub(1));
+        while !out.is_empty() {
+            let off = pos - starts[p];
+            let take = (parts[p].len() - off).min(out.len());
+            out[..take].copy_from_slice(&parts[p][off..off + take]);
+            out = &mut out[take..];
+            pos += take;
+            p += 1;
+        }
+    });
+}
