@@ -53,7 +53,7 @@ impl<T: Float> Array<T> {
         }
         let k = self.layout().axis("log_softmax", axis)?;
         if T::DTYPE.size() == 2 {
-            if k + 1 == self.ndim() && self.len() > 0 {
+            if k + 1 == self.ndim() && !self.is_empty() {
                 // The last axis on a GPU: one launch of the 16-bit kernel.
                 let x = self.contiguous()?;
                 let cols = *self.shape().last().unwrap();
