@@ -7,7 +7,9 @@
 //!   least four K stages and ragged edges;
 //! - every softmax entry: each one-pass depth (`V` = 1, 2, 4, 8, up to its longest row,
 //!   28,672 f32), the shared-memory kernel with the row cached (32,768 f32) and re-read from
-//!   global memory (a row larger than any GPU's shared memory), in f32 and f64;
+//!   global memory (a row larger than any GPU's shared memory), in f32 and f64, and the f16
+//!   and bf16 kernels, softmax and log-softmax (f32 inside, 16 bits stored), cached and
+//!   re-read;
 //! - every cast, sqrt, and every nn kernel (dense forward and backward, each loss head, each
 //!   optimizer, the loss sum, the output softmax) in f32 and f64.
 //!
@@ -168,15 +170,42 @@ fn softmax_rows<T: Float>(d: &Device, rows: usize, cols: usize) -> CaseResult {
     poisoned.copy_from(&on(d, x.clone(), &[rows, cols])?)?;
     let got = poisoned.softmax()?.to_vec()?;
     let u = if T::DTYPE == DType::F64 { f64::EPSILON / 2.0 } else { f32::EPSILON as f64 / 2.0 };
+    // A 16-bit result's one rounding at the store.
+    let store_u = match T::DTYPE {
+        DType::F16 => 2f64.powi(-11),
+        DType::BF16 => 2f64.powi(-8),
+        _ => 0.0,
+    };
+    // Half the result type's smallest subnormal step (an underflowing result; f32's 1e-37
+    // below its normal range).
+    let tiny = match T::DTYPE {
+        DType::F16 => 2f64.powi(-25),
+        DType::BF16 => 2f64.powi(-134),
+        _ => 1e-37,
+    };
     for r in 0..rows {
         let row: Vec<f64> = x[r * cols..(r + 1) * cols].iter().map(|v| v.to_f64()).collect();
         let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
         for (i, v) in row.iter().enumerate() {
             let want = (v - m).exp() / s;
-            let tol = u * ((v - m).abs() + 2.0 * cols as f64 + 16.0) * want + 1e-37;
+            let tol = u * ((v - m).abs() + 2.0 * cols as f64 + 16.0) * want;
+            // Plus the result's rounding, and the smallest subnormal step of the result type.
+            let tol = tol + store_u * (want + tol) + tiny;
             let g = got[r * cols + i].to_f64();
             ensure!((g - want).abs() <= tol, "{case} on {d}: [{r}][{i}] = {g}, want {want} ± {tol}");
+        }
+        if store_u > 0.0 {
+            // The 16-bit log-softmax kernel: `(x - max) - ln s`, each term within its f32
+            // rounding, the sum's relative error an absolute one after the log, then the store.
+            let got = poisoned.log_softmax(-1)?.to_vec()?;
+            for (i, v) in row.iter().enumerate() {
+                let want = (v - m) - s.ln();
+                let tol = u * ((v - m).abs() + s.ln().abs() + 2.0 * cols as f64 + 16.0);
+                let tol = tol + store_u * (want.abs() + tol) + tiny;
+                let g = got[r * cols + i].to_f64();
+                ensure!((g - want).abs() <= tol, "log_{case} on {d}: [{r}][{i}] = {g}, want {want} ± {tol}");
+            }
         }
     }
     Ok(())
@@ -194,7 +223,13 @@ fn softmax_at_every_kernel_and_depth(d: &Device) -> CaseResult {
     for cols in [500, 1500, 3000, 16_384, 16_386, 999] {
         softmax_rows::<f64>(d, 2, cols)?;
     }
-    softmax_rows::<f64>(d, 1, 30_001)
+    softmax_rows::<f64>(d, 1, 30_001)?;
+    // 16-bit: one row cached in shared memory (as f32), one too long for it (re-read).
+    for cols in [1000, 60_001] {
+        softmax_rows::<f16>(d, 1, cols)?;
+        softmax_rows::<bf16>(d, 1, cols)?;
+    }
+    Ok(())
 }
 
 /// Every float-to-float conversion on the device (each a kernel of its own), against the

@@ -230,7 +230,8 @@ fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> 
                 .map(|(_, cfg)| cfg)
                 .collect()
         }
-        _ if prefix(&["softmax_"]) => (1..=40_000)
+        // The 16-bit entries cache f32 (the `else` below).
+        _ if prefix(&["softmax_", "log_softmax_"]) => (1..=40_000)
             .map(|cols| {
                 let (m, t) = (max_shared(arch), max_threads(kernel));
                 if f64 { softmax::config::<f64>(3, cols, m, t) } else { softmax::config::<f32>(3, cols, m, t) }
@@ -278,7 +279,7 @@ fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> 
             .collect(),
         _ if prefix(&["reduce_inner_"]) => [1, 200, 1 << 20]
             .iter()
-            .flat_map(|&o| [1, 256, 257, 1 << 24].map(|r| reduce::inner_config(o, r, 132 * 32).0))
+            .flat_map(|&o| [1, 256, 257, 1 << 24].map(|r| reduce::inner_config(o, r, 132 * 2048, 132 * 32).0))
             .collect(),
         _ if prefix(&["reduce_outer_"]) => [1, 200, 1 << 20]
             .iter()

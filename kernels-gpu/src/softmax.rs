@@ -17,6 +17,13 @@
 //! length (with `V = 8`, up to 8 groups per thread times the largest block its registers allow:
 //! 896 threads, 28,672 f32, on sm_90a; longer rows take the shared-memory form).
 //!
+//! Storage and compute types: [`row_softmax`] loads elements of a storage type `S` and computes
+//! in its compute type (`S::Compute`): f32 and f64 are their own, and the f16 and bf16 entries
+//! load 16 bits, compute (and cache the row) in f32, and store 16 bits, rounding once: one
+//! launch, no f32 copy of the input or the output. With `LOG` they write the log-softmax,
+//! `(x - max) - ln Σ e^(x - max)` (the cache then keeps `x`, not `e^(x - max)`, for the last
+//! sweep; an infinite maximum counts as 0, as in the log-sum-exp of `ops/reduce.rs`).
+//!
 //! Numerics: subtracting the maximum keeps every exponent `<= 0`, so large inputs (1e4) cannot
 //! overflow. NaN follows IEEE: the maximum ignores it (maxNum) but `exp(NaN - max)` enters the
 //! sum, so a NaN anywhere in a row makes the whole row NaN, as NumPy's formula gives; `-inf`
@@ -46,10 +53,13 @@ pub fn config<T: Float>(rows: usize, cols: usize, max_shared_bytes: u32, max_thr
     LaunchConfig { grid: Dim3::x(rows as u32), block: Dim3::x(threads), shared_bytes: shared as u32 }
 }
 
+/// Loads `S`, computes in `T = S::Compute` (the shared-memory cache holds `T`: launch with
+/// [`config`]`::<T>`), stores `S`.
+///
 /// # Safety
 /// `x` and `y` are device pointers to `rows * cols` elements each (they may be equal).
 #[inline(always)]
-pub unsafe fn row_softmax<T: Float>(x: *const T, y: *mut T, rows: u32, cols: u32) {
+pub unsafe fn row_softmax<S: Elem<Compute = T>, T: Float, const LOG: bool>(x: *const S, y: *mut S, rows: u32, cols: u32) {
     let (rows, cols) = (rows as usize, cols as usize);
     let (x, y) = unsafe { (Global::new(x, rows * cols), GlobalMut::new(y, rows * cols)) };
     let base = block_idx().x as usize * cols;
@@ -62,7 +72,7 @@ pub unsafe fn row_softmax<T: Float>(x: *const T, y: *mut T, rows: u32, cols: u32
     let mut m = T::NEG_INFINITY;
     let mut i = t;
     while i < cols {
-        let v = x.load(base + i);
+        let v = x.load(base + i).load();
         if cached {
             cache.store(i, v);
         }
@@ -70,23 +80,31 @@ pub unsafe fn row_softmax<T: Float>(x: *const T, y: *mut T, rows: u32, cols: u32
         i += step;
     }
     let m = block_max(m, &scratch);
+    // The log-softmax takes an infinite maximum as 0, as the log-sum-exp does: a row holding
+    // +inf gives -inf (NaN at the +inf), a row of -inf NaN, as `x - logsumexp(x)`.
+    let m = if LOG && m.is_infinite() { T::ZERO } else { m };
 
     let mut s = T::ZERO;
     let mut i = t;
     while i < cols {
-        let e = (if cached { cache.load(i) } else { x.load(base + i) } - m).exp();
-        if cached {
+        let e = (if cached { cache.load(i) } else { x.load(base + i).load() } - m).exp();
+        if cached && !LOG {
             cache.store(i, e);
         }
         s = s + e;
         i += step;
     }
-    let inv = T::ONE / block_sum(s, &scratch);
+    let s = block_sum(s, &scratch);
+    let (inv, ln_s) = if LOG { (T::ZERO, s.ln()) } else { (T::ONE / s, T::ZERO) };
 
     let mut i = t;
     while i < cols {
-        let e = if cached { cache.load(i) } else { (x.load(base + i) - m).exp() };
-        y.store(base + i, e * inv);
+        let v = if LOG {
+            (if cached { cache.load(i) } else { x.load(base + i).load() } - m) - ln_s
+        } else {
+            (if cached { cache.load(i) } else { (x.load(base + i).load() - m).exp() }) * inv
+        };
+        y.store(base + i, S::store(v));
         i += step;
     }
 }
@@ -169,9 +187,17 @@ pub unsafe fn row_softmax_regs<T: Float, const V: usize>(x: *const T, y: *mut T,
 
 kernels! {
     /// Row softmax, f32.
-    softmax_f32(x: *const f32, y: *mut f32, rows: u32, cols: u32) => row_softmax::<f32>;
+    softmax_f32(x: *const f32, y: *mut f32, rows: u32, cols: u32) => row_softmax::<f32, f32, false>;
     /// Row softmax, f64.
-    softmax_f64(x: *const f64, y: *mut f64, rows: u32, cols: u32) => row_softmax::<f64>;
+    softmax_f64(x: *const f64, y: *mut f64, rows: u32, cols: u32) => row_softmax::<f64, f64, false>;
+    /// Row softmax of f16 (computed in f32, rounded once at the store).
+    softmax_f16(x: *const F16, y: *mut F16, rows: u32, cols: u32) => row_softmax::<F16, f32, false>;
+    /// Row softmax of bf16 (computed in f32, rounded once at the store).
+    softmax_bf16(x: *const BF16, y: *mut BF16, rows: u32, cols: u32) => row_softmax::<BF16, f32, false>;
+    /// Row log-softmax of f16 (computed in f32, rounded once at the store).
+    log_softmax_f16(x: *const F16, y: *mut F16, rows: u32, cols: u32) => row_softmax::<F16, f32, true>;
+    /// Row log-softmax of bf16 (computed in f32, rounded once at the store).
+    log_softmax_bf16(x: *const BF16, y: *mut BF16, rows: u32, cols: u32) => row_softmax::<BF16, f32, true>;
     /// One-pass row softmax, f32, one 16-byte group per thread.
     softmax_regs_f32_v1(x: *const f32, y: *mut f32, rows: u32, cols: u32) => row_softmax_regs::<f32, 1>;
     softmax_regs_f32_v2(x: *const f32, y: *mut f32, rows: u32, cols: u32) => row_softmax_regs::<f32, 2>;

@@ -5,11 +5,16 @@
 use super::check::Tol;
 use super::dynarray::{ALL, Dyn, FLOATS, any_to, float};
 use super::registry::{Kind, Row, sixteen};
-use ferrite::{Axes, DType};
+use super::samples;
+use crate::common::devices::CaseResult;
+use crate::ensure;
+use ferrite::{Axes, DType, Device};
 
 /// The growth of a sum's rounding error with its length `n`, as the kernels order the adds
-/// (`kernels_gpu::ops::reduce`: chunks of at most 1024 added in order, then trees): at most
-/// about `1024 + n/1024` roundings on the way to any output, and never more than `n`.
+/// (`kernels_gpu::ops::reduce`: chunks of at most 1024 added in order, then trees; long rows
+/// split into at most 1056 chunks of at least 4096, each a tree over 256 threads, the chunks
+/// added in order): at most about `1024 + n/1024` roundings on the way to any output, and
+/// never more than `n`.
 pub fn growth(n: usize) -> f64 {
     (n as f64).min(1024.0 + n as f64 / 1024.0) + 2.0
 }
@@ -303,7 +308,38 @@ pub fn rows() -> Vec<Row> {
             summed_then,
             "x - logsumexp: logsumexp's error (its rounding, |l|·u, and the sum's), and the subtraction's rounding",
         ),
+        Row::new("sum_long_rows", &[DType::F32, DType::BF16], Kind::Custom(long_rows)),
     ]
+}
+
+/// Rows long enough for the GPU to split them along `grid.y` (`kernels_gpu::ops::reduce`'s
+/// `reduce_inner` with `reduce_partials`): `sum` and `argmax` of the two rows of a
+/// `[2, 2^19 + 5]` array (chunks of uneven length, two outputs interleaved in the partial
+/// results). The sum is held to the split order's bound against the f64 sum: `C` chunks of
+/// 256 threads give `ceil(n/(256·C)) + 8 + C` roundings on the way to a result, each at most
+/// `u·Σ|x|`, plus the 16-bit result's own rounding; the index is exact.
+fn long_rows(dtype: DType, d: &Device) -> CaseResult {
+    use kernels_gpu::ops::reduce::MIN_SPLIT;
+    let (rows, n) = (2usize, (1usize << 19) + 5);
+    let case = format!("sum_long_rows {dtype:?}");
+    let values = samples::values(dtype, rows * n, samples::domain(-1.0, 1.0), &case);
+    let x = Dyn::new(dtype, &values, &[rows, n], d)?;
+    let got = float!(&x, b => b.sum(Axes::from(1isize), false)?).to_f64()?;
+    let idx = any_to!(&x, Dyn::I64, b => b.argmax(Some(1), false)?).to_f64()?;
+    let chunks = (n as u64 / MIN_SPLIT).min(132 * 2048 / 256) as f64;
+    let u = if dtype == DType::F64 { 2f64.powi(-53) } else { 2f64.powi(-24) };
+    let out_u = sixteen(dtype).map_or(0.0, |_| 2f64.powi(-8));
+    for r in 0..rows {
+        let row = &values[r * n..(r + 1) * n];
+        let want: f64 = row.iter().sum();
+        let abs: f64 = row.iter().map(|v| v.abs()).sum();
+        let bound = ((n as f64 / (256.0 * chunks)).ceil() + 8.0 + chunks + 2.0) * u * abs;
+        let bound = bound + out_u * (want.abs() + bound);
+        ensure!((got[r] - want).abs() <= bound, "{case} row {r}: {} against {want} (bound {bound:e})", got[r]);
+        let first_max = row.iter().enumerate().fold(0, |b, (i, &v)| if v > row[b] { i } else { b });
+        ensure!(idx[r] == first_max as f64, "{case} argmax of row {r}: {} against {first_max}", idx[r]);
+    }
+    Ok(())
 }
 
 /// The single axis an arg reduction takes (`None`: the flattened array); the runner gives

@@ -543,6 +543,31 @@ pub fn all_cases() -> Vec<Case> {
             1501,
             softmax::config::<f64>(32, 1501, 163 * 1024, max_threads("softmax_f64")),
         ),
+        // 16-bit storage: the cache holds f32.
+        softmax_case(
+            softmax::softmax_f16,
+            32,
+            3001,
+            softmax::config::<f32>(32, 3001, 163 * 1024, max_threads("softmax_f16")),
+        ),
+        softmax_case(
+            softmax::softmax_bf16,
+            32,
+            3001,
+            softmax::config::<f32>(32, 3001, 163 * 1024, max_threads("softmax_bf16")),
+        ),
+        softmax_case(
+            softmax::log_softmax_f16,
+            32,
+            3001,
+            softmax::config::<f32>(32, 3001, 163 * 1024, max_threads("log_softmax_f16")),
+        ),
+        softmax_case(
+            softmax::log_softmax_bf16,
+            32,
+            3001,
+            softmax::config::<f32>(32, 3001, 163 * 1024, max_threads("log_softmax_bf16")),
+        ),
         regs_case(softmax::softmax_regs_f32_v1, 1, 2048),
         regs_case(softmax::softmax_regs_f32_v2, 2, 4096),
         regs_case(softmax::softmax_regs_f32_v4, 4, 8192),

@@ -557,14 +557,15 @@ impl ReduceBufs {
     }
 }
 
-/// Checks outputs `0..n_out` of a reduction: output `o` (at `at(o)` of the output buffers)
-/// against the reference over `inputs(o)` (`(value, index)`), with center `o`.
+/// Checks outputs `0..n_out` of a reduction: output `o` (at `at(o)` of the output buffers, of
+/// dtype `out_dt`: the accumulator, or a 16-bit float the result is rounded to) against the
+/// reference over `inputs(o)` (`(value, index)`), with center `o`.
 #[allow(clippy::too_many_arguments)]
 fn check_reduce(
     bufs: &[Vec<u8>],
     rb: ReduceBufs,
     op: Reduce,
-    acc: Dt,
+    (acc, out_dt): (Dt, Dt),
     (scale, post, finish, elements): (V, u32, bool, bool),
     n_out: usize,
     at: impl Fn(usize) -> usize,
@@ -576,9 +577,9 @@ fn check_reduce(
         let xs = inputs(o);
         let center = rb.center.map_or(V::F(0.0), |c| get(acc, &bufs[c], o));
         let want = r::reduce(&ReduceIn { op, acc, xs: &xs, elements, center, scale, post, finish });
-        let got = get(acc, &bufs[rb.out], at(o));
+        let got = get(out_dt, &bufs[rb.out], at(o));
         let got_i = rb.idx.map(|i| i64::from_le_bytes(bufs[i][8 * at(o)..8 * at(o) + 8].try_into().unwrap()));
-        let value_ok = want.v.is_none_or(|w| check_all(acc, 1, |_| got, |_| (w, String::new())).is_ok());
+        let value_ok = want.v.is_none_or(|w| check_all(out_dt, 1, |_| got, |_| (w, String::new())).is_ok());
         if !value_ok || got_i != want.i {
             count += 1;
             if bad.len() < 3 {
@@ -602,9 +603,9 @@ fn check_reduce(
 
 /// The inner reductions: `x[4][9][35]` over axes 0 and 2 (140 elements per output: a warp
 /// each) and `x[3][6][301]` likewise (903: a block each).
-fn reduce_inner_case<E: Reducible>(k: Kernel<ReduceArgs<E, E::Acc>>) -> Case {
+fn reduce_inner_case<E: Reducible, O: 'static>(k: Kernel<ReduceArgs<E, E::Acc, O>>) -> Case {
     let geos: [([u64; 3], usize); 2] = [([4, 9, 35], 211), ([3, 6, 301], 1009)];
-    let (dt, acc) = (Dt::of::<E>(), Dt::of::<E::Acc>());
+    let (dt, acc, od) = (Dt::of::<E>(), Dt::of::<E::Acc>(), Dt::of::<O>());
     let shape = "x[4][9][35] and x[3][6][301] over axes 0 and 2, 9 ops".to_string();
     multi(k.info, shape, SHARED, move || {
         let mut v = Vec::new();
@@ -613,12 +614,13 @@ fn reduce_inner_case<E: Reducible>(k: Kernel<ReduceArgs<E, E::Acc>>) -> Case {
                 let (keep, ks) = (Shape::new(&[b]), Strides::new(0, &[c as i64]));
                 let (red, rs) = (Shape::new(&[a, c]), Strides::new(0, &[(b * c) as i64, 1]));
                 let (n_out, n_red, xl) = (b as usize, a * c, a * b * c);
-                let (cfg, per_out) = reduce::inner_config(n_out as u64, n_red, BLOCKS);
+                let (cfg, per_out) = reduce::inner_config(n_out as u64, n_red, 132 * 2048, BLOCKS);
+                assert_eq!(cfg.grid.y, 1, "these rows are too short to split");
                 let x = reduce_input::<E>(xl as usize, 13, period);
                 let (scale, post, center, idx) = reduce_extras::<E::Acc>(op, n_out);
                 let rb = ReduceBufs::new(false, center.is_some(), idx.is_some());
                 let sv = get(acc, &bytes_of(&[scale]), 0);
-                let o = out::<E::Acc>(n_out);
+                let o = out::<O>(n_out);
                 let args = (
                     op as u32,
                     p(&x),
@@ -645,7 +647,7 @@ fn reduce_inner_case<E: Reducible>(k: Kernel<ReduceArgs<E, E::Acc>>) -> Case {
                                     .map(|r| (get(dt, &bufs[rb.input], (r / c) * b * c + j * c + r % c), r as i64))
                                     .collect()
                             };
-                            check_reduce(bufs, rb, op, acc, (sv, post, true, true), n_out, |o| o, inputs)
+                            check_reduce(bufs, rb, op, (acc, od), (sv, post, true, true), n_out, |o| o, inputs)
                         },
                     ),
                 );
@@ -657,7 +659,9 @@ fn reduce_inner_case<E: Reducible>(k: Kernel<ReduceArgs<E, E::Acc>>) -> Case {
 
 /// The outer reductions (a kept dimension innermost): `x[50][300]` and `x[600][40]` over axis
 /// 0, chunked as the host chunks them (the partial results are the outputs).
-fn reduce_outer_case<E: Reducible>(k: Kernel<ReduceArgs<E, E::Acc>>) -> Case {
+/// With several chunks the outputs are partial results, accumulators whatever the entry's
+/// output type `O` is.
+fn reduce_outer_case<E: Reducible, O: 'static>(k: Kernel<ReduceArgs<E, E::Acc, O>>) -> Case {
     let geos: [([u64; 2], usize); 2] = [([50, 300], 1009), ([600, 40], 1009)];
     let (dt, acc) = (Dt::of::<E>(), Dt::of::<E::Acc>());
     let shape = "x[50][300] and x[600][40] over axis 0, in chunks, 9 ops".to_string();
@@ -670,12 +674,13 @@ fn reduce_outer_case<E: Reducible>(k: Kernel<ReduceArgs<E, E::Acc>>) -> Case {
                 let (cfg, chunk) = reduce::outer_config(cols, rows, 132 * 2048, BLOCKS);
                 let chunks = cfg.grid.y as usize;
                 let parts = chunks * cols as usize;
+                let od = if chunks == 1 { Dt::of::<O>() } else { acc };
                 let x = reduce_input::<E>((rows * cols) as usize, 14, period);
                 let (scale, post, center, _) = reduce_extras::<E::Acc>(op, cols as usize);
                 let idx = op.is_arg().then(|| out::<i64>(parts));
                 let rb = ReduceBufs::new(false, center.is_some(), idx.is_some());
                 let sv = get(acc, &bytes_of(&[scale]), 0);
-                let o = out::<E::Acc>(parts);
+                let o = if chunks == 1 { out::<O>(parts) } else { out::<E::Acc>(parts) };
                 let args = (
                     op as u32,
                     p(&x),
@@ -703,7 +708,7 @@ fn reduce_outer_case<E: Reducible>(k: Kernel<ReduceArgs<E, E::Acc>>) -> Case {
                                 .collect()
                         };
                         let flags = (sv, post, chunks == 1, true);
-                        check_reduce(bufs, rb, op, acc, flags, cols, |j| q * cols + j, inputs)
+                        check_reduce(bufs, rb, op, (acc, od), flags, cols, |j| q * cols + j, inputs)
                             .map_err(|e| format!("chunk {q}: {e}"))?;
                     }
                     Ok(())
@@ -715,9 +720,9 @@ fn reduce_outer_case<E: Reducible>(k: Kernel<ReduceArgs<E, E::Acc>>) -> Case {
 }
 
 /// Partial results of 7 chunks for 300 outputs, combined.
-fn reduce_partials_case<A: Num>(k: Kernel<PartialsArgs<A>>) -> Case {
+fn reduce_partials_case<A: Num, O: 'static>(k: Kernel<PartialsArgs<A, O>>) -> Case {
     let (chunks, n_out) = (7usize, 300usize);
-    let acc = Dt::of::<A>();
+    let (acc, od) = (Dt::of::<A>(), Dt::of::<O>());
     multi(k.info, format!("{chunks} chunks × {n_out} outputs, 9 ops"), SHARED, move || {
         REDUCE_OPS
             .iter()
@@ -731,7 +736,7 @@ fn reduce_partials_case<A: Num>(k: Kernel<PartialsArgs<A>>) -> Case {
                 let (scale, post, center, idx) = reduce_extras::<A>(op, n_out);
                 let rb = ReduceBufs::new(part_idx.is_some(), center.is_some(), idx.is_some());
                 let sv = get(acc, &bytes_of(&[scale]), 0);
-                let o = out::<A>(n_out);
+                let o = out::<O>(n_out);
                 let args = (
                     op as u32,
                     p(&part),
@@ -759,7 +764,7 @@ fn reduce_partials_case<A: Num>(k: Kernel<PartialsArgs<A>>) -> Case {
                                 })
                                 .collect()
                         };
-                        check_reduce(bufs, rb, op, acc, (sv, post, true, false), n_out, |o| o, inputs)
+                        check_reduce(bufs, rb, op, (acc, od), (sv, post, true, false), n_out, |o| o, inputs)
                     })
             })
             .collect()
@@ -872,22 +877,40 @@ fn dtype_cases<E: Reducible>(v: &mut Vec<Case>) {
     if TypeId::of::<E>() == TypeId::of::<E::Acc>() {
         v.push(reduce_partials_case(r.partials).in_family("reduce"));
     }
+    // The entries storing f16 and bf16 themselves (for f32 and f64 the ones above).
+    if let Some(own) = r.own.filter(|_| TypeId::of::<E>() != TypeId::of::<E::Acc>()) {
+        v.push(reduce_inner_case(own.inner).in_family("reduce"));
+        v.push(reduce_outer_case(own.outer).in_family("reduce"));
+        v.push(reduce_partials_case(own.partials).in_family("reduce"));
+    }
 }
 
 /// The running sums of `x[3][601]` from offset 5 (three chunks of 256 per row, the last
 /// partial), on two blocks (a block takes a second row), and of `x[1][1]`. Integers must be
 /// exact; floats within `(i/256 + 256)·u·Σ|x|` at element `i` of a row (chunks scanned as
 /// trees, added to the running total).
-fn cumsum_case<E: Reducible>(k: Kernel<CumsumArgs<E, E::Acc>>) -> Case {
-    let (dt, acc) = (Dt::of::<E>(), Dt::of::<E::Acc>());
+fn cumsum_case<E: Reducible>(k: Kernel<CumsumArgs<E, E::Sum>>) -> Case {
+    let (dt, acc, sum) = (Dt::of::<E>(), Dt::of::<E::Acc>(), Dt::of::<E::Sum>());
     multi(k.info, "x[3][601] from offset 5 on 2 blocks, and x[1][1]".to_string(), SHARED, move || {
         [(3u64, 601u64, 2u32), (1, 1, 1)]
             .into_iter()
             .map(|(rows, n, blocks)| {
                 let len = (5 + rows * n) as usize;
-                let (x, o) = (reduce_input::<E>(len, 29, 211), out::<E::Acc>((rows * n) as usize));
+                let (x, o) = (reduce_input::<E>(len, 29, 211), out::<E::Sum>((rows * n) as usize));
                 let args = (p(&x), 5u64, rows, n, pm(&o));
                 let unit = if acc == Dt::F64 { f64::EPSILON / 2.0 } else { f32::EPSILON as f64 / 2.0 };
+                // The one rounding of a 16-bit result at the store, relative to the sum.
+                let store_unit = match sum {
+                    Dt::F16 => 2f64.powi(-11),
+                    Dt::BF16 => 2f64.powi(-8),
+                    _ => 0.0,
+                };
+                // Where a 16-bit result rounds to infinity (halfway past its largest finite).
+                let overflow = match sum {
+                    Dt::F16 => 65520.0,
+                    Dt::BF16 => 3.3961775292304433e38,
+                    _ => f64::INFINITY,
+                };
                 setup(k, scan::config::<E::Acc>(rows, blocks), SHARED, vec![x, o], args)
                     .labelled(format!("x[{rows}][{n}]"))
                     .verified(move |b| {
@@ -896,7 +919,7 @@ fn cumsum_case<E: Reducible>(k: Kernel<CumsumArgs<E, E::Acc>>) -> Case {
                             let mut int = 0i128;
                             for i in 0..n as usize {
                                 let at = row * n as usize + i;
-                                let (got, x) = (get(acc, &b[1], at), get(dt, &b[0], 5 + at));
+                                let (got, x) = (get(sum, &b[1], at), get(dt, &b[0], 5 + at));
                                 let ok = match (x, got) {
                                     (V::I(x), V::I(g)) => {
                                         int += x;
@@ -909,7 +932,14 @@ fn cumsum_case<E: Reducible>(k: Kernel<CumsumArgs<E, E::Acc>>) -> Case {
                                         // The kernel's documented bound: a tree of depth 8 in the chunk, one add of the carry,
                                         // and the carries' own chain (kernels_gpu::ops::scan).
                                         let bound = ((i / 256) as f64 + 9.0) * unit * abs;
-                                        (g.is_nan() && exact.is_nan()) || g == exact || (g - exact).abs() <= bound
+                                        let bound = bound + store_unit * (exact.abs() + bound);
+                                        let overflowed = g.is_infinite()
+                                            && g.signum() == exact.signum()
+                                            && exact.abs() + bound >= overflow;
+                                        (g.is_nan() && exact.is_nan())
+                                            || g == exact
+                                            || (g - exact).abs() <= bound
+                                            || overflowed
                                     }
                                     _ => false,
                                 };

@@ -10,20 +10,28 @@
 //! (`ln(s) + c`, log-sum-exp).
 //!
 //! Accumulation: in f32 for f32, f16 and bf16, f64 for f64, i64 for every integer (integer
-//! sums wrap). The result is written in that type (the host converts it if the array's dtype
-//! differs); arg ops also write the index (i64, row-major over the reduced dimensions, as
-//! NumPy's flat index).
+//! sums wrap). Every kernel has an output type `O` ([`Store`]): the accumulator itself, or for
+//! f16 and bf16 the array's own dtype, rounded once at the store (one launch, no f32
+//! temporary). Partial results of chunks are always accumulators (the output pointer then
+//! addresses accumulators, whatever `O` is), and only the final write ([`reduce_partials`],
+//! or an unchunked launch) converts. Arg ops also write the index (i64, row-major over the
+//! reduced dimensions, as NumPy's flat index).
 //!
 //! Summation order, which decides the rounding error: each thread adds its elements in order
-//! (a strided subset, or a chunk of at most [`CHUNK`]), then threads combine in a butterfly tree
-//! (warp shuffles, then one value per warp through shared memory), and chunks combine in
-//! order. An n-term sum is then within about `(n/T + log2 T)·u` relative error for `T`
-//! threads per output (or `(CHUNK + n/CHUNK)·u` for chunks), not `n·u`.
+//! (a strided subset of its chunk, or a chunk of at most [`CHUNK`]), then threads combine in a
+//! butterfly tree (warp shuffles, then one value per warp through shared memory), and the
+//! chunks combine in order ([`reduce_partials`]). An n-term sum over `C` chunks of `T`
+//! threads is then within about `(n/(C·T) + log2 T + C)·u` relative error (or
+//! `(CHUNK + n/CHUNK)·u` for the one-thread chunks of [`reduce_outer`]), not `n·u`.
 //!
 //! Thread mapping, chosen by the host from where the input is contiguous:
 //! - [`reduce_inner`], the reduced dimensions innermost (rows): 32 threads (a warp) or 256 (a
 //!   block) per output, `per_out` says which; the threads stride over the reduced elements, so
-//!   consecutive threads read consecutive elements.
+//!   consecutive threads read consecutive elements. When there are few outputs and long rows
+//!   (a full `sum`), `grid.y` splits each row into `grid.y` equal chunks, block `(x, y)`
+//!   reducing chunk `y` into a partial result ([`inner_config`] picks at least
+//!   [`MIN_SPLIT`] elements a chunk, about enough chunks to fill the GPU), and
+//!   [`reduce_partials`] combines them.
 //! - [`reduce_outer`], a kept dimension innermost (columns, e.g. `sum(axis=0)`): one thread per
 //!   output, consecutive threads on consecutive outputs (coalesced), each walking the reduced
 //!   elements of its chunk; `grid.y` splits the reduction into chunks when there are too few
@@ -37,6 +45,9 @@ use crate::prelude::*;
 pub const CHUNK: u64 = 1024;
 /// Threads per block of every reduction kernel.
 pub const BLOCK: u32 = 256;
+/// The fewest elements of a row one chunk of [`reduce_inner`]'s split takes (16 per thread of
+/// a block): shorter rows are not split.
+pub const MIN_SPLIT: u64 = 16 * BLOCK as u64;
 
 /// Finish the result with a square root.
 pub const POST_SQRT: u32 = 1;
@@ -130,16 +141,51 @@ impl Acc for i64 {
     }
 }
 
-/// A storage type's accumulator, and the value of an element in it.
+/// A type a kernel writes results of accumulator `A` in: the accumulator itself, or a 16-bit
+/// float from f32 (rounded to nearest even, once).
+pub trait Store<A>: Elem {
+    fn of_acc(a: A) -> Self;
+}
+
+macro_rules! store_same {
+    ($($t:ty),*) => {$(
+        impl Store<$t> for $t {
+            #[inline(always)]
+            fn of_acc(a: $t) -> $t {
+                a
+            }
+        }
+    )*};
+}
+store_same!(f32, f64, i64);
+
+impl Store<f32> for F16 {
+    #[inline(always)]
+    fn of_acc(a: f32) -> F16 {
+        F16::from_f32(a)
+    }
+}
+
+impl Store<f32> for BF16 {
+    #[inline(always)]
+    fn of_acc(a: f32) -> BF16 {
+        BF16::from_f32(a)
+    }
+}
+
+/// A storage type's accumulator, and the value of an element in it; `Sum` is the dtype of its
+/// sums and running sums (its own for floats, i64 for integers and bools).
 pub trait Reducible: Elem {
     type Acc: Acc;
+    type Sum: Store<Self::Acc>;
     fn acc(self) -> Self::Acc;
 }
 
 macro_rules! reducible {
-    ($acc:ty: $($t:ty),*) => {$(
+    ($acc:ty: $($t:ty => $sum:ty),*) => {$(
         impl Reducible for $t {
             type Acc = $acc;
+            type Sum = $sum;
             #[inline(always)]
             fn acc(self) -> $acc {
                 self.load() as $acc
@@ -147,12 +193,13 @@ macro_rules! reducible {
         }
     )*};
 }
-reducible!(f32: f32, F16, BF16);
-reducible!(f64: f64);
-reducible!(i64: i32, i64, u8, u32);
+reducible!(f32: f32 => f32, F16 => F16, BF16 => BF16);
+reducible!(f64: f64 => f64);
+reducible!(i64: i32 => i64, i64 => i64, u8 => i64, u32 => i64);
 
 impl Reducible for Bool {
     type Acc = i64;
+    type Sum = i64;
     #[inline(always)]
     fn acc(self) -> i64 {
         self.0 as i64
@@ -237,17 +284,17 @@ pub fn element<A: Acc>(op: u32, x: A, r: u64, c: A) -> State<A> {
 /// # Safety
 /// `out` holds `n_out` values and `idx` (unless null) `n_out` indices.
 #[inline(always)]
-unsafe fn write<A: Acc>(
+unsafe fn write<A: Acc, O: Store<A>>(
     o: usize,
     s: State<A>,
-    out: &GlobalMut<A>,
+    out: &GlobalMut<O>,
     idx: *mut i64,
     n_out: usize,
     scale: A,
     post: u32,
     c: A,
 ) {
-    out.store(o, A::post(s.v.mul(scale), post, c));
+    out.store(o, O::of_acc(A::post(s.v.mul(scale), post, c)));
     if !idx.is_null() {
         let idx = unsafe { GlobalMut::new(idx, n_out) };
         idx.store(o, s.i);
@@ -263,14 +310,19 @@ fn center<A: Acc>(c: &Option<Global<A>>, o: usize) -> A {
     }
 }
 
-/// Warps or a block per output, reduced dimensions innermost.
+/// Warps or a block per output, reduced dimensions innermost. With `grid.y > 1` each row is
+/// split into `grid.y` chunks of `ceil(n_red / grid.y)` elements and chunk `y` writes its
+/// partial result, an accumulator, to element `y · n_out + o` of `out` taken as accumulators
+/// (and its index to `idx`), as [`reduce_outer`]'s.
 ///
 /// # Safety
 /// `x` holds `xl` elements and the strides stay inside; `center` is null or holds `n_out`
-/// values; `out` (and `idx`, unless null) hold `n_out`; `per_out` is 32 or the block size.
+/// values; `out` and `idx` (unless null) hold `n_out` results, or with `grid.y > 1`
+/// `grid.y · n_out` accumulators and indices; `per_out` is 32 or the block size; `grid.y <=
+/// n_red`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub unsafe fn reduce_inner<E: Reducible>(
+pub unsafe fn reduce_inner<E: Reducible, O: Store<E::Acc>>(
     op: u32,
     x: *const E,
     xl: u64,
@@ -279,7 +331,7 @@ pub unsafe fn reduce_inner<E: Reducible>(
     red: Shape,
     rs: Strides,
     center_ptr: *const E::Acc,
-    out: *mut E::Acc,
+    out: *mut O,
     idx: *mut i64,
     scale: u64,
     post: u32,
@@ -287,6 +339,10 @@ pub unsafe fn reduce_inner<E: Reducible>(
 ) {
     let n_out = keep.len() as usize;
     let n_red = red.len();
+    let chunks = grid_dim().y as usize;
+    let chunk = n_red.div_ceil(chunks as u64);
+    let r0 = block_idx().y as u64 * chunk;
+    let r1 = (r0 + chunk).min(n_red);
     let xg = unsafe { Global::new(x, xl as usize) };
     let og = unsafe { GlobalMut::new(out, n_out) };
     let cg = if center_ptr.is_null() { None } else { Some(unsafe { Global::new(center_ptr, n_out) }) };
@@ -305,8 +361,8 @@ pub unsafe fn reduce_inner<E: Reducible>(
         let c = if live { center(&cg, o) } else { E::Acc::ZERO };
         let base = if live { ks.offset_of(&keep, o as u64) } else { 0 };
         let mut s = identity::<E::Acc>(op);
-        let mut r = lane as u64;
-        while live && r < n_red {
+        let mut r = r0 + lane as u64;
+        while live && r < r1 {
             let v = xg.load((base + rs.offset_of(&red, r)) as usize).acc();
             s = combine(op, s, element(op, v, r, c));
             r += per_out as u64;
@@ -317,7 +373,15 @@ pub unsafe fn reduce_inner<E: Reducible>(
             block_reduce(s, &scratch, identity(op), |a, b| combine(op, a, b))
         };
         if live && lane == 0 {
-            unsafe { write(o, s, &og, idx, n_out, scale, post, c) };
+            if chunks == 1 {
+                unsafe { write(o, s, &og, idx, n_out, scale, post, c) };
+            } else {
+                let at = block_idx().y as usize * n_out + o;
+                unsafe { GlobalMut::new(out.cast::<E::Acc>(), n_out * chunks) }.store(at, s.v);
+                if !idx.is_null() {
+                    unsafe { GlobalMut::new(idx, n_out * chunks) }.store(at, s.i);
+                }
+            }
         }
         o += step;
     }
@@ -327,10 +391,11 @@ pub unsafe fn reduce_inner<E: Reducible>(
 /// partial results (`part[chunk · n_out + o]`) when there are several, the results otherwise.
 ///
 /// # Safety
-/// As for [`reduce_inner`]; with several chunks `out` and `idx` hold `grid.y · n_out`.
+/// As for [`reduce_inner`]: with several chunks `out` and `idx` hold `grid.y · n_out`
+/// accumulators (whatever `O` is) and indices.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub unsafe fn reduce_outer<E: Reducible>(
+pub unsafe fn reduce_outer<E: Reducible, O: Store<E::Acc>>(
     op: u32,
     x: *const E,
     xl: u64,
@@ -339,7 +404,7 @@ pub unsafe fn reduce_outer<E: Reducible>(
     red: Shape,
     rs: Strides,
     center_ptr: *const E::Acc,
-    out: *mut E::Acc,
+    out: *mut O,
     idx: *mut i64,
     scale: u64,
     post: u32,
@@ -349,7 +414,8 @@ pub unsafe fn reduce_outer<E: Reducible>(
     let n_red = red.len();
     let chunks = grid_dim().y as usize;
     let xg = unsafe { Global::new(x, xl as usize) };
-    let og = unsafe { GlobalMut::new(out, n_out * chunks) };
+    let og = unsafe { GlobalMut::new(out, n_out) };
+    let part = unsafe { GlobalMut::new(out.cast::<E::Acc>(), n_out * chunks) };
     let cg = if center_ptr.is_null() { None } else { Some(unsafe { Global::new(center_ptr, n_out) }) };
     let scale = E::Acc::from_bits64(scale);
     let r0 = block_idx().y as u64 * chunk as u64;
@@ -369,7 +435,7 @@ pub unsafe fn reduce_outer<E: Reducible>(
             unsafe { write(o, s, &og, idx, n_out, scale, post, c) };
         } else {
             let at = block_idx().y as usize * n_out + o;
-            og.store(at, s.v);
+            part.store(at, s.v);
             if !idx.is_null() {
                 unsafe { GlobalMut::new(idx, n_out * chunks) }.store(at, s.i);
             }
@@ -378,21 +444,22 @@ pub unsafe fn reduce_outer<E: Reducible>(
     }
 }
 
-/// Combines each output's `chunks` partial results (in chunk order), then scales and finishes.
+/// Combines each output's `chunks` partial results (in chunk order), then scales, finishes
+/// and stores them as `O` (the one rounding of a 16-bit result).
 ///
 /// # Safety
 /// `part` (and `part_idx`, unless null) hold `chunks · n_out`; `center` is null or holds
 /// `n_out`; `out` (and `idx`, unless null) hold `n_out`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub unsafe fn reduce_partials<A: Acc>(
+pub unsafe fn reduce_partials<A: Acc, O: Store<A>>(
     op: u32,
     part: *const A,
     part_idx: *const i64,
     chunks: u32,
     n_out: u64,
     center_ptr: *const A,
-    out: *mut A,
+    out: *mut O,
     idx: *mut i64,
     scale: u64,
     post: u32,
@@ -416,13 +483,19 @@ pub unsafe fn reduce_partials<A: Acc>(
 }
 
 /// [`reduce_inner`]'s launch: `per_out` threads per output (32 when the reduction is short,
-/// else the block), at most `max_blocks` blocks.
-pub fn inner_config(n_out: u64, n_red: u64, max_blocks: u32) -> (LaunchConfig, u32) {
+/// else the block), at most `max_blocks` blocks. When those blocks give fewer than
+/// `target_threads` threads and the rows are long, `grid.y` splits each row into chunks of at
+/// least [`MIN_SPLIT`] elements (at most 65,535 chunks), about enough to reach
+/// `target_threads`; more than one chunk means [`reduce_partials`] must follow.
+pub fn inner_config(n_out: u64, n_red: u64, target_threads: u64, max_blocks: u32) -> (LaunchConfig, u32) {
     let per_out = if n_red <= 256 { WARP_SIZE } else { BLOCK };
     let groups = (BLOCK / per_out) as u64;
-    let blocks = n_out.div_ceil(groups).clamp(1, max_blocks.max(1) as u64) as u32;
+    let blocks = n_out.div_ceil(groups).clamp(1, max_blocks.max(1) as u64);
+    let want = target_threads.div_ceil(blocks * BLOCK as u64);
+    let chunks = if per_out == BLOCK { want.min(n_red / MIN_SPLIT).clamp(1, 65_535) } else { 1 };
     let shared = (32 * size_of::<State<f64>>()) as u32;
-    (LaunchConfig { grid: Dim3::x(blocks), block: Dim3::x(BLOCK), shared_bytes: shared }, per_out)
+    let grid = Dim3::xy(blocks as u32, chunks as u32);
+    (LaunchConfig { grid, block: Dim3::x(BLOCK), shared_bytes: shared }, per_out)
 }
 
 /// [`reduce_outer`]'s launch: a thread per output, and as many chunks (at most 65,535, each at
@@ -444,48 +517,81 @@ pub fn partials_config(n_out: u64, max_blocks: u32) -> LaunchConfig {
     LaunchConfig { grid: Dim3::x(blocks), block: Dim3::x(BLOCK), shared_bytes: 0 }
 }
 
-pub type ReduceArgs<E, A> =
-    (u32, *const E, u64, Shape, Strides, Shape, Strides, *const A, *mut A, *mut i64, u64, u32, u32);
-pub type PartialsArgs<A> = (u32, *const A, *const i64, u32, u64, *const A, *mut A, *mut i64, u64, u32);
+/// The arguments of [`reduce_inner`] and [`reduce_outer`]: element `E`, accumulator `A`,
+/// output `O`.
+pub type ReduceArgs<E, A, O = A> =
+    (u32, *const E, u64, Shape, Strides, Shape, Strides, *const A, *mut O, *mut i64, u64, u32, u32);
+/// The arguments of [`reduce_partials`]: accumulator `A`, output `O`.
+pub type PartialsArgs<A, O = A> = (u32, *const A, *const i64, u32, u64, *const A, *mut O, *mut i64, u64, u32);
 
-/// The reduction entries of one dtype.
+/// The reduction entries of one dtype: those writing the accumulator (the results the host
+/// computes with, such as a variance's mean, and every chunk's partial results), and, where
+/// the dtype differs from its accumulator only by width (f16, bf16; for f32 and f64 the same
+/// entries), those writing the dtype itself.
 #[cfg(not(target_arch = "nvptx64"))]
 #[derive(Clone, Copy)]
 pub struct ReduceKernels<E: Reducible> {
     pub inner: crate::Kernel<ReduceArgs<E, E::Acc>>,
     pub outer: crate::Kernel<ReduceArgs<E, E::Acc>>,
     pub partials: crate::Kernel<PartialsArgs<E::Acc>>,
+    pub own: Option<OwnKernels<E>>,
+}
+
+/// The entries that store results in the input's own float dtype.
+#[cfg(not(target_arch = "nvptx64"))]
+#[derive(Clone, Copy)]
+pub struct OwnKernels<E: Reducible> {
+    pub inner: crate::Kernel<ReduceArgs<E, E::Acc, E>>,
+    pub outer: crate::Kernel<ReduceArgs<E, E::Acc, E>>,
+    pub partials: crate::Kernel<PartialsArgs<E::Acc, E>>,
 }
 
 macro_rules! reduce_entries {
-    (dtypes { $($t:ty: $acc:ty, $inner:ident, $outer:ident;)* } partials { $($a:ty: $p:ident;)* }) => {
+    (
+        dtypes { $($t:ty: $acc:ty, $inner:ident, $outer:ident;)* }
+        own { $($ot:ty: $oacc:ty, $oinner:ident, $oouter:ident;)* }
+        partials { $($a:ty => $po:ty: $p:ident;)* }
+    ) => {
         kernels! {
             @entries
             $(
-                $inner(op: u32, x: *const $t, xl: u64, keep: Shape, ks: Strides, red: Shape, rs: Strides, center: *const $acc, out: *mut $acc, idx: *mut i64, scale: u64, post: u32, per_out: u32) => reduce_inner::<$t>;
-                $outer(op: u32, x: *const $t, xl: u64, keep: Shape, ks: Strides, red: Shape, rs: Strides, center: *const $acc, out: *mut $acc, idx: *mut i64, scale: u64, post: u32, chunk: u32) => reduce_outer::<$t>;
+                $inner(op: u32, x: *const $t, xl: u64, keep: Shape, ks: Strides, red: Shape, rs: Strides, center: *const $acc, out: *mut $acc, idx: *mut i64, scale: u64, post: u32, per_out: u32) => reduce_inner::<$t, $acc>;
+                $outer(op: u32, x: *const $t, xl: u64, keep: Shape, ks: Strides, red: Shape, rs: Strides, center: *const $acc, out: *mut $acc, idx: *mut i64, scale: u64, post: u32, chunk: u32) => reduce_outer::<$t, $acc>;
             )*
             $(
-                $p(op: u32, part: *const $a, part_idx: *const i64, chunks: u32, n_out: u64, center: *const $a, out: *mut $a, idx: *mut i64, scale: u64, post: u32) => reduce_partials::<$a>;
+                $oinner(op: u32, x: *const $ot, xl: u64, keep: Shape, ks: Strides, red: Shape, rs: Strides, center: *const $oacc, out: *mut $ot, idx: *mut i64, scale: u64, post: u32, per_out: u32) => reduce_inner::<$ot, $ot>;
+                $oouter(op: u32, x: *const $ot, xl: u64, keep: Shape, ks: Strides, red: Shape, rs: Strides, center: *const $oacc, out: *mut $ot, idx: *mut i64, scale: u64, post: u32, chunk: u32) => reduce_outer::<$ot, $ot>;
+            )*
+            $(
+                $p(op: u32, part: *const $a, part_idx: *const i64, chunks: u32, n_out: u64, center: *const $a, out: *mut $po, idx: *mut i64, scale: u64, post: u32) => reduce_partials::<$a, $po>;
             )*
         }
 
         /// The reduction entries, for the PTX cross-check.
         #[cfg(not(target_arch = "nvptx64"))]
-        pub const KERNELS: &[crate::KernelInfo] = &[$($inner.info, $outer.info,)* $($p.info,)*];
+        pub const KERNELS: &[crate::KernelInfo] =
+            &[$($inner.info, $outer.info,)* $($oinner.info, $oouter.info,)* $($p.info,)*];
 
         /// The entries for element type `E` (host only).
         #[cfg(not(target_arch = "nvptx64"))]
         pub fn kernels<E: Reducible>() -> ReduceKernels<E> {
             use core::any::Any;
             let partials: &[&dyn Any] = &[$(&$p),*];
-            let inner: &[&dyn Any] = &[$(&$inner),*];
-            let outer: &[&dyn Any] = &[$(&$outer),*];
+            let inner: &[&dyn Any] = &[$(&$inner,)* $(&$oinner),*];
+            let outer: &[&dyn Any] = &[$(&$outer,)* $(&$oouter),*];
             let expect = "every reducible type has reduction entries";
+            let find_own = || {
+                Some(OwnKernels {
+                    inner: inner.iter().find_map(|k| k.downcast_ref()).copied()?,
+                    outer: outer.iter().find_map(|k| k.downcast_ref()).copied()?,
+                    partials: partials.iter().find_map(|k| k.downcast_ref()).copied()?,
+                })
+            };
             ReduceKernels {
                 inner: inner.iter().find_map(|k| k.downcast_ref()).copied().expect(expect),
                 outer: outer.iter().find_map(|k| k.downcast_ref()).copied().expect(expect),
                 partials: partials.iter().find_map(|k| k.downcast_ref()).copied().expect(expect),
+                own: find_own(),
             }
         }
     };
@@ -503,9 +609,15 @@ reduce_entries! {
         u32: i64, reduce_inner_u32, reduce_outer_u32;
         Bool: i64, reduce_inner_bool, reduce_outer_bool;
     }
+    own {
+        F16: f32, reduce_inner_f16_own, reduce_outer_f16_own;
+        BF16: f32, reduce_inner_bf16_own, reduce_outer_bf16_own;
+    }
     partials {
-        f32: reduce_partials_f32;
-        f64: reduce_partials_f64;
-        i64: reduce_partials_i64;
+        f32 => f32: reduce_partials_f32;
+        f64 => f64: reduce_partials_f64;
+        i64 => i64: reduce_partials_i64;
+        f32 => F16: reduce_partials_f32_f16;
+        f32 => BF16: reduce_partials_f32_bf16;
     }
 }

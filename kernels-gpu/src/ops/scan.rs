@@ -2,8 +2,9 @@
 //! last axis; the host moves any other axis last and makes the rows contiguous first).
 //!
 //! Accumulation as the reductions' (`reduce.rs`): f32 for f32, f16 and bf16, f64 for f64, i64
-//! for every integer and bool (wrapping). The kernel writes the accumulator type; the host
-//! converts when the result's dtype differs.
+//! for every integer and bool (wrapping). The kernel writes the result's dtype
+//! ([`Reducible::Sum`]: the array's own for floats, rounded once at the store, so f16 and bf16
+//! take one launch and no f32 temporary; i64 for integers and bools).
 //!
 //! Thread mapping: a block of [`BLOCK`] threads per row (grid-stride over rows). The row is
 //! taken in chunks of `BLOCK` elements: thread `t` holds element `base + t`; a warp scans its
@@ -13,7 +14,7 @@
 //! Summation order: element `i` is `carry + (its chunk's prefix, a tree of depth ≤ 8)`, so the
 //! rounding error of `out[i]` is about `(i / BLOCK + 8)·u` relative to `Σ|x|`, not `i·u`.
 
-use super::reduce::Reducible;
+use super::reduce::{Reducible, Store};
 use crate::launch::{Dim3, LaunchConfig};
 use crate::prelude::*;
 
@@ -21,7 +22,8 @@ use crate::prelude::*;
 pub const BLOCK: u32 = 256;
 const WARPS: usize = (BLOCK / WARP_SIZE) as usize;
 
-pub type CumsumArgs<E, A> = (*const E, u64, u64, u64, *mut A);
+/// The arguments of [`cumsum`]: element `E`, result `S` (`E::Sum`).
+pub type CumsumArgs<E, S> = (*const E, u64, u64, u64, *mut S);
 
 /// The inclusive scan of 32 lanes' values (lane `l` gets the sum of lanes `0..=l`).
 #[inline(always)]
@@ -39,12 +41,13 @@ fn warp_scan<A: Num + Shuffle>(mut v: A) -> A {
 }
 
 /// Row-wise inclusive prefix sums of `rows × n` contiguous elements starting at `x + offset`
-/// into `out` (`rows × n`, the accumulator type).
+/// into `out` (`rows × n`, the sum dtype: each running sum is kept in the accumulator and
+/// converted once as it is stored).
 ///
 /// # Safety
 /// `x` holds `offset + rows·n` elements and `out` `rows·n`.
 #[inline(always)]
-pub unsafe fn cumsum<E: Reducible>(x: *const E, offset: u64, rows: u64, n: u64, out: *mut E::Acc) {
+pub unsafe fn cumsum<E: Reducible>(x: *const E, offset: u64, rows: u64, n: u64, out: *mut E::Sum) {
     let total = (rows * n) as usize;
     let xg = unsafe { Global::new(x, offset as usize + total) };
     let og = unsafe { GlobalMut::new(out, total) };
@@ -75,7 +78,7 @@ pub unsafe fn cumsum<E: Reducible>(x: *const E, offset: u64, rows: u64, n: u64, 
             sync_threads();
             let before = if warp > 0 { warp_totals.load(warp - 1) } else { E::Acc::ZERO };
             if live {
-                og.store(start + i as usize, carry.add(before.add(v)));
+                og.store(start + i as usize, E::Sum::of_acc(carry.add(before.add(v))));
             }
             carry = carry.add(warp_totals.load(WARPS - 1));
             // Every thread has read the totals before the next chunk overwrites them.
@@ -93,10 +96,10 @@ pub fn config<A>(rows: u64, max_blocks: u32) -> LaunchConfig {
 }
 
 macro_rules! cumsum_entries {
-    ($($t:ty: $acc:ty, $name:ident;)*) => {
+    ($($t:ty: $sum:ty, $name:ident;)*) => {
         kernels! {
             @entries
-            $( $name(x: *const $t, offset: u64, rows: u64, n: u64, out: *mut $acc) => cumsum::<$t>; )*
+            $( $name(x: *const $t, offset: u64, rows: u64, n: u64, out: *mut $sum) => cumsum::<$t>; )*
         }
 
         /// The scan entries, for the PTX cross-check.
@@ -105,7 +108,7 @@ macro_rules! cumsum_entries {
 
         /// The entry for element type `E` (host only).
         #[cfg(not(target_arch = "nvptx64"))]
-        pub fn kernel<E: Reducible>() -> crate::Kernel<CumsumArgs<E, E::Acc>> {
+        pub fn kernel<E: Reducible>() -> crate::Kernel<CumsumArgs<E, E::Sum>> {
             let all: &[&dyn core::any::Any] = &[$(&$name),*];
             all.iter().find_map(|k| k.downcast_ref()).copied().expect("every reducible type has a cumsum entry")
         }
@@ -115,8 +118,8 @@ macro_rules! cumsum_entries {
 cumsum_entries! {
     f32: f32, cumsum_f32;
     f64: f64, cumsum_f64;
-    F16: f32, cumsum_f16;
-    BF16: f32, cumsum_bf16;
+    F16: F16, cumsum_f16;
+    BF16: BF16, cumsum_bf16;
     i32: i64, cumsum_i32;
     i64: i64, cumsum_i64;
     u8: i64, cumsum_u8;

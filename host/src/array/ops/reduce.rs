@@ -98,7 +98,7 @@ pub(super) fn acc_dtype(dtype: DType) -> DType {
     }
 }
 
-/// The reduction's values (in the accumulator dtype) and indices, as arrays of `shape`.
+/// The reduction's values (in the accumulator dtype, or the input's own) and indices.
 struct Output {
     values: Storage,
     indices: Option<Storage>,
@@ -106,8 +106,18 @@ struct Output {
 
 impl<T: Element> Array<T> {
     /// Runs `op` with `scale`, `post` and an optional per-output center (an array of the
-    /// accumulator dtype and the kept shape).
-    fn reduce_raw(&self, op: Reduce, s: &Split, center: Option<&Storage>, scale: f64, post: u32) -> Result<Output> {
+    /// accumulator dtype and the kept shape). `own` asks the GPU for values in the array's own
+    /// dtype, stored once by the kernel (the float dtypes have such entries; otherwise, and on
+    /// the CPU, the values come in the accumulator dtype and [`finish`] converts them).
+    fn reduce_raw(
+        &self,
+        op: Reduce,
+        s: &Split,
+        center: Option<&Storage>,
+        scale: f64,
+        post: u32,
+        own: bool,
+    ) -> Result<Output> {
         // The extremes and their indices have no identity (NumPy raises); the sums start at
         // zero and the product at one.
         let has_identity = !matches!(op, Reduce::Max | Reduce::Min | Reduce::ArgMax | Reduce::ArgMin);
@@ -161,9 +171,9 @@ impl<T: Element> Array<T> {
                 let view = x.view();
                 let reduced = with_kernel_type!(x.dtype, |K| {
                     let scale = <<K as Reducible>::Acc as kernels_gpu::prelude::Num>::of_f64(scale);
-                    cuda_reduce::reduce::<K>(op, &view, &s.keep, &s.red, center, scale, post)?
+                    cuda_reduce::reduce::<K>(op, &view, &s.keep, &s.red, center, scale, post, own)?
                 });
-                let acc = acc_dtype(x.dtype);
+                let acc = if reduced.own { x.dtype } else { acc_dtype(x.dtype) };
                 Ok(Output {
                     values: Storage::Cuda(CudaData { buf: reduced.values, dtype: acc, len: n_out }),
                     indices: reduced.indices.map(|b| Storage::Cuda(CudaData { buf: b, dtype: DType::I64, len: n_out })),
@@ -172,11 +182,11 @@ impl<T: Element> Array<T> {
         }
     }
 
-    /// `op` over `axes` as an array of the accumulator's dtype `A`, or as `T` when `A` differs
-    /// and `as_input` asks for it (max and min keep the dtype).
+    /// `op` over `axes` as an array of `U`: the array's own dtype (max, min, and the float
+    /// sums: stored so by the kernel) or the accumulator's (integer sums).
     fn reduce_to<U: Element>(&self, op: Reduce, axes: Axes, keepdims: bool, scale: f64, post: u32) -> Result<Array<U>> {
         let s = split(op.name(), &self.layout, &axes, keepdims)?;
-        let out = self.reduce_raw(op, &s, None, scale, post)?;
+        let out = self.reduce_raw(op, &s, None, scale, post, U::DTYPE == T::DTYPE)?;
         finish::<U>(out.values, &s.shape)
     }
 
@@ -227,7 +237,7 @@ impl<T: Element> Array<T> {
         };
         let s = split(op.name(), &src.layout, &axes, keepdims)?;
         let shape = if axis.is_none() && keepdims { vec![1; self.ndim()] } else { s.shape.clone() };
-        let out = src.reduce_raw(op, &s, None, 1.0, 0)?;
+        let out = src.reduce_raw(op, &s, None, 1.0, 0, false)?;
         Ok(Array::from_parts(Arc::new(out.indices.expect("arg ops give indices")), Layout::contiguous(&shape)))
     }
 }
@@ -264,9 +274,10 @@ impl<T: Float> Array<T> {
     fn var_post(&self, axes: Axes, ddof: usize, keepdims: bool, post: u32, op: &'static str) -> Result<Array<T>> {
         let s = split(op, &self.layout, &axes, keepdims)?;
         let n = s.red.len();
-        let mean = self.reduce_raw(Reduce::Sum, &s, None, 1.0 / n as f64, 0)?;
+        // The mean stays in the accumulator dtype: it is the second pass's center.
+        let mean = self.reduce_raw(Reduce::Sum, &s, None, 1.0 / n as f64, 0, false)?;
         let scale = if n > ddof { 1.0 / (n - ddof) as f64 } else { f64::NAN };
-        let out = self.reduce_raw(Reduce::SumSqDev, &s, Some(&mean.values), scale, post)?;
+        let out = self.reduce_raw(Reduce::SumSqDev, &s, Some(&mean.values), scale, post, true)?;
         finish::<T>(out.values, &s.shape)
     }
 
@@ -278,8 +289,8 @@ impl<T: Float> Array<T> {
             // ln 0 (SciPy's `logsumexp` of nothing).
             return Array::full_on(&s.shape, T::from_f64(f64::NEG_INFINITY), &self.device());
         }
-        let max = self.reduce_raw(Reduce::Max, &s, None, 1.0, 0)?;
-        let out = self.reduce_raw(Reduce::SumExpShift, &s, Some(&max.values), 1.0, POST_LOG_CENTER)?;
+        let max = self.reduce_raw(Reduce::Max, &s, None, 1.0, 0, false)?;
+        let out = self.reduce_raw(Reduce::SumExpShift, &s, Some(&max.values), 1.0, POST_LOG_CENTER, true)?;
         finish::<T>(out.values, &s.shape)
     }
 
@@ -290,7 +301,8 @@ impl<T: Float> Array<T> {
     }
 }
 
-/// An accumulator-dtype result as an `Array<U>` of `shape`, converted if `U` differs.
+/// A result as an `Array<U>` of `shape`: as it is when the kernel stored `U` already,
+/// otherwise (an accumulator-dtype result) converted.
 pub(super) fn finish<U: Element>(values: Storage, shape: &[usize]) -> Result<Array<U>> {
     let dtype = values.dtype();
     let raw: Arc<Storage> = Arc::new(values);

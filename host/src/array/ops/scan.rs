@@ -4,11 +4,12 @@
 //! contiguous (a copy only if they are not), scanned by `kernels_gpu::ops::scan` (or its CPU
 //! twin in the same order), and the result is a view with the axis back in place.
 
-use super::reduce::{Summable, acc_dtype, finish};
+use super::reduce::{Summable, finish};
 use crate::array::Array;
 use crate::array::layout::normalize_axis;
 use crate::array::storage::{CpuData, CudaData, Storage};
 use crate::backend::{cpu, cuda, with_kernel_type};
+use crate::dtype::Element;
 use crate::error::Result;
 
 impl<T: Summable> Array<T> {
@@ -52,8 +53,9 @@ impl<T: Summable> Array<T> {
             }
             Storage::Cuda(c) => {
                 let view = c.view();
+                // The kernel stores the sum dtype itself (16-bit floats rounded once there).
                 let buf = with_kernel_type!(c.dtype, |K| cuda::scan::cumsum::<K>(&view, offset, rows, n)?);
-                Storage::Cuda(CudaData { buf, dtype: acc_dtype(c.dtype), len: x.len() })
+                Storage::Cuda(CudaData { buf, dtype: T::Sum::DTYPE, len: x.len() })
             }
         };
         finish::<T::Sum>(values, x.shape())?.permute(&back)

@@ -1,8 +1,10 @@
-//! Softmax and log-softmax over any axis. The last axis of a contiguous f32 or f64 array takes
-//! the fused row kernels (one pass through registers, or three through shared memory, on the
-//! GPU; a vectorized row loop on the CPU); any other axis is `exp(x - max) / Σ` from the
-//! reductions and the broadcasting arithmetic. 16-bit floats run every path in f32 and round
-//! once.
+//! Softmax and log-softmax over any axis. The last axis of a contiguous array takes the fused
+//! row kernels (one pass through registers, or three through shared memory, on the GPU; a
+//! vectorized row loop on the CPU); any other axis is `exp(x - max) / Σ` from the reductions
+//! and the broadcasting arithmetic. 16-bit floats compute in f32 and round once: on the GPU
+//! the last axis has its own f16 and bf16 kernels, softmax and log-softmax (16 bits loaded,
+//! f32 inside, 16 bits stored, one launch); the CPU and the other axes convert to f32 and back
+//! around the f32 ops.
 //!
 //! Numerics: subtracting the maximum keeps every exponent `<= 0`; a NaN makes its row NaN
 //! (through the sum), a row of only `-inf` is NaN, as the formula gives.
@@ -49,8 +51,16 @@ impl<T: Float> Array<T> {
         if self.ndim() == 0 {
             return Err(Error::bad_shape("log_softmax", self.shape(), "a 0-d array has no axis to normalise over"));
         }
-        self.layout().axis("log_softmax", axis)?;
+        let k = self.layout().axis("log_softmax", axis)?;
         if T::DTYPE.size() == 2 {
+            if k + 1 == self.ndim() && !self.is_empty() {
+                // The last axis on a GPU: one launch of the 16-bit kernel.
+                let x = self.contiguous()?;
+                let cols = *self.shape().last().unwrap();
+                if let Some(y) = x.last_16_on_gpu(true, self.len() / cols, cols)? {
+                    return Ok(y);
+                }
+            }
             // In f32, rounded once (as the softmax).
             return self.cast::<f32>()?.log_softmax(axis)?.cast::<T>();
         }
@@ -62,10 +72,31 @@ impl<T: Float> Array<T> {
         let cols = *self.shape().last().unwrap();
         let rows = self.len().checked_div(cols).unwrap_or(0);
         if T::DTYPE != DType::F32 && T::DTYPE != DType::F64 {
-            // 16-bit: through f32, rounded back once.
+            if let Some(y) = x.last_16_on_gpu(false, rows, cols)? {
+                return Ok(y);
+            }
+            // 16-bit on the CPU: through f32, rounded back once.
             return x.cast::<f32>()?.softmax_last_native(rows, cols)?.cast::<T>();
         }
         x.softmax_last_native(rows, cols)
+    }
+
+    /// The softmax (or with `log` the log-softmax) of the rows of a contiguous f16 or bf16
+    /// array on a GPU, in one launch of the 16-bit kernel (f32 inside, rounded once as it
+    /// stores); `None` on the CPU.
+    fn last_16_on_gpu(&self, log: bool, rows: usize, cols: usize) -> Result<Option<Array<T>>> {
+        let Storage::Cuda(c) = self.storage() else { return Ok(None) };
+        let mut out = Storage::alloc(T::DTYPE, self.len(), &self.device())?;
+        let Storage::Cuda(y) = &mut out else { unreachable!("one device") };
+        let (o, x) = (self.layout().offset(), c.view());
+        use kernels_gpu::softmax as k;
+        match (T::DTYPE, log) {
+            (DType::F16, false) => cuda::ops::softmax_16(&k::softmax_f16, &x, o, y, rows, cols)?,
+            (DType::F16, true) => cuda::ops::softmax_16(&k::log_softmax_f16, &x, o, y, rows, cols)?,
+            (_, false) => cuda::ops::softmax_16(&k::softmax_bf16, &x, o, y, rows, cols)?,
+            (_, true) => cuda::ops::softmax_16(&k::log_softmax_bf16, &x, o, y, rows, cols)?,
+        }
+        Ok(Some(Array::from_parts(Arc::new(out), Layout::contiguous(self.shape()))))
     }
 
     /// Row softmax of a contiguous f32 or f64 array.

@@ -97,6 +97,32 @@ pub(crate) fn softmax<T: NativeKernels>(
     Ok(())
 }
 
+/// `rows × cols` row softmax of f16 or bf16 `x` (from element `xo`) into `y` (contiguous), in
+/// one launch: each element loaded as 16 bits, the row computed (and cached) in f32, the
+/// result rounded once as it is stored.
+pub(crate) fn softmax_16<K: kernels_gpu::prelude::Elem>(
+    kernel: &Kernel<(*const K, *mut K, u32, u32)>,
+    x: &CudaRef,
+    xo: usize,
+    y: &mut CudaData,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
+    let dev = x.device().clone();
+    if rows > 0 && cols > 0 {
+        let (r, c) = (dim32("softmax", "rows", rows)?, dim32("softmax", "columns", cols)?);
+        if r > i32::MAX as u32 {
+            return Err(Error::Config(format!("softmax: {rows} rows exceed the grid limit of 2^31 - 1")));
+        }
+        // The cache holds the f32 values.
+        let cfg = softmax::config::<f32>(rows, cols, dev.max_shared_bytes(), dev.max_threads(&kernel.info)?);
+        let args = (x.ptr_at::<K>(xo), y.ptr_at_mut::<K>(0), r, c);
+        // SAFETY: `x` holds `rows · cols` elements from `xo`, `y` as many.
+        unsafe { dev.launch(kernel, cfg, args)? }
+    }
+    Ok(())
+}
+
 /// `C[m×n] = op(A) · op(B)` with `op(A)` `m×k` and `op(B)` `k×n` (at most one transposed), of
 /// `dtype`, for every product of `batch`, into `c` from element `co`: tensor cores where the
 /// device and dtype allow (untransposed operands: the caller copies a transposed one first),
