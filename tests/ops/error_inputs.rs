@@ -112,13 +112,10 @@ fn axes(
         .collect()
 }
 
-/// The op name a row's errors carry: the row's own, but for rows that are one op's variant,
-/// and known wrong names, each pinned exactly so that fixing it fails here (remove it then).
+/// The op name a row's errors carry: the row's own, but for rows that are one op's variant.
 fn error_op(row: &'static str) -> &'static str {
     match row {
         "var_ddof1" => "var",
-        // Wrong: `norm` reports its internal reduction. To fix in host/src/array/ops/reduce.rs.
-        "norm" => "sum_sq",
         name => name,
     }
 }

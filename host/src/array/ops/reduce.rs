@@ -297,7 +297,10 @@ impl<T: Float> Array<T> {
     /// The L2 norm over `axes`: `sqrt(Σ x²)` (as NumPy's `linalg.norm` of a vector; no scaling
     /// against overflow, as there).
     pub fn norm(&self, axes: impl Into<Axes>, keepdims: bool) -> Result<Array<T>> {
-        self.reduce_to(Reduce::SumSq, axes.into(), keepdims, 1.0, POST_SQRT)
+        let axes = axes.into();
+        // Checked under its own name first (the kernel's reduction is `sum_sq`).
+        split("norm", &self.layout, &axes, keepdims)?;
+        self.reduce_to(Reduce::SumSq, axes, keepdims, 1.0, POST_SQRT)
     }
 }
 
