@@ -287,9 +287,10 @@ fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> 
             .collect(),
         // Shared memory for the widest accumulator (i64, f64) bounds every entry's.
         _ if prefix(&["cumsum_"]) => [1, 1 << 20].map(|r| scan::config::<u64>(r, 132 * 32)).to_vec(),
-        // Sorting: a block per row with the row in shared memory (up to 2048 keys), and flat
-        // grid-stride loops.
+        // Sorting: a block per row with the row in shared memory (up to 2048 keys), a block per
+        // 2048-pair tile (`sort_merge`), and flat grid-stride loops.
         _ if prefix(&["sort_block_"]) => [1, 33, 1025, 2048].map(|n| sort::block_config(1 << 20, n, 132 * 32)).to_vec(),
+        _ if prefix(&["sort_merge_"]) => [1, 1 << 20].map(|r| sort::merge_config(r, 1 << 12, 132 * 32)).to_vec(),
         _ if prefix(&["sort_", "searchsorted_"]) => [1, 1 << 33].map(|n| sort::flat_config(n, 132 * 32)).to_vec(),
         _ if prefix(&["reduce_partials_"]) => {
             vec![reduce::partials_config(1, 132 * 32), reduce::partials_config(1 << 30, 132 * 32)]

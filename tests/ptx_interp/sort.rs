@@ -3,7 +3,7 @@
 //! random values must order as NumPy sorts (NaN last, `-0.0 == 0.0`; reversed with
 //! `DESCENDING`); `sort_block` on 3 rows of 37 and of 1000 keys with many ties must give the
 //! stable argsort; the global path's pad, one bitonic step and unpad on 2 rows of 37 keys
-//! (`p = 64`); `searchsorted` left and right on a sorted row with repeats.
+//! (`p = 64`), its shared-memory stages on 2 rows of 4096 pairs (two tiles each); `searchsorted` left and right on a sorted row with repeats.
 
 use super::cases::{Case, bytes_of, multi, out, p, pm, setup, vals};
 use kernels_gpu::emu::DeviceBuffer;
@@ -175,6 +175,77 @@ fn step_case() -> Case {
     })
 }
 
+/// Pairs ordered by (key, index), ascending or descending.
+fn sorted_pairs(k: &[i64], i: &[i64], up: bool) -> (Vec<i64>, Vec<i64>) {
+    let mut v: Vec<(i64, i64)> = k.iter().copied().zip(i.iter().copied()).collect();
+    v.sort();
+    if !up {
+        v.reverse();
+    }
+    v.into_iter().unzip()
+}
+
+const MP: u64 = 2 * sort::SHARED_MAX;
+
+/// `sort_merge` on 2 rows of `2 · SHARED_MAX` tied pairs: stages 2 to `SHARED_MAX` leave each
+/// tile sorted, ascending where its row position has bit `SHARED_MAX` clear, descending where
+/// set; the last stage's shared steps (`j < SHARED_MAX`), after its global step `j =
+/// SHARED_MAX` done here, leave each row sorted ascending.
+fn merge_case() -> Case {
+    const T: usize = sort::SHARED_MAX as usize;
+    multi(sort::sort_merge_i64.info, "2 rows of 4096 tied pairs, stages 2 to 2048 and 4096".into(), SHARED, || {
+        [(2u64, sort::SHARED_MAX), (MP, MP)]
+            .into_iter()
+            .map(|(lo, hi)| {
+                let mut kv = tied(ROWS as usize, MP as usize, lo);
+                let mut iv: Vec<i64> = (0..ROWS * MP).map(|e| (e % MP) as i64).collect();
+                let (mut wk, mut wi) = (Vec::new(), Vec::new());
+                for r in 0..ROWS as usize {
+                    let row = r * MP as usize;
+                    if lo == MP {
+                        // The input of the last stage's shared steps: the row's tiles sorted
+                        // up and down (a bitonic row), then the global step `j = T`.
+                        for (t, up) in [(0, true), (1, false)] {
+                            let s = row + t * T;
+                            let (k, i) = sorted_pairs(&kv[s..s + T], &iv[s..s + T], up);
+                            kv[s..s + T].copy_from_slice(&k);
+                            iv[s..s + T].copy_from_slice(&i);
+                        }
+                        for a in row..row + T {
+                            if (kv[a], iv[a]) > (kv[a + T], iv[a + T]) {
+                                kv.swap(a, a + T);
+                                iv.swap(a, a + T);
+                            }
+                        }
+                        let (k, i) = sorted_pairs(&kv[row..row + 2 * T], &iv[row..row + 2 * T], true);
+                        wk.extend(k);
+                        wi.extend(i);
+                    } else {
+                        for (t, up) in [(0, true), (1, false)] {
+                            let s = row + t * T;
+                            let (k, i) = sorted_pairs(&kv[s..s + T], &iv[s..s + T], up);
+                            wk.extend(k);
+                            wi.extend(i);
+                        }
+                    }
+                }
+                let (kb, ib) = (buf(&kv), buf(&iv));
+                let args = (pm(&kb), pm(&ib), ROWS, MP, lo, hi);
+                let cfg = sort::merge_config(ROWS, MP, 3);
+                setup(sort::sort_merge_i64, cfg, SHARED, vec![kb, ib], args)
+                    .labelled(format!("stages {lo} to {hi}"))
+                    .verified(move |bs| {
+                        if read_i64(&bs[0]) == wk && read_i64(&bs[1]) == wi {
+                            Ok(())
+                        } else {
+                            Err("not the tiles' sorted order".into())
+                        }
+                    })
+            })
+            .collect()
+    })
+}
+
 fn unpad_case() -> Case {
     multi(sort::sort_unpad_i64.info, "2 rows of 64 indices to 37".into(), SHARED, || {
         let iv: Vec<i64> = (0..ROWS * P).map(|e| (e * 7 % 64) as i64).collect();
@@ -230,6 +301,7 @@ pub fn cases() -> Vec<Case> {
         key_case::<Bool>(sort::sort_key_bool, BOOLS).in_family("sort"),
         block_case().in_family("sort"),
         pad_case().in_family("sort"),
+        merge_case().in_family("sort"),
         step_case().in_family("sort"),
         unpad_case().in_family("sort"),
         search_case().in_family("sort"),

@@ -9,8 +9,13 @@
 //!   (`n ≤` [`SHARED_MAX`]): a bitonic network on (key, index) pairs, the index breaking ties
 //!   (so equal keys keep their order: stable), padded to a power of two `p` with `(i64::MAX,
 //!   i ≥ n)` sentinels that sort after every element;
-//! - `sort_pad`, `sort_step`, `sort_unpad`: the same network in global memory for longer rows,
-//!   one launch per step `(k, j)` (`log²p / 2` launches);
+//! - `sort_pad`, `sort_merge`, `sort_step`, `sort_unpad`: the same network for longer rows
+//!   (`p > SHARED_MAX`), on `rows · p` pairs in global memory: `sort_merge` takes each tile of
+//!   [`SHARED_MAX`] pairs into shared memory and runs there every step `(k, j)` with `j <`
+//!   [`SHARED_MAX`] of stages `k = lo, 2·lo, ..., hi` (each compare-exchange's direction from its
+//!   position in the row, `i & k == 0` ascending, as `sort_step` decides), so one launch does
+//!   all stages `k ≤ SHARED_MAX` and one launch ends each later stage; `sort_step` runs the
+//!   remaining steps (`j ≥ SHARED_MAX`) one launch each;
 //! - `searchsorted`: for each value key, the first position of a sorted row of keys whose key
 //!   is `≥` it (`side='left'`) or `>` it ([`RIGHT`]), by binary search.
 //!
@@ -18,7 +23,11 @@
 //! element; `sort_block` one block of [`BLOCK`] threads per row (grid-stride over rows), the
 //! row's `p` pairs in shared memory (`p` keys, then `p` `u32` indices), thread `t` taking
 //! compare-exchanges `t, t + BLOCK, ...` of each step, with a barrier between steps;
-//! `sort_pad`/`sort_unpad` one thread per padded element and `sort_step` one per
+//! `sort_merge` one block of [`BLOCK`] threads per tile of [`SHARED_MAX`] pairs (grid-stride
+//! over the `rows · p / SHARED_MAX` tiles; a tile never spans two rows), the tile in shared
+//! memory (its keys, then its `i64` indices: 32 KiB), thread `t` taking compare-exchanges
+//! `t, t + BLOCK, ...` of the tile's `SHARED_MAX / 2` in each step, with a barrier between
+//! steps; `sort_pad`/`sort_unpad` one thread per padded element and `sort_step` one per
 //! compare-exchange (`rows · p / 2`), grid-stride. Every step's pairs are disjoint, so no two
 //! threads touch one element between barriers (or launches).
 
@@ -197,6 +206,70 @@ pub unsafe fn sort_pad(keys: *const i64, rows: u64, n: u64, p: u64, kbuf: *mut i
     }
 }
 
+/// Stages `k = lo, 2·lo, ..., hi` of the bitonic network over every row of `rows × p` pairs,
+/// each stage's steps `j < SHARED_MAX` only (from `min(k, SHARED_MAX) / 2` down to 1), each
+/// tile of [`SHARED_MAX`] pairs in shared memory (see the module doc). The steps `j ≥
+/// SHARED_MAX` of a stage must have run before (`sort_step`); a compare-exchange's direction
+/// is that of its position in the row (`i & k == 0`: ascending).
+///
+/// # Safety
+/// `kbuf` and `ibuf` hold `rows · p` elements; `p` is a power of two `≥` [`SHARED_MAX`]; `lo`
+/// and `hi` are powers of two with `2 ≤ lo ≤ hi ≤ p`; the launch gives [`MERGE_SHARED`] bytes
+/// of shared memory.
+#[inline(always)]
+pub unsafe fn sort_merge(kbuf: *mut i64, ibuf: *mut i64, rows: u64, p: u64, lo: u64, hi: u64) {
+    let total = (rows * p) as usize;
+    let (kb, ib) = unsafe { (GlobalMut::new(kbuf, total), GlobalMut::new(ibuf, total)) };
+    const T: u64 = SHARED_MAX;
+    let sk = Shared::<i64>::new(0, T as usize);
+    let si = Shared::<i64>::new(T as usize * 8, T as usize);
+    let t = thread_rank() as u64;
+    let mut tile = block_idx().x as u64;
+    while tile < rows * p / T {
+        let base = tile * T;
+        // The tile's first position in its row (`T` divides `p`).
+        let first = base % p;
+        let mut i = t;
+        while i < T {
+            sk.store(i as usize, kb.load((base + i) as usize));
+            si.store(i as usize, ib.load((base + i) as usize));
+            i += BLOCK as u64;
+        }
+        sync_threads();
+        let mut k = lo;
+        while k <= hi {
+            let mut j = if k < T { k / 2 } else { T / 2 };
+            while j > 0 {
+                let mut q = t;
+                while q < T / 2 {
+                    let (a, b, _) = pair(q, k, j);
+                    let up = (first + a as u64) & k == 0;
+                    let (ka, kb2, ia, ib2) = (sk.load(a), sk.load(b), si.load(a), si.load(b));
+                    if after(ka, ia as u64, kb2, ib2 as u64) == up {
+                        sk.store(a, kb2);
+                        sk.store(b, ka);
+                        si.store(a, ib2);
+                        si.store(b, ia);
+                    }
+                    q += BLOCK as u64;
+                }
+                sync_threads();
+                j /= 2;
+            }
+            k *= 2;
+        }
+        let mut i = t;
+        while i < T {
+            kb.store((base + i) as usize, sk.load(i as usize));
+            ib.store((base + i) as usize, si.load(i as usize));
+            i += BLOCK as u64;
+        }
+        // Every thread has read the tile before the next one overwrites it.
+        sync_threads();
+        tile += grid_dim().x as u64;
+    }
+}
+
 /// Step `(k, j)` of the bitonic network over every row of `rows × p` pairs.
 ///
 /// # Safety
@@ -278,12 +351,23 @@ pub fn block_config(rows: u64, n: u64, max_blocks: u32) -> LaunchConfig {
     LaunchConfig { grid: Dim3::x(blocks), block: Dim3::x(BLOCK), shared_bytes: (padded(n) * 12) as u32 }
 }
 
+/// `sort_merge`'s shared memory: a tile's [`SHARED_MAX`] keys and `i64` indices (32 KiB).
+pub const MERGE_SHARED: u32 = SHARED_MAX as u32 * 16;
+
+/// `sort_merge`'s launch: a block per tile of [`SHARED_MAX`] pairs (`rows · p / SHARED_MAX`
+/// tiles, at most `max_blocks` blocks), [`MERGE_SHARED`] bytes of shared memory.
+pub fn merge_config(rows: u64, p: u64, max_blocks: u32) -> LaunchConfig {
+    let blocks = (rows * p / SHARED_MAX).clamp(1, max_blocks.max(1) as u64) as u32;
+    LaunchConfig { grid: Dim3::x(blocks), block: Dim3::x(BLOCK), shared_bytes: MERGE_SHARED }
+}
+
 pub type KeyArgs<E> = (*const E, u64, u32, *mut i64);
 
 kernels! {
     @entries
     sort_block_i64(keys: *const i64, rows: u64, n: u64, out: *mut i64) => sort_block;
     sort_pad_i64(keys: *const i64, rows: u64, n: u64, p: u64, kbuf: *mut i64, ibuf: *mut i64) => sort_pad;
+    sort_merge_i64(kbuf: *mut i64, ibuf: *mut i64, rows: u64, p: u64, lo: u64, hi: u64) => sort_merge;
     sort_step_i64(kbuf: *mut i64, ibuf: *mut i64, rows: u64, p: u64, k: u64, j: u64) => sort_step;
     sort_unpad_i64(ibuf: *const i64, rows: u64, n: u64, p: u64, out: *mut i64) => sort_unpad;
     searchsorted_i64(sorted: *const i64, n: u64, values: *const i64, m: u64, flags: u32, out: *mut i64) => searchsorted;
@@ -299,7 +383,7 @@ macro_rules! key_entries {
         /// The entries of this family, for the PTX cross-check.
         #[cfg(not(target_arch = "nvptx64"))]
         pub const KERNELS: &[crate::KernelInfo] = &[
-            sort_block_i64.info, sort_pad_i64.info, sort_step_i64.info, sort_unpad_i64.info,
+            sort_block_i64.info, sort_pad_i64.info, sort_merge_i64.info, sort_step_i64.info, sort_unpad_i64.info,
             searchsorted_i64.info,
             $($name.info,)*
         ];

@@ -1,7 +1,10 @@
 //! Sorting and search on CUDA: the launches of `kernels_gpu::ops::sort`. Rows of at most
 //! `SHARED_MAX` keys sort in one launch (a block per row, in shared memory); longer rows are
 //! padded into two scratch buffers (`rows · p` keys and indices, `p` the next power of two)
-//! and sorted by `log²p / 2` launches of the global bitonic step.
+//! and sorted by one shared-memory launch for the network's stages `k ≤ SHARED_MAX`, then, for
+//! each later stage, a global bitonic step per `j ≥ SHARED_MAX` and one shared-memory launch
+//! for its steps `j < SHARED_MAX` (for `p = 2^24`: 14 shared launches and 91 global steps
+//! instead of 300 global steps).
 
 use super::DeviceBuffer;
 use crate::array::storage::CudaRef;
@@ -42,16 +45,22 @@ pub(crate) fn argsort_rows(keys: &CudaRef, rows: usize, n: usize) -> Result<Devi
     let (kbp, ibp) = (kb.ptr_mut::<i64>(), ib.ptr_mut::<i64>());
     let blocks = dev.grid_stride_blocks();
     // SAFETY (every launch below): `keys` holds `rows · n` keys, `kb` and `ib` `rows · p`
-    // elements, `out` `rows · n` indices; `p` is a power of two and `j < k ≤ p`.
+    // elements, `out` `rows · n` indices; `p` is a power of two `> SHARED_MAX`, `j < k ≤ p`,
+    // and the merge configuration gives the tile's shared memory.
     unsafe { dev.launch(&sort::sort_pad_i64, sort::flat_config(r * p, blocks), (kp, r, n64, p, kbp, ibp))? };
     let step = sort::flat_config(r * p / 2, blocks);
-    let mut k = 2;
+    let merge = sort::merge_config(r, p, blocks);
+    // Every stage `k ≤ SHARED_MAX` in one shared-memory launch; then each later stage's steps
+    // `j ≥ SHARED_MAX` in global memory and the rest of it in shared memory again.
+    unsafe { dev.launch(&sort::sort_merge_i64, merge, (kbp, ibp, r, p, 2, SHARED_MAX))? };
+    let mut k = 2 * SHARED_MAX;
     while k <= p {
         let mut j = k / 2;
-        while j > 0 {
+        while j >= SHARED_MAX {
             unsafe { dev.launch(&sort::sort_step_i64, step, (kbp, ibp, r, p, k, j))? };
             j /= 2;
         }
+        unsafe { dev.launch(&sort::sort_merge_i64, merge, (kbp, ibp, r, p, k, k))? };
         k *= 2;
     }
     let cfg = sort::flat_config(r * n64, blocks);
