@@ -30,6 +30,7 @@ fn main() {
         ("results_agree_with_the_cpu", results_agree_with_the_cpu),
         ("copy_from_copies_within_and_across_devices", copy_from_copies_within_and_across_devices),
         ("sqrt_into_writes_out_and_rejects_bad_outputs", sqrt_into_writes_out_and_rejects_bad_outputs),
+        ("views_take_in_place_scalar_ops_and_casts_without_a_copy", views_take_in_place_scalar_ops_and_casts_without_a_copy),
     ];
     let cuda_cases: &[(&'static str, Case)] =
         &[("the_ptx_interpreter_agrees_bit_for_bit", the_ptx_interpreter_agrees_bit_for_bit)];
@@ -506,5 +507,37 @@ fn copy_from_copies_within_and_across_devices(d: &Device) -> CaseResult {
         }
         other => return Err(format!("copying 1031 elements into 1030 gave {other:?}").into()),
     }
+    Ok(())
+}
+
+/// The paths that work on a view where they once copied it: `+=` into an owned transposed view
+/// (the CPU's in-place walk with a strided left operand) and into a large array with a
+/// broadcast right operand (its parallel rows), a scalar op and a comparison on a transposed
+/// view (on CUDA: the strided kernel with a 0-d scalar), and a cast of a transposed view (on
+/// the CPU: one walk). Values are small integers, so every result is exact; the expectations
+/// are plain loops over the same numbers.
+fn views_take_in_place_scalar_ops_and_casts_without_a_copy(d: &Device) -> CaseResult {
+    let (m, n) = (37usize, 41usize);
+    let v: Vec<f32> = (0..m * n).map(|i| (i % 97) as f32).collect();
+    let w: Vec<f32> = (0..m * n).map(|i| (i % 13) as f32 - 6.0).collect();
+    // x_t[i][j] = v[j * n + i], an [n, m] view whose storage nothing else holds.
+    let mut xt = Array::from_vec_on(v.clone(), &[m, n], d)?.t();
+    let y = Array::from_vec_on(w.clone(), &[n, m], d)?;
+    xt.add_assign(&y)?;
+    let want: Vec<f32> = (0..n * m).map(|k| v[(k % m) * n + k / m] + w[k]).collect();
+    ensure!(xt.to_vec()? == want, "x.t() += y");
+    let (r, c) = (256usize, 257usize);
+    let big: Vec<f32> = (0..r * c).map(|i| (i % 101) as f32).collect();
+    let row: Vec<f32> = (0..c).map(|j| j as f32 - 100.0).collect();
+    let mut z = Array::from_vec_on(big.clone(), &[r, c], d)?;
+    z.sub_assign(&Array::from_vec_on(row.clone(), &[c], d)?)?;
+    ensure!(z.to_vec()? == (0..r * c).map(|k| big[k] - row[k % c]).collect::<Vec<_>>(), "[256, 257] -= row");
+    let x = Array::from_vec_on(v.clone(), &[m, n], d)?;
+    let t: Vec<f32> = (0..n * m).map(|k| v[(k % m) * n + k / m]).collect();
+    ensure!(x.t().add_scalar(2.0)?.to_vec()? == t.iter().map(|a| a + 2.0).collect::<Vec<_>>(), "x.t() + 2");
+    ensure!(x.t().rsub_scalar(1.0)?.to_vec()? == t.iter().map(|a| 1.0 - a).collect::<Vec<_>>(), "1 - x.t()");
+    ensure!(x.t().lt_scalar(48.0)?.to_vec()? == t.iter().map(|&a| a < 48.0).collect::<Vec<_>>(), "x.t() < 48");
+    ensure!(x.t().cast::<f64>()?.to_vec()? == t.iter().map(|&a| a as f64).collect::<Vec<_>>(), "x.t() as f64");
+    ensure!(x.t().cast::<i32>()?.to_vec()? == t.iter().map(|&a| a as i32).collect::<Vec<_>>(), "x.t() as i32");
     Ok(())
 }

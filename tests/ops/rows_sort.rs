@@ -54,7 +54,7 @@ fn lanes(shape: &[usize], ax: usize) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// The samples: the indexing rows' sources, a long row, and the specials twice over.
+/// The samples: the indexing rows' sources, long rows, and the specials twice over.
 fn inputs(dtype: DType, case: &str) -> Vec<Input> {
     let mut v = sources(dtype, case);
     v.push(Input::new(&[4099], samples::values(dtype, 4099, domain(-100.0, 100.0), case), View::Contiguous));
@@ -65,6 +65,11 @@ fn inputs(dtype: DType, case: &str) -> Vec<Input> {
     let n = twice.len();
     v.push(Input::new(&[n], twice.clone(), View::Contiguous));
     v.push(Input::new(&[3, n], [&twice[..], &twice[..], &twice[..]].concat(), View::Sliced));
+    // Rows on the CPU's radix sort (4096 or more): the specials over and over (NaNs, ±inf, ±0,
+    // ties, the extreme keys: every digit of the 64-bit keys differs), and all one value (no
+    // digit differs: no pass at all).
+    v.push(Input::new(&[4099], twice.iter().copied().cycle().take(4099).collect(), View::Contiguous));
+    v.push(Input::new(&[4096], vec![sp[sp.len() / 2]; 4096], View::Contiguous));
     v
 }
 

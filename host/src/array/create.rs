@@ -95,10 +95,12 @@ impl<T: Element> Array<T> {
 }
 
 impl<T: Num> Array<T> {
-    /// `start, start + step, ...` below `stop` (above it for a negative step), as NumPy's
-    /// `arange`: `ceil((stop - start) / step)` elements, element `i` computed on its own as
-    /// `i · step + start`, one fused multiply-add in f64, and rounded once to `T`. On the
-    /// default device.
+    /// `start, start + step, ...` below `stop` (above it for a negative step): NumPy's
+    /// `arange` length, `ceil((stop - start) / step)` elements, but element `i` computed on its
+    /// own as `i · step + start`, one fused multiply-add in f64, rounded once to `T` (NumPy
+    /// rounds twice, so values may differ from NumPy's by an ulp; an integer `T` truncates
+    /// each value, where NumPy truncates `start` and `step` first: `arange(-2.5, 1.0, 1.0)` is
+    /// `[-2, -1, 0, 0]` here, `[-2, -1, 0, 1]` in NumPy). On the default device.
     pub fn arange(start: f64, stop: f64, step: f64) -> Result<Self> {
         Self::arange_on(start, stop, step, &default_device())
     }

@@ -50,9 +50,10 @@ fn assemble<T: Element>(
     Ok(Array::from_storage(out, shape))
 }
 
-/// Whether `parts` fill the output one after another in memory: each contiguous, placed at
-/// consecutive row-major offsets along an axis with only length-1 axes before it (a 1-D join,
-/// or axis 0): the CPU then joins them in one pass.
+/// Whether `parts` fill the output one after another in memory: each contiguous, joined along
+/// axis 0 (1-D joins, `stack` along axis 0), at consecutive row-major offsets: the CPU then
+/// joins them in one pass. Conservative: other joins that happen to be back to back (along a
+/// later axis after length-1 axes) take the copy per part.
 fn back_to_back<T: Element>(shape: &[usize], parts: &[(&Array<T>, Vec<usize>)]) -> bool {
     let mut at = 0;
     for (a, starts) in parts {

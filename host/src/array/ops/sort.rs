@@ -5,8 +5,10 @@
 //! Every op maps the values to `i64` keys in that order (`kernels_gpu::ops::sort`: one pass;
 //! `topk` complements them for a descending order with NaN first, as PyTorch ranks NaN
 //! largest), moves the axis last as contiguous rows, and argsorts the rows by `(key, index)`:
-//! a bitonic network on CUDA (in shared memory for rows of at most 2048, else one launch per
-//! step), rayon's stable merge sort on the CPU. The values follow by `gather`; `unique`
+//! a bitonic network on CUDA (a row of at most 2048 in one shared-memory launch; a longer one
+//! with each stage's short steps fused in shared memory and its long steps one launch each),
+//! on the CPU an LSD radix sort for rows of 4096 or more (a comparison sort below). The values
+//! follow by `gather`; `unique`
 //! compares neighbouring sorted keys and compacts (`masked_select`, `nonzero`).
 
 use super::join::concatenate;
@@ -53,7 +55,7 @@ fn argsort_rows(keys: &Array<i64>) -> Result<Array<i64>> {
     let n = keys.shape().last().copied().unwrap_or(1);
     let rows = keys.len().checked_div(n).unwrap_or(0);
     let storage = match keys.storage() {
-        Storage::Cpu(d) => Storage::Cpu(CpuData::from_vec(cpu::sort::argsort_rows(&d.typed::<i64>()[..keys.len()], n))),
+        Storage::Cpu(d) => Storage::Cpu(CpuData::from_vec(cpu::sort::argsort_rows(&d.typed::<i64>()[..keys.len()], n)?)),
         Storage::Cuda(c) => {
             let buf = cuda::sort::argsort_rows(&c.view(), rows, n)?;
             Storage::Cuda(CudaData { buf, dtype: DType::I64, len: keys.len() })

@@ -4,6 +4,8 @@
 //! and binary search.
 
 use kernels_gpu::ops::sort::{SortKey, key_of};
+use crate::alloc::{try_collect, try_filled};
+use crate::error::Result;
 use rayon::prelude::*;
 
 /// Below this many elements one core does the work.
@@ -18,19 +20,21 @@ pub(crate) fn keys<K: SortKey + Sync>(x: &[K], flags: u32) -> Vec<i64> {
     }
 }
 
-/// The stable argsort of each row of `n` keys (`keys.len() / n` rows).
-pub(crate) fn argsort_rows(keys: &[i64], n: usize) -> Vec<i64> {
-    let mut out = vec![0i64; keys.len()];
+/// The stable argsort of each row of `n` keys (`keys.len() / n` rows): rows split across cores
+/// when there are several (each long one sorted on its core), a single long row sorted alone.
+/// Out of memory for the result or the radix sort's buffers is an error, not an abort.
+pub(crate) fn argsort_rows(keys: &[i64], n: usize) -> Result<Vec<i64>> {
+    let mut out = try_filled(keys.len(), 0i64)?;
     if n == 0 {
-        return out;
+        return Ok(out);
     }
     let row = |(r, o): (usize, &mut [i64])| argsort_row(&keys[r * n..(r + 1) * n], o);
-    if keys.len() < PARALLEL_MIN || n >= PARALLEL_MIN {
-        out.chunks_mut(n).enumerate().for_each(row);
+    if keys.len() < PARALLEL_MIN || keys.len() == n {
+        out.chunks_mut(n).enumerate().try_for_each(row)?;
     } else {
-        out.par_chunks_mut(n).enumerate().for_each(row);
+        out.par_chunks_mut(n).enumerate().try_for_each(row)?;
     }
-    out
+    Ok(out)
 }
 
 /// Rows at least this long are sorted by radix (below, by comparison).
@@ -39,7 +43,7 @@ const RADIX_MIN: usize = 1 << 12;
 const DIGIT: u32 = 11;
 
 /// The stable argsort of one row of keys into `out`.
-fn argsort_row(k: &[i64], out: &mut [i64]) {
+fn argsort_row(k: &[i64], out: &mut [i64]) -> Result<()> {
     if k.len() >= RADIX_MIN && u32::try_from(k.len()).is_ok() {
         return radix_argsort(k, out);
     }
@@ -52,6 +56,7 @@ fn argsort_row(k: &[i64], out: &mut [i64]) {
     } else {
         out.sort_by_key(|&i| k[i as usize]);
     }
+    Ok(())
 }
 
 /// A least-significant-digit radix sort of `(key - min, index)` pairs, 11 bits a pass: each
@@ -59,20 +64,20 @@ fn argsort_row(k: &[i64], out: &mut [i64]) {
 /// is skipped (f32 keys need at most 6 passes of the 64 bits, keys within a span of 2^22 two).
 /// One read builds every pass's counts; each pass then streams the pairs once. Rows shorter
 /// than `2^32` only (the indices are `u32` while sorting).
-fn radix_argsort(k: &[i64], out: &mut [i64]) {
+fn radix_argsort(k: &[i64], out: &mut [i64]) -> Result<()> {
     let n = k.len();
     let min = k.iter().copied().min().unwrap_or(0) as u64;
     let passes = (64 - k.iter().map(|&v| (v as u64).wrapping_sub(min)).max().unwrap_or(0).leading_zeros()).div_ceil(DIGIT);
     let buckets = 1usize << DIGIT;
     let mut counts = vec![0usize; passes as usize * buckets];
-    let mut keys: Vec<u64> = k.iter().map(|&v| (v as u64).wrapping_sub(min)).collect();
+    let mut keys: Vec<u64> = try_collect(n, k.iter().map(|&v| (v as u64).wrapping_sub(min)))?;
     for &v in &keys {
         for p in 0..passes {
             counts[p as usize * buckets + ((v >> (p * DIGIT)) as usize & (buckets - 1))] += 1;
         }
     }
-    let mut idx: Vec<u32> = (0..n as u32).collect();
-    let (mut keys2, mut idx2) = (vec![0u64; n], vec![0u32; n]);
+    let mut idx: Vec<u32> = try_collect(n, 0..n as u32)?;
+    let (mut keys2, mut idx2) = (try_filled(n, 0u64)?, try_filled(n, 0u32)?);
     for p in 0..passes {
         let count = &mut counts[p as usize * buckets..(p as usize + 1) * buckets];
         if count.iter().any(|&c| c == n) {
@@ -94,6 +99,7 @@ fn radix_argsort(k: &[i64], out: &mut [i64]) {
     for (o, &i) in out.iter_mut().zip(&idx) {
         *o = i as i64;
     }
+    Ok(())
 }
 
 /// For each value key, the number of `sorted` keys below it (`right`: at or below it).

@@ -329,51 +329,6 @@ pub(crate) fn map3<C: Copy + Sync, A: Copy + Sync, B: Copy + Sync, O: Copy + Sen
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::Array;
-
-    /// Transposed copies (the tiled walk) against plain indexing: shapes around the tile edge,
-    /// a 3-D permutation, a reversed axis and a non-zero offset, small (one thread) and large.
-    #[test]
-    fn transposed_copies_match_indexing() {
-        for (rows, cols) in [(1, 1), (2, 3), (31, 33), (32, 64), (65, 7), (300, 129), (4, 20000)] {
-            let v: Vec<u32> = (0..(rows * cols) as u32).collect();
-            let x = Array::from_vec(v.clone(), &[rows, cols]).unwrap();
-            let t = x.t().contiguous().unwrap().to_vec().unwrap();
-            for c in 0..cols {
-                for r in 0..rows {
-                    assert_eq!(t[c * rows + r], v[r * cols + c], "{rows}x{cols} at ({c}, {r})");
-                }
-            }
-            // Reversed rows, then transposed: a step of -1 along the rows.
-            let f = x.slice_axis(0, None, None, -1).unwrap().t().contiguous().unwrap().to_vec().unwrap();
-            assert_eq!(f[0], v[(rows - 1) * cols], "{rows}x{cols} reversed");
-            // From an offset: rows 1.. only.
-            if rows > 1 {
-                let s = x.slice_axis(0, Some(1), None, 1).unwrap().t().contiguous().unwrap().to_vec().unwrap();
-                for c in 0..cols {
-                    for r in 1..rows {
-                        assert_eq!(s[c * (rows - 1) + r - 1], v[r * cols + c], "{rows}x{cols} from row 1");
-                    }
-                }
-            }
-        }
-        let (a, b, c) = (7, 45, 70);
-        let v: Vec<f32> = (0..a * b * c).map(|i| i as f32).collect();
-        let x = Array::from_vec(v.clone(), &[a, b, c]).unwrap();
-        let p = x.permute(&[0, 2, 1]).unwrap().contiguous().unwrap().to_vec().unwrap();
-        for i in 0..a {
-            for k in 0..c {
-                for j in 0..b {
-                    assert_eq!(p[(i * c + k) * b + j], v[(i * b + j) * c + k]);
-                }
-            }
-        }
-        let q = x.permute(&[2, 1, 0]).unwrap().contiguous().unwrap().to_vec().unwrap();
-        assert_eq!(q[(5 * b + 3) * a + 2], v[(2 * b + 3) * c + 5]);
-    }
-}
 
 /// `y[w] = f(y[w], b[w])` in place over the walk (operands: `y`, `y` again, `b`), so that an
 /// in-place op (`a += b`) reads and writes its left operand without a copy of it.
@@ -448,4 +403,50 @@ pub(crate) fn concat<T: Copy + Send + Sync>(parts: &[&[T]], y: &mut [T]) {
             p += 1;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Array;
+
+    /// Transposed copies (the tiled walk) against plain indexing: shapes around the tile edge,
+    /// a 3-D permutation, a reversed axis and a non-zero offset, small (one thread) and large.
+    #[test]
+    fn transposed_copies_match_indexing() {
+        for (rows, cols) in [(1, 1), (2, 3), (31, 33), (32, 64), (65, 7), (300, 129), (4, 20000)] {
+            let v: Vec<u32> = (0..(rows * cols) as u32).collect();
+            let x = Array::from_vec(v.clone(), &[rows, cols]).unwrap();
+            let t = x.t().contiguous().unwrap().to_vec().unwrap();
+            for c in 0..cols {
+                for r in 0..rows {
+                    assert_eq!(t[c * rows + r], v[r * cols + c], "{rows}x{cols} at ({c}, {r})");
+                }
+            }
+            // Reversed rows, then transposed: a step of -1 along the rows.
+            let f = x.slice_axis(0, None, None, -1).unwrap().t().contiguous().unwrap().to_vec().unwrap();
+            assert_eq!(f[0], v[(rows - 1) * cols], "{rows}x{cols} reversed");
+            // From an offset: rows 1.. only.
+            if rows > 1 {
+                let s = x.slice_axis(0, Some(1), None, 1).unwrap().t().contiguous().unwrap().to_vec().unwrap();
+                for c in 0..cols {
+                    for r in 1..rows {
+                        assert_eq!(s[c * (rows - 1) + r - 1], v[r * cols + c], "{rows}x{cols} from row 1");
+                    }
+                }
+            }
+        }
+        let (a, b, c) = (7, 45, 70);
+        let v: Vec<f32> = (0..a * b * c).map(|i| i as f32).collect();
+        let x = Array::from_vec(v.clone(), &[a, b, c]).unwrap();
+        let p = x.permute(&[0, 2, 1]).unwrap().contiguous().unwrap().to_vec().unwrap();
+        for i in 0..a {
+            for k in 0..c {
+                for j in 0..b {
+                    assert_eq!(p[(i * c + k) * b + j], v[(i * b + j) * c + k]);
+                }
+            }
+        }
+        let q = x.permute(&[2, 1, 0]).unwrap().contiguous().unwrap().to_vec().unwrap();
+        assert_eq!(q[(5 * b + 3) * a + 2], v[(2 * b + 3) * c + 5]);
+    }
 }
