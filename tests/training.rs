@@ -101,7 +101,7 @@ fn model<T: FloatModel>(d: &Device, layers: &[Dense], seed: u64) -> Sequential<T
 }
 
 /// `Sequential::new()` is f32; f64 models come from `typed()`.
-trait FloatModel: ferrite::Native {
+trait FloatModel: ferrite::nn::NnFloat {
     fn sequential() -> Sequential<Self>;
 }
 impl FloatModel for f32 {

@@ -100,18 +100,12 @@ pub trait Float: Num {
     type Compute: Native;
 }
 
-/// f32 and f64: the types with kernels and CPU code of their own for matmul, softmax and the
-/// training step.
+/// f32 and f64: the types arithmetic runs in (every float's [`Float::Compute`]). The trait
+/// says only what the kernel crate knows of them; what each backend offers them (its matmul,
+/// softmax and training kernels) the backend or the network layer asks for itself
+/// ([`NnFloat`](crate::nn::NnFloat)), so the dtype layer depends on no backend.
 #[doc(hidden)]
-pub trait Native:
-    Float<Compute = Self>
-    + kernels_gpu::prelude::Float
-    + kernels_gpu::prelude::Elem
-    + crate::backend::cpu::CpuMath
-    + crate::backend::cuda::ops::NativeKernels
-    + crate::nn::backend::cuda::NnKernels
-{
-}
+pub trait Native: Float<Compute = Self> + kernels_gpu::prelude::Float + kernels_gpu::prelude::Elem {}
 impl Native for f32 {}
 impl Native for f64 {}
 

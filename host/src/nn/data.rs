@@ -6,8 +6,9 @@ use super::network::{HostTargets, LayerShape};
 use crate::alloc::{try_collect, try_filled, try_to_vec, try_with_capacity, volume};
 use crate::array::Array;
 use crate::data::{Dataset, Labels};
-use crate::dtype::{DType, Element, Native};
+use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
+use crate::nn::NnFloat;
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Targets<T> {
@@ -26,7 +27,7 @@ pub struct TrainingData<T> {
     pub(crate) targets: Targets<T>,
 }
 
-impl<T: Native> TrainingData<T> {
+impl<T: NnFloat> TrainingData<T> {
     /// From arrays as Keras's `fit(x, y)` takes them: `x` is `rows × features`; integer `y`
     /// (`rows`, or `rows × 1`) holds class labels, float `y` (`rows × cols`, or `rows`) targets.
     /// Both are copied to the host (from any device) and checked: NaN and infinite values are

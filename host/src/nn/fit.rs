@@ -5,8 +5,9 @@ use super::guard::{LossWatch, Position, find_divergence};
 use super::model::{Engine, EngineData, Sequential, dispatch};
 use super::progress::Progress;
 use crate::array::Array;
-use crate::dtype::{Element, Native};
+use crate::dtype::Element;
 use crate::error::{Error, Result};
+use crate::nn::NnFloat;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
@@ -111,7 +112,7 @@ fn shuffled(rows: usize, seed: u64, epoch: usize) -> Vec<u32> {
     order
 }
 
-impl<T: Native> Sequential<T> {
+impl<T: NnFloat> Sequential<T> {
     /// Keras's `fit(x, y, epochs, batch_size, ...)`. As Keras with NumPy arrays, `x` and `y`
     /// may live on any device: they are copied to the host, checked, and uploaded to the
     /// model's device (the one copy ferrite makes without being asked).

@@ -25,3 +25,13 @@ pub use data::TrainingData;
 pub use fit::{EpochLog, FitOptions, History};
 pub use model::{Dense, Sequential};
 pub use weights::WeightsOptions;
+
+use crate::backend::{cpu::CpuMath, cuda::ops::NativeKernels};
+use crate::dtype::Native;
+
+/// The element types a network trains in, f32 and f64: a [`Native`] float with every
+/// backend's kernels for the training step (the CPU's vector math, CUDA's matmul and softmax,
+/// and the network's own kernels in `backend/`). It lives here, not in the dtype layer, so
+/// the dtypes depend on no backend.
+pub trait NnFloat: Native + CpuMath + NativeKernels + backend::cuda::NnKernels {}
+impl<T: Native + CpuMath + NativeKernels + backend::cuda::NnKernels> NnFloat for T {}

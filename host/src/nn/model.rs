@@ -8,8 +8,8 @@ use super::data::TrainingData;
 use super::network::{Data, LayerShape, Network};
 use crate::alloc::{admit_on, bytes_of, try_with_capacity};
 use crate::device::{Device, default_device};
-use crate::dtype::Native;
 use crate::error::{Error, Result};
+use crate::nn::NnFloat;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -34,13 +34,13 @@ impl Dense {
 }
 
 /// The network on its device, erased over the backend.
-pub(crate) enum Engine<T: Native> {
+pub(crate) enum Engine<T: NnFloat> {
     Cpu(Network<CpuNn<T>>),
     Cuda(Network<CudaNn<T>>),
 }
 
 /// A dataset uploaded to the engine's device.
-pub(crate) enum EngineData<T: Native> {
+pub(crate) enum EngineData<T: NnFloat> {
     Cpu(Data<CpuNn<T>>),
     Cuda(Data<CudaNn<T>>),
 }
@@ -63,7 +63,7 @@ macro_rules! dispatch {
 }
 pub(crate) use dispatch;
 
-impl<T: Native> Engine<T> {
+impl<T: NnFloat> Engine<T> {
     pub fn upload(&self, data: &TrainingData<T>) -> Result<EngineData<T>> {
         Ok(match self {
             Engine::Cpu(n) => EngineData::Cpu(n.upload(&data.x, data.rows, data.host_targets())?),
@@ -72,14 +72,14 @@ impl<T: Native> Engine<T> {
     }
 }
 
-pub(crate) struct Compiled<T: Native> {
+pub(crate) struct Compiled<T: NnFloat> {
     pub loss: Loss,
     pub metrics: Vec<Metric>,
     pub engine: Engine<T>,
 }
 
 /// Keras's `Sequential` of dense layers, over `f32` (or `f64`) parameters.
-pub struct Sequential<T: Native = f32> {
+pub struct Sequential<T: NnFloat = f32> {
     pub(crate) layers: Vec<Dense>,
     pub(crate) seed: u64,
     pub(crate) device: Device,
@@ -101,7 +101,7 @@ impl Default for Sequential<f32> {
     }
 }
 
-impl<T: Native> Sequential<T> {
+impl<T: NnFloat> Sequential<T> {
     /// An empty model over `T` (f32 or f64).
     pub fn typed() -> Self {
         Sequential { layers: Vec::new(), seed: 0, device: default_device(), compiled: None, pending: None }
@@ -344,7 +344,7 @@ pub(crate) fn total_params(shapes: &[LayerShape]) -> Result<usize> {
     })
 }
 
-impl<T: Native> Compiled<T> {
+impl<T: NnFloat> Compiled<T> {
     pub(crate) fn engine_shapes(&self) -> Vec<LayerShape> {
         dispatch!(&self.engine, |n| n.layers().to_vec())
     }

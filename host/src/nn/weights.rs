@@ -9,8 +9,9 @@ use super::checkpoint::write_atomically;
 use super::model::{Sequential, total_params};
 use super::network::LayerShape;
 use crate::alloc::{admit_host, try_collect, try_with_capacity};
-use crate::dtype::{DType, Element, Native};
+use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
+use crate::nn::NnFloat;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
 use std::io::Read;
@@ -31,7 +32,7 @@ fn architecture(shapes: &[LayerShape]) -> String {
     shapes.iter().map(|s| format!("{}:{}", s.units, s.activation)).collect::<Vec<_>>().join(",")
 }
 
-fn bytes<T: Native>(v: &[T]) -> Vec<u8> {
+fn bytes<T: NnFloat>(v: &[T]) -> Vec<u8> {
     v.iter()
         .flat_map(|&x| match T::DTYPE {
             DType::F64 => Element::to_f64(x).to_le_bytes().to_vec(),
@@ -41,11 +42,11 @@ fn bytes<T: Native>(v: &[T]) -> Vec<u8> {
 }
 
 /// The first non-finite value of `values`, as (index, value).
-fn first_non_finite<T: Native>(values: &[T]) -> Option<(usize, f64)> {
+fn first_non_finite<T: NnFloat>(values: &[T]) -> Option<(usize, f64)> {
     values.iter().map(|&v| Element::to_f64(v)).enumerate().find(|(_, v)| !v.is_finite())
 }
 
-impl<T: Native> Sequential<T> {
+impl<T: NnFloat> Sequential<T> {
     /// Writes the weights (F32 for an f32 model, F64 for f64) to a safetensors file; refuses
     /// NaN or infinite weights ([`Error::NonFiniteWeight`]) and a write-protected file.
     pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {

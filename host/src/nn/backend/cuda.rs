@@ -6,8 +6,9 @@
 use super::{Dims, Head, Input, NnBackend, Scores, Targets, Update};
 use crate::alloc::{try_filled, try_to_vec};
 use crate::backend::cuda::{CudaDevice, DeviceBuffer};
-use crate::dtype::{Element, Native};
+use crate::dtype::Element;
 use crate::error::Result;
+use crate::nn::NnFloat;
 use kernels_gpu::nn::{dense, loss, optim};
 use kernels_gpu::{Kernel, elementwise, softmax};
 use std::marker::PhantomData;
@@ -73,7 +74,7 @@ pub(crate) struct CudaNn<T> {
     _t: PhantomData<T>,
 }
 
-impl<T: Native> CudaNn<T> {
+impl<T: NnFloat> CudaNn<T> {
     pub(crate) fn new(dev: CudaDevice) -> Self {
         CudaNn { dev, _t: PhantomData }
     }
@@ -88,7 +89,7 @@ fn u32_of(n: usize) -> u32 {
     u32::try_from(n).expect("network sizes are checked to fit in 32 bits when the model compiles")
 }
 
-impl<T: Native> NnBackend for CudaNn<T> {
+impl<T: NnFloat> NnBackend for CudaNn<T> {
     type T = T;
     type Buf = DeviceBuffer<T>;
     type Index = DeviceBuffer<u32>;

@@ -6,8 +6,8 @@ pub(crate) mod cpu;
 pub(crate) mod cuda;
 
 use crate::backend::cuda::CudaDevice;
-use crate::dtype::Native;
 use crate::error::Result;
+use crate::nn::NnFloat;
 use std::ops::Range;
 
 /// Sizes of one dense layer applied to one batch.
@@ -65,7 +65,7 @@ pub(crate) struct Scores<'a, B: ?Sized + NnBackend> {
 }
 
 pub(crate) trait NnBackend {
-    type T: Native;
+    type T: NnFloat;
     /// `T` elements in the device's memory.
     type Buf;
     /// `u32` elements in the device's memory.

@@ -2,13 +2,13 @@
 //! and correctness, and the gradient of the batch-mean loss.
 
 use crate::backend::cpu::{self, simd::multiversion};
-use crate::dtype::Native;
+use crate::nn::NnFloat;
 use kernels_gpu::nn::activation;
 
 /// Index of a row's first maximum (0 if the first value is NaN; later NaNs are skipped): the
 /// maximum by selects, then one search, rather than a data-dependent branch per value.
 #[inline(always)]
-fn argmax<T: Native>(row: &[T]) -> usize {
+fn argmax<T: NnFloat>(row: &[T]) -> usize {
     let Some(&first) = row.first() else { return 0 };
     let m = row.iter().fold(first, |m, &v| if v > m { v } else { m });
     row.iter().position(|&v| v == m).unwrap_or(0)
@@ -19,7 +19,7 @@ multiversion! {
     /// per-row loss and correctness, and the batch-mean gradient into `dz` if given. `e` is
     /// scratch for `e^(z - max)`, computed for the whole batch in one vectorized pass.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn xent<T: Native>(
+    pub(super) fn xent<T: NnFloat>(
         z: &[T],
         t: &[T],
         e: &mut [T],
@@ -54,7 +54,14 @@ multiversion! {
 }
 
 /// Mean squared error of `act(z)` against `t` for one row: `(loss, correct)`.
-pub(super) fn mse_row<T: Native>(z: &[T], t: &[T], y: &mut [T], act: u32, dz: Option<&mut [T]>, scale: T) -> (T, bool) {
+pub(super) fn mse_row<T: NnFloat>(
+    z: &[T],
+    t: &[T],
+    y: &mut [T],
+    act: u32,
+    dz: Option<&mut [T]>,
+    scale: T,
+) -> (T, bool) {
     let c = z.len();
     y.copy_from_slice(z);
     if act == activation::SOFTMAX {

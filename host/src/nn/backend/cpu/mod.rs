@@ -9,8 +9,9 @@ use super::{Dims, Head, Input, NnBackend, Scores, Targets, Update};
 use crate::alloc::{try_filled, try_to_vec};
 use crate::backend::cpu::simd::multiversion;
 use crate::backend::cpu::{self, gemm_into};
-use crate::dtype::{Element, Native};
+use crate::dtype::Element;
 use crate::error::Result;
+use crate::nn::NnFloat;
 use kernels_gpu::nn::{activation, optim};
 use loss::{mse_row, xent};
 use std::cell::RefCell;
@@ -24,7 +25,7 @@ pub(crate) struct CpuNn<T> {
     work: RefCell<Vec<T>>,
 }
 
-impl<T: Native> CpuNn<T> {
+impl<T: NnFloat> CpuNn<T> {
     pub(crate) fn new() -> Self {
         CpuNn { rows: RefCell::default(), targets: RefCell::default(), work: RefCell::default() }
     }
@@ -47,7 +48,7 @@ impl<T: Native> CpuNn<T> {
 }
 
 /// A scratch buffer of `len` elements (contents unspecified).
-fn scratch<T: Native>(cell: &RefCell<Vec<T>>, len: usize) -> std::cell::RefMut<'_, [T]> {
+fn scratch<T: NnFloat>(cell: &RefCell<Vec<T>>, len: usize) -> std::cell::RefMut<'_, [T]> {
     let mut v = cell.borrow_mut();
     if v.len() < len {
         v.resize(len, T::ZERO);
@@ -57,7 +58,7 @@ fn scratch<T: Native>(cell: &RefCell<Vec<T>>, len: usize) -> std::cell::RefMut<'
 
 multiversion! {
     /// `y = act(y + bias)` on each `units`-wide row (gemm wrote `x · W` into `y`).
-    fn bias_activate<T: Native>(y: &mut [T], bias: &[T], act: u32) {
+    fn bias_activate<T: NnFloat>(y: &mut [T], bias: &[T], act: u32) {
         for row in y.chunks_exact_mut(bias.len()) {
             for (v, &b) in row.iter_mut().zip(bias) {
                 *v = *v + b;
@@ -74,7 +75,7 @@ multiversion! {
 
 multiversion! {
     /// `g *= act'(y)`, the derivative through the activation's output.
-    fn times_derivative<T: Native>(g: &mut [T], y: &[T], act: u32) {
+    fn times_derivative<T: NnFloat>(g: &mut [T], y: &[T], act: u32) {
         let zip = g.iter_mut().zip(y);
         match act {
             activation::RELU => zip.for_each(|(g, &y)| *g = *g * activation::derivative(activation::RELU, y)),
@@ -86,7 +87,7 @@ multiversion! {
 
 multiversion! {
     /// `bias = Σ_rows dz`, in row order.
-    fn column_sums<T: Native>(bias: &mut [T], dz: &[T]) {
+    fn column_sums<T: NnFloat>(bias: &mut [T], dz: &[T]) {
         bias.fill(T::ZERO);
         for row in dz.chunks_exact(bias.len()) {
             for (s, &v) in bias.iter_mut().zip(row) {
@@ -98,13 +99,13 @@ multiversion! {
 
 multiversion! {
     /// `p -= lr · g` over every parameter.
-    fn sgd<T: Native>(p: &mut [T], g: &[T], lr: T) {
+    fn sgd<T: NnFloat>(p: &mut [T], g: &[T], lr: T) {
         p.iter_mut().zip(g).for_each(|(p, &g)| *p = optim::sgd(*p, g, lr));
     }
 }
 
 multiversion! {
-    fn momentum<T: Native>(p: &mut [T], g: &[T], v: &mut [T], lr: T, mu: T, nesterov: bool) {
+    fn momentum<T: NnFloat>(p: &mut [T], g: &[T], v: &mut [T], lr: T, mu: T, nesterov: bool) {
         for ((p, &g), v) in p.iter_mut().zip(g).zip(v) {
             (*p, *v) = optim::momentum(*p, g, *v, lr, mu, nesterov);
         }
@@ -113,14 +114,14 @@ multiversion! {
 
 multiversion! {
     #[allow(clippy::too_many_arguments)]
-    fn adam<T: Native>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], alpha: T, beta1: T, beta2: T, eps: T) {
+    fn adam<T: NnFloat>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], alpha: T, beta1: T, beta2: T, eps: T) {
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
             (*p, *m, *v) = optim::adam(*p, g, *m, *v, alpha, beta1, beta2, eps);
         }
     }
 }
 
-impl<T: Native> NnBackend for CpuNn<T> {
+impl<T: NnFloat> NnBackend for CpuNn<T> {
     type T = T;
     type Buf = Vec<T>;
     type Index = Vec<u32>;
