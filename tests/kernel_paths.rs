@@ -195,9 +195,10 @@ fn softmax_rows<T: Float>(d: &Device, rows: usize, cols: usize) -> CaseResult {
             let g = got[r * cols + i].to_f64();
             ensure!((g - want).abs() <= tol, "{case} on {d}: [{r}][{i}] = {g}, want {want} ± {tol}");
         }
-        if store_u > 0.0 {
-            // The 16-bit log-softmax kernel: `(x - max) - ln s`, each term within its f32
-            // rounding, the sum's relative error an absolute one after the log, then the store.
+        {
+            // The log-softmax row kernel: `(x - max) - ln s`, each term within its compute
+            // type's rounding, the sum's relative error an absolute one after the log, then
+            // (16-bit) the store.
             let got = poisoned.log_softmax(-1)?.to_vec()?;
             for (i, v) in row.iter().enumerate() {
                 let want = (v - m) - s.ln();
@@ -211,10 +212,48 @@ fn softmax_rows<T: Float>(d: &Device, rows: usize, cols: usize) -> CaseResult {
     Ok(())
 }
 
+/// Softmax and log-softmax down the columns of a `rows × cols` array (`axis_softmax`, the
+/// axis split into segments when `rows` is long), against the f64 formula, into poisoned
+/// outputs.
+fn softmax_columns<T: Float>(d: &Device, rows: usize, cols: usize) -> CaseResult {
+    let case = format!("softmax along axis 0, {} {rows}x{cols}", T::DTYPE);
+    let x: Vec<T> = random(&case, rows * cols, -20.0, 20.0);
+    let a = on(d, x.clone(), &[rows, cols])?;
+    let (got, got_log) = (a.softmax_axis(0)?.to_vec()?, a.log_softmax(0)?.to_vec()?);
+    let u = if T::DTYPE == DType::F64 { f64::EPSILON / 2.0 } else { f32::EPSILON as f64 / 2.0 };
+    let store_u = match T::DTYPE {
+        DType::F16 => 2f64.powi(-11),
+        DType::BF16 => 2f64.powi(-8),
+        _ => 0.0,
+    };
+    let tiny = if T::DTYPE == DType::F16 { 2f64.powi(-25) } else { 2f64.powi(-134) };
+    for c in 0..cols {
+        let col: Vec<f64> = (0..rows).map(|r| x[r * cols + c].to_f64()).collect();
+        let m = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let s: f64 = col.iter().map(|v| (v - m).exp()).sum();
+        for (r, v) in col.iter().enumerate() {
+            let (want, want_log) = ((v - m).exp() / s, (v - m) - s.ln());
+            // The sum's order (`kernels_gpu::softmax::blocked_sum`, then up to 32 segments):
+            // at most 2·64 + rows/4096 + 32 roundings, not `rows`.
+            let tol = u * ((v - m).abs() + 2.0 * (128.0 + rows as f64 / 4096.0 + 32.0) + 16.0);
+            let (tol, tol_log) = (tol * want, tol + u * s.ln().abs());
+            let tol = tol + store_u * (want + tol) + tiny;
+            let tol_log = tol_log + store_u * (want_log.abs() + tol_log) + tiny;
+            let (g, gl) = (got[r * cols + c].to_f64(), got_log[r * cols + c].to_f64());
+            ensure!((g - want).abs() <= tol, "{case} on {d}: [{r}][{c}] = {g}, want {want} ± {tol}");
+            ensure!(
+                (gl - want_log).abs() <= tol_log,
+                "log_{case} on {d}: [{r}][{c}] = {gl}, want {want_log} ± {tol_log}"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Row lengths that pick each entry: one-pass V = 1 (up to 512 threads × 1 group), 2, 4, 8 (its
 /// longest row), then the shared-memory kernel with the row cached (one group past V = 8's
 /// longest) and too long for any GPU's shared memory (re-read), and a row not a whole number
-/// of 16-byte groups.
+/// of 16-byte groups; then columns (`softmax_columns`).
 fn softmax_at_every_kernel_and_depth(d: &Device) -> CaseResult {
     for cols in [1000, 3000, 6000, 28_672, 28_676, 32_768, 1001] {
         softmax_rows::<f32>(d, 2, cols)?;
@@ -228,6 +267,13 @@ fn softmax_at_every_kernel_and_depth(d: &Device) -> CaseResult {
     for cols in [1000, 60_001] {
         softmax_rows::<f16>(d, 1, cols)?;
         softmax_rows::<bf16>(d, 1, cols)?;
+    }
+    // Along axis 0: few columns and a long axis (32 segments), and many short columns.
+    for (rows, cols) in [(3001, 5), (7, 300)] {
+        softmax_columns::<f32>(d, rows, cols)?;
+        softmax_columns::<f64>(d, rows, cols)?;
+        softmax_columns::<f16>(d, rows, cols)?;
+        softmax_columns::<bf16>(d, rows, cols)?;
     }
     Ok(())
 }
@@ -272,7 +318,7 @@ fn every_cast_and_sqrt(d: &Device) -> CaseResult {
 }
 
 /// A model over `T` with the seed's weights (built in f64 and converted).
-trait ModelType: ferrite::Native {
+trait ModelType: ferrite::nn::NnFloat {
     fn model() -> Sequential<Self>;
 }
 impl ModelType for f32 {

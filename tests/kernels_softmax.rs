@@ -188,3 +188,21 @@ fn softmax_special_values_follow_ieee(
         on_each_target(|| special_rows::<f64>(cols, max_shared));
     }
 }
+
+/// The lane kernels' sum (`softmax::blocked_sum`, which `axis_softmax` and the CPU's lanes
+/// use) keeps its documented order: 2^25 ones in f32 sum to 2^25 exactly (in order they stop
+/// at 2^24), and 10^6 random terms stay within `(128 + n/4096 + 2)·u·Σ|x|` of the exact sum.
+#[test]
+fn the_lane_sum_is_blocked_not_sequential() {
+    let n = 1usize << 25;
+    assert_eq!(softmax::blocked_sum::<f32>(0, n, |_| 1.0), n as f32);
+    let x: Vec<f32> =
+        (0..1_000_000u64).map(|i| ((i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as f32) / 16777216.0).collect();
+    let got = softmax::blocked_sum::<f32>(0, x.len(), |k| x[k]) as f64;
+    let exact: f64 = x.iter().map(|&v| v as f64).sum();
+    let bound = (128.0 + x.len() as f64 / 4096.0 + 2.0) * f32::EPSILON as f64 / 2.0 * exact;
+    assert!((got - exact).abs() <= bound, "{got} against {exact} (bound {bound:e})");
+    // An empty range and one shorter than a block.
+    assert_eq!(softmax::blocked_sum::<f32>(5, 5, |k| x[k]), 0.0);
+    assert_eq!(softmax::blocked_sum::<f64>(0, 3, |k| k as f64), 3.0);
+}

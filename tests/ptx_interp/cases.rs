@@ -332,6 +332,30 @@ fn regs_case<T: Elem + kernels_gpu::prelude::Float>(k: Kernel<SoftmaxArgs<T>>, v
     softmax_case(k, 8, cols, cfg)
 }
 
+type AxisArgs<T> = (*const T, *mut T, u64, u64, u64, u32);
+
+/// Softmax and log-softmax along the middle of `[3, 37, 211]`: 633 lanes in 20 groups of 32 on
+/// two blocks (a grid-stride loop of 10 laps, the last group part-empty), the axis in two
+/// segments of 19 and 18 that meet in shared memory; the op registry holds
+/// the kernel to the f64 reference, with the special values, on the emulated devices.
+fn axis_case<T: Elem>(k: Kernel<AxisArgs<T>>) -> Case {
+    let (outer, len, inner) = (3usize, 37usize, 211usize);
+    let n = outer * len * inner;
+    let cfg = softmax::axis_config((outer * inner) as u64, len as u64, 2, max_threads(k.info.name));
+    assert_eq!(cfg.block.y, 2, "two segments of the axis");
+    multi(k.info, format!("[{outer}, {len}, {inner}] along axis 1"), 48 * 1024, move || {
+        (0..2u32)
+            .map(|log| {
+                let x = buf::<T>(n, 40 + log as u64, -30.0, 30.0);
+                let y = out::<T>(n);
+                let args = (p(&x), pm(&y), outer as u64, len as u64, inner as u64, log);
+                let label = if log == 1 { "log_softmax" } else { "softmax" };
+                setup(k, cfg, 48 * 1024, vec![x, y], args).labelled(label.into())
+            })
+            .collect()
+    })
+}
+
 type MatmulArgs<T> = (*const T, *const T, *mut T, u32, u32, u32, u64, u64);
 
 fn matmul_case<T: Elem>(k: Kernel<MatmulArgs<T>>, (m, n, kk): (usize, usize, usize), cfg: LaunchConfig) -> Case {
@@ -543,6 +567,18 @@ pub fn all_cases() -> Vec<Case> {
             1501,
             softmax::config::<f64>(32, 1501, 163 * 1024, max_threads("softmax_f64")),
         ),
+        softmax_case(
+            softmax::log_softmax_f32,
+            32,
+            3001,
+            softmax::config::<f32>(32, 3001, 163 * 1024, max_threads("log_softmax_f32")),
+        ),
+        softmax_case(
+            softmax::log_softmax_f64,
+            32,
+            1501,
+            softmax::config::<f64>(32, 1501, 163 * 1024, max_threads("log_softmax_f64")),
+        ),
         // 16-bit storage: the cache holds f32.
         softmax_case(
             softmax::softmax_f16,
@@ -576,6 +612,10 @@ pub fn all_cases() -> Vec<Case> {
         regs_case(softmax::softmax_regs_f64_v2, 2, 2048),
         regs_case(softmax::softmax_regs_f64_v4, 4, 4096),
         regs_case(softmax::softmax_regs_f64_v8, 8, 16384),
+        axis_case(softmax::softmax_axis_f32),
+        axis_case(softmax::softmax_axis_f64),
+        axis_case(softmax::softmax_axis_f16),
+        axis_case(softmax::softmax_axis_bf16),
     ];
     let sq = (256, 256, 256);
     for k in [matmul::matmul_f32, matmul::matmul_tn_f32, matmul::matmul_nt_f32] {

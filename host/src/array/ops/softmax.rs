@@ -1,10 +1,14 @@
-//! Softmax and log-softmax over any axis. The last axis of a contiguous array takes the fused
-//! row kernels (one pass through registers, or three through shared memory, on the GPU; a
-//! vectorized row loop on the CPU); any other axis is `exp(x - max) / Σ` from the reductions
-//! and the broadcasting arithmetic. 16-bit floats compute in f32 and round once: on the GPU
-//! the last axis has its own f16 and bf16 kernels, softmax and log-softmax (16 bits loaded,
-//! f32 inside, 16 bits stored, one launch); the CPU and the other axes convert to f32 and back
-//! around the f32 ops.
+//! Softmax and log-softmax over any axis. The last axis of a contiguous f32 or f64 array
+//! takes the fused row kernels (one pass through registers, or three through shared memory, on
+//! the GPU; a vectorized row loop on the CPU), and on the GPU f16 and bf16 have their own row
+//! kernels, softmax and log-softmax. Every other case takes the lane kernel
+//! (`kernels_gpu::softmax::axis_softmax`; the CPU runs its `lane` arithmetic): the axis in
+//! the middle of `[outer, len, inner]`, one launch, 16-bit floats loaded, computed in f32 and
+//! stored once. On the GPU it needs `inner > 1` (with `inner = 1` a warp's 32 lanes would be
+//! 32 rows, read uncoalesced), so an axis whose trailing dimensions are all 1 is `exp(x -
+//! max) / Σ` or `x - logsumexp(x)` from the reductions and the broadcasting arithmetic (the
+//! 16-bit types through f32, rounded once). `log_softmax` along the last axis on a GPU is the
+//! row kernel's log form for every float dtype.
 //!
 //! Numerics: subtracting the maximum keeps every exponent `<= 0`; a NaN makes its row NaN
 //! (through the sum), a row of only `-inf` is NaN, as the formula gives.
@@ -35,6 +39,9 @@ impl<T: Float> Array<T> {
         if k + 1 == self.ndim() {
             return self.softmax_last();
         }
+        if let Some(y) = self.fused_along(k, false)? {
+            return Ok(y);
+        }
         if T::DTYPE.size() == 2 {
             // In f32, rounded once: `x - max` rounded to 16 bits would put up to 2^-9·|x - max|
             // into the exponent (e^-78 off by 15% in bf16).
@@ -52,15 +59,19 @@ impl<T: Float> Array<T> {
             return Err(Error::bad_shape("log_softmax", self.shape(), "a 0-d array has no axis to normalise over"));
         }
         let k = self.layout().axis("log_softmax", axis)?;
-        if T::DTYPE.size() == 2 {
-            if k + 1 == self.ndim() && !self.is_empty() {
-                // The last axis on a GPU: one launch of the 16-bit kernel.
-                let x = self.contiguous()?;
-                let cols = *self.shape().last().unwrap();
-                if let Some(y) = x.last_16_on_gpu(true, self.len() / cols, cols)? {
-                    return Ok(y);
-                }
+        let on_gpu = matches!(self.storage(), Storage::Cuda(_));
+        if k + 1 == self.ndim() && !self.is_empty() && on_gpu {
+            // The last axis on a GPU: one launch of the row kernel.
+            let x = self.contiguous()?;
+            let cols = *self.shape().last().unwrap();
+            if let Some(y) = x.last_on_gpu(true, self.len() / cols, cols)? {
+                return Ok(y);
             }
+        }
+        if let Some(y) = self.fused_along(k, true)? {
+            return Ok(y);
+        }
+        if T::DTYPE.size() == 2 {
             // In f32, rounded once (as the softmax).
             return self.cast::<f32>()?.log_softmax(axis)?.cast::<T>();
         }
@@ -72,29 +83,73 @@ impl<T: Float> Array<T> {
         let cols = *self.shape().last().unwrap();
         let rows = self.len().checked_div(cols).unwrap_or(0);
         if T::DTYPE != DType::F32 && T::DTYPE != DType::F64 {
-            if let Some(y) = x.last_16_on_gpu(false, rows, cols)? {
+            if let Some(y) = x.last_on_gpu(false, rows, cols)? {
                 return Ok(y);
             }
-            // 16-bit on the CPU: through f32, rounded back once.
-            return x.cast::<f32>()?.softmax_last_native(rows, cols)?.cast::<T>();
+            // 16-bit on the CPU: the lane arithmetic, in f32 inside.
+            return Ok(x.fused_along(self.ndim() - 1, false)?.expect("the CPU takes every axis"));
         }
         x.softmax_last_native(rows, cols)
     }
 
-    /// The softmax (or with `log` the log-softmax) of the rows of a contiguous f16 or bf16
-    /// array on a GPU, in one launch of the 16-bit kernel (f32 inside, rounded once as it
-    /// stores); `None` on the CPU.
-    fn last_16_on_gpu(&self, log: bool, rows: usize, cols: usize) -> Result<Option<Array<T>>> {
+    /// Softmax (`log`: log-softmax) along axis `k` in one launch of the lane kernel (or the
+    /// CPU's lanes), if this device takes it for this shape (see the module doc); `None`
+    /// otherwise.
+    fn fused_along(&self, k: usize, log: bool) -> Result<Option<Array<T>>> {
+        let shape = self.shape();
+        let dims: (usize, usize, usize) = (shape[..k].iter().product(), shape[k], shape[k + 1..].iter().product());
+        let inner = dims.2;
+        if matches!(self.storage(), Storage::Cuda(_)) && inner < 2 {
+            return Ok(None);
+        }
+        let x = self.contiguous()?;
+        let mut out = Storage::alloc(T::DTYPE, self.len(), &self.device())?;
+        let (o, n) = (x.layout().offset(), self.len());
+        match (x.storage(), &mut out) {
+            (Storage::Cpu(x), Storage::Cpu(y)) => {
+                macro_rules! go {
+                    ($t:ty) => {
+                        cpu::softmax_axis::<$t>(
+                            &x.as_slice::<$t>().expect("the dtype")[o..o + n],
+                            y.as_mut_slice::<$t>().expect("the dtype"),
+                            dims,
+                            log,
+                        )
+                    };
+                }
+                match T::DTYPE {
+                    DType::F32 => go!(f32),
+                    DType::F64 => go!(f64),
+                    DType::F16 => go!(half::f16),
+                    _ => go!(half::bf16),
+                }
+            }
+            (Storage::Cuda(x), Storage::Cuda(y)) => cuda::ops::softmax_axis(&x.view(), o, y, dims, log)?,
+            _ => unreachable!("one device"),
+        }
+        Ok(Some(Array::from_parts(Arc::new(out), Layout::contiguous(shape))))
+    }
+
+    /// The softmax (or with `log` the log-softmax) of the rows of a contiguous array on a GPU,
+    /// in one launch of `row_softmax` (16-bit floats computed in f32, rounded once as they are
+    /// stored); `None` on the CPU. The f32/f64 softmax prefers the one-pass register kernels
+    /// (`softmax_last_native`); this serves their log-softmax and both for 16 bits.
+    fn last_on_gpu(&self, log: bool, rows: usize, cols: usize) -> Result<Option<Array<T>>> {
         let Storage::Cuda(c) = self.storage() else { return Ok(None) };
         let mut out = Storage::alloc(T::DTYPE, self.len(), &self.device())?;
         let Storage::Cuda(y) = &mut out else { unreachable!("one device") };
         let (o, x) = (self.layout().offset(), c.view());
+        use cuda::ops::softmax_rows as go;
         use kernels_gpu::softmax as k;
         match (T::DTYPE, log) {
-            (DType::F16, false) => cuda::ops::softmax_16(&k::softmax_f16, &x, o, y, rows, cols)?,
-            (DType::F16, true) => cuda::ops::softmax_16(&k::log_softmax_f16, &x, o, y, rows, cols)?,
-            (_, false) => cuda::ops::softmax_16(&k::softmax_bf16, &x, o, y, rows, cols)?,
-            (_, true) => cuda::ops::softmax_16(&k::log_softmax_bf16, &x, o, y, rows, cols)?,
+            (DType::F32, false) => go(&k::softmax_f32, &x, o, y, rows, cols)?,
+            (DType::F32, true) => go(&k::log_softmax_f32, &x, o, y, rows, cols)?,
+            (DType::F64, false) => go(&k::softmax_f64, &x, o, y, rows, cols)?,
+            (DType::F64, true) => go(&k::log_softmax_f64, &x, o, y, rows, cols)?,
+            (DType::F16, false) => go(&k::softmax_f16, &x, o, y, rows, cols)?,
+            (DType::F16, true) => go(&k::log_softmax_f16, &x, o, y, rows, cols)?,
+            (_, false) => go(&k::softmax_bf16, &x, o, y, rows, cols)?,
+            (_, true) => go(&k::log_softmax_bf16, &x, o, y, rows, cols)?,
         }
         Ok(Some(Array::from_parts(Arc::new(out), Layout::contiguous(self.shape()))))
     }

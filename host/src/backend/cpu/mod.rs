@@ -5,8 +5,8 @@
 //! cores with rayon.
 //!
 //! Map: `walk.rs` (the strided elementwise engine), `elementwise.rs` (the op families on it),
-//! `reduce.rs`, `matmul.rs`, `stream.rs` (streaming stores), this file (softmax, sqrt into an
-//! existing array).
+//! `reduce.rs`, `matmul.rs`, `stream.rs` (streaming stores), this file (softmax along the last
+//! axis and along any axis, sqrt into an existing array).
 
 pub(crate) mod elementwise;
 pub(crate) mod gather;
@@ -18,14 +18,17 @@ pub(crate) mod sort;
 mod stream;
 mod walk;
 
+use crate::array::storage::{kernel_slice, kernel_slice_mut};
+use crate::dtype::Element;
+use kernels_gpu::prelude::{Elem, Float as KernelFloat};
 use rayon::prelude::*;
 use simd::multiversion;
 use std::mem::MaybeUninit;
 
 pub(crate) use elementwise::{convert, copy};
-pub(crate) use walk::concat;
 pub(crate) use matmul::{gemm_batched, gemm_into};
 pub(crate) use simd::CpuMath;
+pub(crate) use walk::concat;
 
 /// Below this many elements (or multiply-adds) threads cost more than they save.
 const PARALLEL_MIN: usize = 1 << 15;
@@ -159,5 +162,47 @@ pub(crate) fn softmax_in_place<T: CpuMath>(x: &mut [T], cols: usize) {
         _ if cols == 0 => {}
         None => softmax_in_place_rows(x, cols),
         Some(rows) => x.par_chunks_mut(rows * cols).for_each(|x| softmax_in_place_rows(x, cols)),
+    }
+}
+
+/// `y`'s elements, shared by tasks that each write their own (disjoint) ones.
+struct Disjoint<K>(*mut K);
+// SAFETY: tasks write disjoint elements through it, and `y` outlives them (rayon's scope).
+unsafe impl<K: Send> Send for Disjoint<K> {}
+unsafe impl<K: Send> Sync for Disjoint<K> {}
+impl<K> Disjoint<K> {
+    /// # Safety
+    /// `i` is within `y`, and no other task writes element `i`.
+    unsafe fn write(&self, i: usize, v: K) {
+        unsafe { self.0.add(i).write(v) }
+    }
+}
+
+/// Softmax (`log`: log-softmax) along the middle axis of a contiguous `[outer, len, inner]`
+/// array `x` into `y`: each of the `outer · inner` lanes by `kernels_gpu::softmax::lane`, the
+/// GPU kernel's own arithmetic (16-bit floats load, compute in f32 and store once), lanes
+/// split across cores.
+pub(crate) fn softmax_axis<T: Element>(x: &[T], y: &mut [T], (outer, len, inner): (usize, usize, usize), log: bool)
+where
+    <T::Kernel as Elem>::Compute: KernelFloat,
+{
+    let (x, n) = (kernel_slice(x), x.len());
+    assert!(y.len() == n && n == outer * len * inner, "softmax_axis: shapes checked by the caller");
+    let y = Disjoint(kernel_slice_mut(y).as_mut_ptr());
+    let lane = |g: usize| {
+        let base = (g / inner) * len * inner + g % inner;
+        kernels_gpu::softmax::lane(
+            len,
+            log,
+            |k| x[base + k * inner].load(),
+            // SAFETY: `base + k·inner < n`, and lane `g` alone writes these elements.
+            |k, v| unsafe { y.write(base + k * inner, T::Kernel::store(v)) },
+        );
+    };
+    let lanes = outer * inner;
+    if n < PARALLEL_MIN {
+        (0..lanes).for_each(lane);
+    } else {
+        (0..lanes).into_par_iter().with_min_len((PARALLEL_MIN / len.max(1)).max(1)).for_each(lane);
     }
 }

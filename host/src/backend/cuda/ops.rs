@@ -97,10 +97,11 @@ pub(crate) fn softmax<T: NativeKernels>(
     Ok(())
 }
 
-/// `rows × cols` row softmax of f16 or bf16 `x` (from element `xo`) into `y` (contiguous), in
-/// one launch: each element loaded as 16 bits, the row computed (and cached) in f32, the
-/// result rounded once as it is stored.
-pub(crate) fn softmax_16<K: kernels_gpu::prelude::Elem>(
+/// `rows × cols` row softmax (or log-softmax, by `kernel`) of `x` (from element `xo`) into `y`
+/// (contiguous), in one launch of `softmax::row_softmax`: each element loaded as `K`, the row
+/// computed (and cached) in `K::Compute` (f32 for f16 and bf16), the result rounded once as it
+/// is stored.
+pub(crate) fn softmax_rows<K: kernels_gpu::prelude::Elem<Compute: kernels_gpu::prelude::Float>>(
     kernel: &Kernel<(*const K, *mut K, u32, u32)>,
     x: &CudaRef,
     xo: usize,
@@ -114,13 +115,50 @@ pub(crate) fn softmax_16<K: kernels_gpu::prelude::Elem>(
         if r > i32::MAX as u32 {
             return Err(Error::Config(format!("softmax: {rows} rows exceed the grid limit of 2^31 - 1")));
         }
-        // The cache holds the f32 values.
-        let cfg = softmax::config::<f32>(rows, cols, dev.max_shared_bytes(), dev.max_threads(&kernel.info)?);
+        // The cache holds the compute type's values.
+        let cfg = softmax::config::<K::Compute>(rows, cols, dev.max_shared_bytes(), dev.max_threads(&kernel.info)?);
         let args = (x.ptr_at::<K>(xo), y.ptr_at_mut::<K>(0), r, c);
         // SAFETY: `x` holds `rows · cols` elements from `xo`, `y` as many.
         unsafe { dev.launch(kernel, cfg, args)? }
     }
     Ok(())
+}
+
+/// Softmax (`log`: log-softmax) along the middle axis of the contiguous `[outer, len, inner]`
+/// float array `x` (from element `xo`) into `y` (contiguous, same dtype): one launch of
+/// `softmax::axis_softmax` (32 lanes × up to 32 segments of the axis a block), 16-bit floats
+/// computed in f32 and stored once.
+pub(crate) fn softmax_axis(
+    x: &CudaRef,
+    xo: usize,
+    y: &mut CudaData,
+    (outer, len, inner): (usize, usize, usize),
+    log: bool,
+) -> Result<()> {
+    let lanes = outer * inner;
+    if lanes == 0 || len == 0 {
+        return Ok(());
+    }
+    let dev = x.device().clone();
+    let dims = (outer as u64, len as u64, inner as u64, log as u32);
+    macro_rules! go {
+        ($k:expr, $t:ty) => {{
+            // Each entry's block is bounded by what its registers allow on this device.
+            let cfg =
+                softmax::axis_config(dims.0 * dims.2, dims.1, dev.grid_stride_blocks(), dev.max_threads(&$k.info)?);
+            let args = (x.ptr_at::<$t>(xo), y.ptr_at_mut::<$t>(0), dims.0, dims.1, dims.2, dims.3);
+            // SAFETY: `x` holds `outer · len · inner` elements from `xo`, `y` as many.
+            unsafe { dev.launch(&$k, cfg, args) }
+        }};
+    }
+    use kernels_gpu::prelude::{BF16, F16};
+    match y.dtype {
+        DType::F32 => go!(softmax::softmax_axis_f32, f32),
+        DType::F64 => go!(softmax::softmax_axis_f64, f64),
+        DType::F16 => go!(softmax::softmax_axis_f16, F16),
+        DType::BF16 => go!(softmax::softmax_axis_bf16, BF16),
+        d => Err(Error::Unsupported { op: "softmax", dtype: d, device: crate::Device::Cuda(dev).to_string() }),
+    }
 }
 
 /// `C[m×n] = op(A) · op(B)` with `op(A)` `m×k` and `op(B)` `k×n` (at most one transposed), of
