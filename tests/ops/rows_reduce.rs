@@ -308,38 +308,83 @@ pub fn rows() -> Vec<Row> {
             summed_then,
             "x - logsumexp: logsumexp's error (its rounding, |l|·u, and the sum's), and the subtraction's rounding",
         ),
-        Row::new("sum_long_rows", &[DType::F32, DType::BF16], Kind::Custom(long_rows)),
+        Row::new("sum_long_rows", FLOATS, Kind::Custom(long_rows)),
     ]
 }
 
 /// Rows long enough for the GPU to split them along `grid.y` (`kernels_gpu::ops::reduce`'s
-/// `reduce_inner` with `reduce_partials`): `sum` and `argmax` of the two rows of a
-/// `[2, 2^19 + 5]` array (chunks of uneven length, two outputs interleaved in the partial
-/// results). The sum is held to the split order's bound against the f64 sum: `C` chunks of
-/// 256 threads give `ceil(n/(256·C)) + 8 + C` roundings on the way to a result, each at most
-/// `u·Σ|x|`, plus the 16-bit result's own rounding; the index is exact.
+/// `reduce_inner` with `reduce_partials`): `sum`, `argmax`, `mean`, `var`, `norm` and
+/// `logsumexp` of the two rows of a `[2, 2^19 + 5]` array (chunks of uneven length, two
+/// outputs interleaved in the partial results; `var` and `logsumexp` are two split launches
+/// each, the second centred by the first's per-row result). Every float dtype. The bounds
+/// follow the split order against the f64 value: `C` chunks of 256 threads give
+/// `G = ceil(n/(256·C)) + 8 + C + 2` roundings on the way to a sum, each at most `u` of the
+/// sum of magnitudes; `mean` adds its divide, `norm` halves Σx²'s relative error and rounds a
+/// square root, `var` adds the rounding of each `x - mean` (relative, so 4u of the sum of
+/// squares), `logsumexp` turns Σe^(x-m)'s relative error into an absolute one (the exps are
+/// within 2 ulps, `x - m` in [-2, 0] rounds by 2u) plus `|l|·u`; 16-bit results round once
+/// more (2^-8 relative). The index is exact.
 fn long_rows(dtype: DType, d: &Device) -> CaseResult {
     use kernels_gpu::ops::reduce::MIN_SPLIT;
     let (rows, n) = (2usize, (1usize << 19) + 5);
     let case = format!("sum_long_rows {dtype:?}");
     let values = samples::values(dtype, rows * n, samples::domain(-1.0, 1.0), &case);
     let x = Dyn::new(dtype, &values, &[rows, n], d)?;
-    let got = float!(&x, b => b.sum(Axes::from(1isize), false)?).to_f64()?;
+    let ax = || Axes::from(1isize);
+    let results = [
+        ("sum", float!(&x, b => b.sum(ax(), false)?).to_f64()?),
+        ("mean", float!(&x, b => b.mean(ax(), false)?).to_f64()?),
+        ("var", float!(&x, b => b.var(ax(), 0, false)?).to_f64()?),
+        ("norm", float!(&x, b => b.norm(ax(), false)?).to_f64()?),
+        ("logsumexp", float!(&x, b => b.logsumexp(ax(), false)?).to_f64()?),
+    ];
     let idx = any_to!(&x, Dyn::I64, b => b.argmax(Some(1), false)?).to_f64()?;
     let chunks = (n as u64 / MIN_SPLIT).min(132 * 2048 / 256) as f64;
     let u = if dtype == DType::F64 { 2f64.powi(-53) } else { 2f64.powi(-24) };
     let out_u = sixteen(dtype).map_or(0.0, |_| 2f64.powi(-8));
+    let g = (n as f64 / (256.0 * chunks)).ceil() + 8.0 + chunks + 2.0;
     for r in 0..rows {
         let row = &values[r * n..(r + 1) * n];
-        let want: f64 = row.iter().sum();
-        let abs: f64 = row.iter().map(|v| v.abs()).sum();
-        let bound = ((n as f64 / (256.0 * chunks)).ceil() + 8.0 + chunks + 2.0) * u * abs;
-        let bound = bound + out_u * (want.abs() + bound);
-        ensure!((got[r] - want).abs() <= bound, "{case} row {r}: {} against {want} (bound {bound:e})", got[r]);
+        let nf = n as f64;
+        // Compensated sums: a plain f64 sum of 2^19 terms is no better than the f64 kernel.
+        let sum = neumaier(row.iter().copied());
+        let abs = neumaier(row.iter().map(|v| v.abs()));
+        let sq = neumaier(row.iter().map(|v| v * v));
+        let mean = sum / nf;
+        let dev = neumaier(row.iter().map(|v| (v - mean) * (v - mean)));
+        let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let l = m + neumaier(row.iter().map(|v| (v - m).exp())).ln();
+        // (reference, bound before the 16-bit rounding)
+        let want = [
+            (sum, g * u * abs),
+            (mean, g * u * abs / nf + u * mean.abs()),
+            (dev / nf, (g + 4.0) * u * dev / nf + u * dev / nf),
+            (sq.sqrt(), (g / 2.0 + 2.0) * u * sq.sqrt()),
+            (l, (g + 4.0) * u + 2.0 * u * l.abs()),
+        ];
+        for ((name, got), (want, bound)) in results.iter().zip(want) {
+            let bound = bound + out_u * (want.abs() + bound);
+            ensure!(
+                (got[r] - want).abs() <= bound,
+                "{case} {name} of row {r}: {} against {want} (bound {bound:e})",
+                got[r]
+            );
+        }
         let first_max = row.iter().enumerate().fold(0, |b, (i, &v)| if v > row[b] { i } else { b });
         ensure!(idx[r] == first_max as f64, "{case} argmax of row {r}: {} against {first_max}", idx[r]);
     }
     Ok(())
+}
+
+/// The sum of `v` with Neumaier's compensation: within a few ulps of the exact sum.
+fn neumaier(v: impl Iterator<Item = f64>) -> f64 {
+    let (mut s, mut c) = (0.0f64, 0.0f64);
+    for x in v {
+        let t = s + x;
+        c += if s.abs() >= x.abs() { (s - t) + x } else { (x - t) + s };
+        s = t;
+    }
+    s + c
 }
 
 /// The single axis an arg reduction takes (`None`: the flattened array); the runner gives

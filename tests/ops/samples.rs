@@ -318,7 +318,37 @@ pub fn reductions(dtype: DType, d: Domain, case: &str) -> Vec<(Input, Option<Vec
     // NaN only in the reversed one.
     let sp = specials(dtype);
     let rev: Vec<f64> = sp.iter().rev().copied().collect();
-    out.push((Input::new(&[sp.len()], sp, Contiguous), None));
+    out.push((Input::new(&[sp.len()], sp.clone(), Contiguous), None));
     out.push((Input::new(&[rev.len()], rev, Contiguous), None));
+    out.push((one_special_a_column(&sp), Some(vec![0])));
     out
+}
+
+/// The special values one to a column, along axis 0 of a `[k, k + 1]` array: column `j` holds
+/// `sp[j]` on the diagonal and 0s and 1s elsewhere, and the last column holds `sp[0]` in every
+/// row (for floats `-inf`, whose lane has no finite maximum). Each special meets only ordinary
+/// values (in the 1-D samples a NaN hides what an infinity does), and the lanes run down a
+/// middle axis. The dtype's largest finite values stay out: their squares overflow an f32
+/// accumulator (to inf, as NumPy's float32 `std` and `norm` do), which the registry's f64
+/// references, written without the dtype, do not model.
+fn one_special_a_column(sp: &[f64]) -> Input {
+    let float = sp.iter().any(|x| x.is_nan());
+    let big = sp.iter().filter(|x| x.is_finite()).fold(0.0f64, |m, x| m.max(x.abs()));
+    let sp: &Vec<f64> = &sp.iter().copied().filter(|x| !(float && x.abs() == big)).collect();
+    let k = sp.len();
+    let same = if float { f64::NEG_INFINITY } else { sp[0] };
+    let v = (0..k)
+        .flat_map(|i| {
+            (0..=k).map(move |j| {
+                if j == k {
+                    same
+                } else if i == j {
+                    sp[j]
+                } else {
+                    (i % 2) as f64
+                }
+            })
+        })
+        .collect();
+    Input::new(&[k, k + 1], v, View::Contiguous)
 }

@@ -487,6 +487,16 @@ const REDUCE_OPS: [Reduce; 9] = [
     Reduce::SumExpShift,
 ];
 
+/// The ops an entry storing `O` from accumulator `A` is launched with: every one, or for an
+/// integer or bool narrower than its i64 accumulator only those whose results are elements
+/// (max, min and the arg ops): the host keeps integer sums and products in i64, and a narrower
+/// store of them would wrap.
+fn ops_storing<A: 'static, O: 'static>() -> Vec<Reduce> {
+    let narrow = TypeId::of::<A>() == TypeId::of::<i64>() && TypeId::of::<O>() != TypeId::of::<i64>();
+    let element = |op: &Reduce| matches!(op, Reduce::Max | Reduce::Min | Reduce::ArgMax | Reduce::ArgMin);
+    REDUCE_OPS.into_iter().filter(|op| !narrow || element(op)).collect()
+}
+
 const _: fn(Reduce) = |r| match r {
     Reduce::Sum
     | Reduce::Prod
@@ -606,10 +616,11 @@ fn check_reduce(
 fn reduce_inner_case<E: Reducible, O: 'static>(k: Kernel<ReduceArgs<E, E::Acc, O>>) -> Case {
     let geos: [([u64; 3], usize); 2] = [([4, 9, 35], 211), ([3, 6, 301], 1009)];
     let (dt, acc, od) = (Dt::of::<E>(), Dt::of::<E::Acc>(), Dt::of::<O>());
-    let shape = "x[4][9][35] and x[3][6][301] over axes 0 and 2, 9 ops".to_string();
+    let ops = ops_storing::<E::Acc, O>();
+    let shape = format!("x[4][9][35] and x[3][6][301] over axes 0 and 2, {} ops", ops.len());
     multi(k.info, shape, SHARED, move || {
         let mut v = Vec::new();
-        for op in REDUCE_OPS {
+        for &op in &ops {
             for ([a, b, c], period) in geos {
                 let (keep, ks) = (Shape::new(&[b]), Strides::new(0, &[c as i64]));
                 let (red, rs) = (Shape::new(&[a, c]), Strides::new(0, &[(b * c) as i64, 1]));
@@ -664,10 +675,11 @@ fn reduce_inner_case<E: Reducible, O: 'static>(k: Kernel<ReduceArgs<E, E::Acc, O
 fn reduce_outer_case<E: Reducible, O: 'static>(k: Kernel<ReduceArgs<E, E::Acc, O>>) -> Case {
     let geos: [([u64; 2], usize); 2] = [([50, 300], 1009), ([600, 40], 1009)];
     let (dt, acc) = (Dt::of::<E>(), Dt::of::<E::Acc>());
-    let shape = "x[50][300] and x[600][40] over axis 0, in chunks, 9 ops".to_string();
+    let ops = ops_storing::<E::Acc, O>();
+    let shape = format!("x[50][300] and x[600][40] over axis 0, in chunks, {} ops", ops.len());
     multi(k.info, shape, SHARED, move || {
         let mut v = Vec::new();
-        for op in REDUCE_OPS {
+        for &op in &ops {
             for ([rows, cols], period) in geos {
                 let (keep, ks) = (Shape::new(&[cols]), Strides::new(0, &[1]));
                 let (red, rs) = (Shape::new(&[rows]), Strides::new(0, &[cols as i64]));
@@ -723,11 +735,19 @@ fn reduce_outer_case<E: Reducible, O: 'static>(k: Kernel<ReduceArgs<E, E::Acc, O
 fn reduce_partials_case<A: Num, O: 'static>(k: Kernel<PartialsArgs<A, O>>) -> Case {
     let (chunks, n_out) = (7usize, 300usize);
     let (acc, od) = (Dt::of::<A>(), Dt::of::<O>());
-    multi(k.info, format!("{chunks} chunks × {n_out} outputs, 9 ops"), SHARED, move || {
-        REDUCE_OPS
-            .iter()
+    let ops = ops_storing::<A, O>();
+    multi(k.info, format!("{chunks} chunks × {n_out} outputs, {} ops", ops.len()), SHARED, move || {
+        ops.iter()
             .map(|&op| {
-                let part: Vec<A> = values(chunks * n_out, 15, -3.0, 3.0, 97).map(A::of_f64).collect();
+                // Partials of a narrow integer's max or min are its elements: in its range.
+                let fit = |v: f64| match od {
+                    Dt::Bool => v.rem_euclid(2.0),
+                    Dt::U8 => v.clamp(0.0, u8::MAX as f64),
+                    Dt::U32 => v.clamp(0.0, u32::MAX as f64),
+                    Dt::I32 => v.clamp(i32::MIN as f64, i32::MAX as f64),
+                    _ => v,
+                };
+                let part: Vec<A> = values(chunks * n_out, 15, -3.0, 3.0, 97).map(|v| A::of_f64(fit(v))).collect();
                 let part = DeviceBuffer::from_slice(&bytes_of(&part));
                 let part_idx = op.is_arg().then(|| {
                     let i: Vec<i64> = vals(chunks * n_out, 16, 0.0, 1e4).into_iter().map(|x| x as i64).collect();

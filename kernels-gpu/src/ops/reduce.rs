@@ -12,7 +12,8 @@
 //! Accumulation: in f32 for f32, f16 and bf16, f64 for f64, i64 for every integer (integer
 //! sums wrap). Every kernel has an output type `O` ([`Store`]): the accumulator itself, or for
 //! f16 and bf16 the array's own dtype, rounded once at the store (one launch, no f32
-//! temporary). Partial results of chunks are always accumulators (the output pointer then
+//! temporary), and for i32, u8, u32 and bool their own dtype (max, min, any, all: no i64
+//! temporary and cast launch). Partial results of chunks are always accumulators (the output pointer then
 //! addresses accumulators, whatever `O` is), and only the final write ([`reduce_partials`],
 //! or an unchunked launch) converts. Arg ops also write the index (i64, row-major over the
 //! reduced dimensions, as NumPy's flat index).
@@ -170,6 +171,27 @@ impl Store<f32> for BF16 {
     #[inline(always)]
     fn of_acc(a: f32) -> BF16 {
         BF16::from_f32(a)
+    }
+}
+
+/// The integers and bool from their i64 accumulator: exact for the results stored so (the
+/// maximum and minimum, which are elements; `any`/`all` as max/min of bools).
+macro_rules! store_from_i64 {
+    ($($t:ty),*) => {$(
+        impl Store<i64> for $t {
+            #[inline(always)]
+            fn of_acc(a: i64) -> $t {
+                a as $t
+            }
+        }
+    )*};
+}
+store_from_i64!(i32, u8, u32);
+
+impl Store<i64> for Bool {
+    #[inline(always)]
+    fn of_acc(a: i64) -> Bool {
+        Bool((a != 0) as u8)
     }
 }
 
@@ -526,8 +548,9 @@ pub type PartialsArgs<A, O = A> = (u32, *const A, *const i64, u32, u64, *const A
 
 /// The reduction entries of one dtype: those writing the accumulator (the results the host
 /// computes with, such as a variance's mean, and every chunk's partial results), and, where
-/// the dtype differs from its accumulator only by width (f16, bf16; for f32 and f64 the same
-/// entries), those writing the dtype itself.
+/// the dtype differs from its accumulator only by width (f16, bf16, and i32, u8, u32, bool,
+/// whose max and min are elements; for f32, f64 and i64 the same entries), those writing the
+/// dtype itself.
 #[cfg(not(target_arch = "nvptx64"))]
 #[derive(Clone, Copy)]
 pub struct ReduceKernels<E: Reducible> {
@@ -537,7 +560,7 @@ pub struct ReduceKernels<E: Reducible> {
     pub own: Option<OwnKernels<E>>,
 }
 
-/// The entries that store results in the input's own float dtype.
+/// The entries that store results in the input's own dtype.
 #[cfg(not(target_arch = "nvptx64"))]
 #[derive(Clone, Copy)]
 pub struct OwnKernels<E: Reducible> {
@@ -612,6 +635,10 @@ reduce_entries! {
     own {
         F16: f32, reduce_inner_f16_own, reduce_outer_f16_own;
         BF16: f32, reduce_inner_bf16_own, reduce_outer_bf16_own;
+        i32: i64, reduce_inner_i32_own, reduce_outer_i32_own;
+        u8: i64, reduce_inner_u8_own, reduce_outer_u8_own;
+        u32: i64, reduce_inner_u32_own, reduce_outer_u32_own;
+        Bool: i64, reduce_inner_bool_own, reduce_outer_bool_own;
     }
     partials {
         f32 => f32: reduce_partials_f32;
@@ -619,5 +646,9 @@ reduce_entries! {
         i64 => i64: reduce_partials_i64;
         f32 => F16: reduce_partials_f32_f16;
         f32 => BF16: reduce_partials_f32_bf16;
+        i64 => i32: reduce_partials_i64_i32;
+        i64 => u8: reduce_partials_i64_u8;
+        i64 => u32: reduce_partials_i64_u32;
+        i64 => Bool: reduce_partials_i64_bool;
     }
 }

@@ -107,8 +107,9 @@ struct Output {
 impl<T: Element> Array<T> {
     /// Runs `op` with `scale`, `post` and an optional per-output center (an array of the
     /// accumulator dtype and the kept shape). `own` asks the GPU for values in the array's own
-    /// dtype, stored once by the kernel (the float dtypes have such entries; otherwise, and on
-    /// the CPU, the values come in the accumulator dtype and [`finish`] converts them).
+    /// dtype, stored once by the kernel (the 16-bit floats, i32, u8, u32 and bool have such
+    /// entries; otherwise, and on the CPU, the values come in the accumulator dtype and
+    /// [`finish`] converts them).
     fn reduce_raw(
         &self,
         op: Reduce,

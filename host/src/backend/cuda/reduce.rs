@@ -18,8 +18,8 @@ use kernels_gpu::prelude::Num;
 const TARGET_THREADS: u64 = 132 * 2048;
 
 /// The results of a reduction on the device: values in the accumulator type or, when asked
-/// for and the dtype has such entries (the floats), in the input's own dtype; indices for arg
-/// ops.
+/// for and the dtype has such entries (the 16-bit floats, the narrower integers and bool), in
+/// the input's own dtype; indices for arg ops.
 pub(crate) struct Reduced {
     pub values: DeviceBuffer<u8>,
     pub own: bool,
@@ -89,10 +89,18 @@ pub(crate) fn reduce<K: Reducible>(
         // hold `n_out` results of the kernel's output type each.
         unsafe {
             match (&finals, inner) {
-                (Finals::Acc(k), true) => dev.launch(&k.inner, cfg, args!(values.ptr_mut(), idx_ptr(&mut indices), last))?,
-                (Finals::Acc(k), false) => dev.launch(&k.outer, cfg, args!(values.ptr_mut(), idx_ptr(&mut indices), last))?,
-                (Finals::Own(k), true) => dev.launch(&k.inner, cfg, args!(values.ptr_mut(), idx_ptr(&mut indices), last))?,
-                (Finals::Own(k), false) => dev.launch(&k.outer, cfg, args!(values.ptr_mut(), idx_ptr(&mut indices), last))?,
+                (Finals::Acc(k), true) => {
+                    dev.launch(&k.inner, cfg, args!(values.ptr_mut(), idx_ptr(&mut indices), last))?
+                }
+                (Finals::Acc(k), false) => {
+                    dev.launch(&k.outer, cfg, args!(values.ptr_mut(), idx_ptr(&mut indices), last))?
+                }
+                (Finals::Own(k), true) => {
+                    dev.launch(&k.inner, cfg, args!(values.ptr_mut(), idx_ptr(&mut indices), last))?
+                }
+                (Finals::Own(k), false) => {
+                    dev.launch(&k.outer, cfg, args!(values.ptr_mut(), idx_ptr(&mut indices), last))?
+                }
             }
         }
         return Ok(Reduced { values, own, indices });
