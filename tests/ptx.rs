@@ -190,7 +190,7 @@ fn max_shared(arch: &str) -> u32 {
 fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> Vec<LaunchConfig> {
     use kernels_gpu::nn::loss;
     use kernels_gpu::ops::layout::Shape;
-    use kernels_gpu::ops::{copy, map, reduce, scan, sort};
+    use kernels_gpu::ops::{copy, map, radix, reduce, scan, sort};
     use kernels_gpu::{elementwise, matmul, sgemm, softmax, tensor_core, wgmma_matmul};
     let f64 = kernel.ends_with("f64") || kernel.contains("_f64_");
     let prefix = |p: &[&str]| p.iter().any(|p| kernel.starts_with(p));
@@ -287,10 +287,17 @@ fn host_configs(kernel: &str, arch: &str, max_threads: &dyn Fn(&str) -> u32) -> 
             .collect(),
         // Shared memory for the widest accumulator (i64, f64) bounds every entry's.
         _ if prefix(&["cumsum_"]) => [1, 1 << 20].map(|r| scan::config::<u64>(r, 132 * 32)).to_vec(),
-        // Sorting: a block per row with the row in shared memory (up to 2048 keys), a block per
-        // 2048-pair tile (`sort_merge`), and flat grid-stride loops.
+        // Sorting: a block per row with the row in shared memory (up to 2048 keys), the radix
+        // sort's block per 4096-key tile (histogram, scatter) and its flat AND/OR pre-pass, and
+        // flat grid-stride loops.
         _ if prefix(&["sort_block_"]) => [1, 33, 1025, 2048].map(|n| sort::block_config(1 << 20, n, 132 * 32)).to_vec(),
-        _ if prefix(&["sort_merge_"]) => [1, 1 << 20].map(|r| sort::merge_config(r, 1 << 12, 132 * 32)).to_vec(),
+        _ if prefix(&["radix_hist_"]) => {
+            [1, 1 << 20].map(|r| radix::tile_config(r, 4099, 132 * 32, radix::HIST_SHARED)).to_vec()
+        }
+        _ if prefix(&["radix_scatter_"]) => {
+            [1, 1 << 20].map(|r| radix::tile_config(r, 4099, 132 * 32, radix::SCATTER_SHARED)).to_vec()
+        }
+        _ if prefix(&["radix_bits_"]) => [1, 1 << 33].map(|n| radix::bits_config(n, 132 * 32)).to_vec(),
         _ if prefix(&["sort_", "searchsorted_"]) => [1, 1 << 33].map(|n| sort::flat_config(n, 132 * 32)).to_vec(),
         _ if prefix(&["reduce_partials_"]) => {
             vec![reduce::partials_config(1, 132 * 32), reduce::partials_config(1 << 30, 132 * 32)]

@@ -74,6 +74,7 @@ pub fn all_kernels() -> std::vec::Vec<KernelInfo> {
         ops::fill::KERNELS,
         ops::gather::KERNELS,
         ops::sort::KERNELS,
+        ops::radix::KERNELS,
     ];
     modules.iter().chain(families).flat_map(|m| m.iter().copied()).collect()
 }

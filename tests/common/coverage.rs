@@ -28,6 +28,7 @@ const OP_FAMILIES: &[&str] = &[
     "nonzero_",
     "sort_",
     "searchsorted_",
+    "radix_",
 ];
 
 /// Whether `entry` is one of the op families' (the registry's to reach).

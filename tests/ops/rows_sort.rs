@@ -2,8 +2,11 @@
 //! The references sort here, by hand: `sort_by` on the logical values (f64) with NaN after
 //! everything and `-0.0 == 0.0` (Rust's sort is stable, as NumPy's `kind='stable'`), never
 //! through the library. The samples: the indexing rows' sources (empty, 1, primes, over a
-//! block, 2-D and 4-D, transposed, sliced, broadcast, the specials), a row of 4099 (past the
-//! shared-memory sort), and the specials repeated in two orders (ties, `±0`, NaNs). The error
+//! block, 2-D and 4-D, transposed, sliced, broadcast, the specials), the specials repeated in
+//! two orders (ties, `±0`, NaNs), and rows past the shared-memory sort (the GPU's radix sort):
+//! the specials cycled over 4099 keys (every 64-bit key digit varies for the integer dtypes),
+//! one value 4096 times (no digit varies), and 3 rows of 4099 (specials between random values;
+//! flattened, 12297 keys). The error
 //! inputs: an axis out of range, `k` past the axis, `searchsorted` on a 2-D array.
 
 use super::dynarray::{ALL, Dyn, each};
@@ -57,7 +60,6 @@ fn lanes(shape: &[usize], ax: usize) -> Vec<Vec<usize>> {
 /// The samples: the indexing rows' sources, long rows, and the specials twice over.
 fn inputs(dtype: DType, case: &str) -> Vec<Input> {
     let mut v = sources(dtype, case);
-    v.push(Input::new(&[4099], samples::values(dtype, 4099, domain(-100.0, 100.0), case), View::Contiguous));
     let sp = samples::specials(dtype);
     let mut twice: Vec<f64> = sp.iter().rev().copied().collect();
     twice.extend(&sp);
@@ -70,6 +72,12 @@ fn inputs(dtype: DType, case: &str) -> Vec<Input> {
     // digit differs: no pass at all).
     v.push(Input::new(&[4099], twice.iter().copied().cycle().take(4099).collect(), View::Contiguous));
     v.push(Input::new(&[4096], vec![sp[sp.len() / 2]; 4096], View::Contiguous));
+    // Several rows on the GPU's radix sort at once (along axis 1, two tiles a row: tiles of
+    // 4096 keys never span two rows; flattened, one row of 12297 keys in 4 tiles): the
+    // specials cycled between random values (ties).
+    let rnd = samples::values(dtype, 3 * 4099, domain(-100.0, 100.0), case);
+    let mixed: Vec<f64> = (0..3 * 4099).map(|i| if i % 2 == 0 { twice[i % n] } else { rnd[i] }).collect();
+    v.push(Input::new(&[3, 4099], mixed, View::Contiguous));
     v
 }
 

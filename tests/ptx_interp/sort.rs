@@ -2,11 +2,15 @@
 //! judged against a host reference written here: the keys of every dtype's specials and
 //! random values must order as NumPy sorts (NaN last, `-0.0 == 0.0`; reversed with
 //! `DESCENDING`); `sort_block` on 3 rows of 37 and of 1000 keys with many ties must give the
-//! stable argsort; the global path's pad, one bitonic step and unpad on 2 rows of 37 keys
-//! (`p = 64`), its shared-memory stages on 2 rows of 4096 pairs (two tiles each); `searchsorted` left and right on a sorted row with repeats.
+//! stable argsort; the radix sort's AND/OR pre-pass (3 blocks over 2 · 4099 keys spanning
+//! the 64-bit range, 2 blocks over 300 equal keys), its digit histogram and its stable scatter (first,
+//! middle and last pass) on 2 rows of 4099 keys (a tile of 16 rounds and a tile of 3 per row,
+//! 3 blocks for 4 tiles), ties among them; `searchsorted` left and right on a sorted row with
+//! repeats. Outputs start poisoned (0xFF bytes).
 
 use super::cases::{Case, bytes_of, multi, out, p, pm, setup, vals};
 use kernels_gpu::emu::DeviceBuffer;
+use kernels_gpu::ops::radix;
 use kernels_gpu::ops::sort::{self, DESCENDING, KeyArgs, RIGHT};
 use kernels_gpu::prelude::{BF16, Bool, Elem, F16};
 use kernels_gpu::{Kernel, LaunchConfig};
@@ -77,7 +81,7 @@ fn key_case<E: Elem>(k: Kernel<KeyArgs<E>>, specials: &'static [f64]) -> Case {
     })
 }
 
-/// Keys with many ties (`0..9`, one `i64::MAX - 1` as NaN's).
+/// Keys with many ties (`0..9`) and one large key (`i64::MAX - 1`).
 fn tied(rows: usize, n: usize, seed: u64) -> Vec<i64> {
     let mut v: Vec<i64> = vals(rows * n, seed, 0.0, 9.0).into_iter().map(|v| v as i64).collect();
     v[n / 2] = i64::MAX - 1;
@@ -115,146 +119,141 @@ fn block_case() -> Case {
     })
 }
 
-const ROWS: u64 = 2;
-const N: u64 = 37;
-const P: u64 = 64;
-
-fn pad_case() -> Case {
-    multi(sort::sort_pad_i64.info, "2 rows of 37 keys padded to 64".into(), SHARED, || {
-        let kv = tied(ROWS as usize, N as usize, 3);
-        let (keys, kb, ib) = (buf(&kv), out::<i64>((ROWS * P) as usize), out::<i64>((ROWS * P) as usize));
-        let args = (p(&keys), ROWS, N, P, pm(&kb), pm(&ib));
-        vec![setup(sort::sort_pad_i64, flat(ROWS * P), SHARED, vec![keys, kb, ib], args).verified(move |bs| {
-            let (k, i) = (read_i64(&bs[1]), read_i64(&bs[2]));
-            for e in 0..(ROWS * P) as usize {
-                let (r, c) = (e / P as usize, e % P as usize);
-                let want = if c < N as usize { kv[r * N as usize + c] } else { i64::MAX };
-                if k[e] != want || i[e] != c as i64 {
-                    return Err(format!("pair {e}: ({}, {})", k[e], i[e]));
-                }
-            }
-            Ok(())
-        })]
-    })
+/// Keys for the radix entries: every third a tie among `0..9`, the rest spread over the whole
+/// 64-bit range (every digit varies), with `i64::MIN` and `i64::MAX` among them.
+fn wide(len: usize, seed: u64) -> Vec<i64> {
+    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut v: Vec<i64> = (0..len)
+        .map(|e| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            if e % 3 == 0 { (s % 9) as i64 } else { s as i64 }
+        })
+        .collect();
+    v[1] = i64::MIN;
+    v[len - 2] = i64::MAX;
+    v
 }
 
-fn step_case() -> Case {
-    multi(sort::sort_step_i64.info, "2 rows of 64 pairs, steps (8, 4) and (64, 1)".into(), SHARED, || {
-        [(8u64, 4u64), (64, 1)]
+/// 2 rows of `TILE + 3` keys: a full tile of 16 rounds and a tile of 3, in each row.
+const ROWS: u64 = 2;
+const N: u64 = radix::TILE + 3;
+
+fn tiles() -> u64 {
+    N.div_ceil(radix::TILE)
+}
+
+/// The key's digit at `shift`, as the radix sort orders it (sign bit flipped).
+fn digit_of(k: i64, shift: u32) -> usize {
+    (((k as u64 ^ (1 << 63)) >> shift) & 255) as usize
+}
+
+/// `hist[(row · 256 + d) · tiles + t]`, by hand.
+fn hist_of(kv: &[i64], shift: u32) -> Vec<i64> {
+    let t = tiles() as usize;
+    let mut h = vec![0i64; ROWS as usize * 256 * t];
+    for (e, &k) in kv.iter().enumerate() {
+        let (row, i) = (e / N as usize, e % N as usize);
+        h[(row * 256 + digit_of(k, shift)) * t + i / radix::TILE as usize] += 1;
+    }
+    h
+}
+
+fn bits_case() -> Case {
+    multi(radix::radix_bits_i64.info, "2 · 4099 wide keys, 3 blocks; 300 equal keys".into(), SHARED, || {
+        [(wide((ROWS * N) as usize, 5), 3u32), (vec![-77; 300], 2)]
             .into_iter()
-            .map(|(k, j)| {
-                let kv = tied(ROWS as usize, P as usize, k);
-                let iv: Vec<i64> = (0..ROWS * P).map(|e| (e % P) as i64).collect();
-                let (kb, ib) = (buf(&kv), buf(&iv));
-                let args = (pm(&kb), pm(&ib), ROWS, P, k, j);
-                setup(sort::sort_step_i64, flat(ROWS * P / 2), SHARED, vec![kb, ib], args)
-                    .labelled(format!("k {k} j {j}"))
+            .map(|(kv, blocks)| {
+                let len = kv.len();
+                let cfg = radix::bits_config(len as u64, blocks);
+                let (keys, parts) = (buf(&kv), out::<i64>(2 * blocks as usize));
+                let args = (p(&keys), len as u64, pm(&parts));
+                setup(radix::radix_bits_i64, cfg, SHARED, vec![keys, parts], args)
+                    .labelled(format!("{len} keys"))
                     .verified(move |bs| {
-                        let (mut wk, mut wi) = (kv.clone(), iv.clone());
-                        for e in 0..(ROWS * P) as usize {
-                            let (r, i) = (e / P as usize, e % P as usize);
-                            let l = i ^ j as usize;
-                            if l <= i {
-                                continue;
-                            }
-                            let (a, b) = (r * P as usize + i, r * P as usize + l);
-                            let up = i & k as usize == 0;
-                            if ((wk[a], wi[a]) > (wk[b], wi[b])) == up {
-                                wk.swap(a, b);
-                                wi.swap(a, b);
-                            }
+                        let mut want = vec![0i64; 2 * blocks as usize];
+                        for b in 0..blocks as usize {
+                            let mine = kv.iter().enumerate().filter(|(i, _)| (i / 256) % blocks as usize == b);
+                            want[2 * b] = mine.clone().fold(-1, |a, (_, &k)| a & k);
+                            want[2 * b + 1] = mine.fold(0, |a, (_, &k)| a | k);
                         }
-                        if read_i64(&bs[0]) == wk && read_i64(&bs[1]) == wi {
-                            Ok(())
-                        } else {
-                            Err("not the compare-exchange step".into())
-                        }
+                        if read_i64(&bs[1]) == want { Ok(()) } else { Err("not the blocks' AND and OR".into()) }
                     })
             })
             .collect()
     })
 }
 
-/// Pairs ordered by (key, index), ascending or descending.
-fn sorted_pairs(k: &[i64], i: &[i64], up: bool) -> (Vec<i64>, Vec<i64>) {
-    let mut v: Vec<(i64, i64)> = k.iter().copied().zip(i.iter().copied()).collect();
-    v.sort();
-    if !up {
-        v.reverse();
-    }
-    v.into_iter().unzip()
+fn hist_case() -> Case {
+    multi(
+        radix::radix_hist_i64.info,
+        "2 rows of 4099 keys (tiles of 16 rounds and of 3), digits 0 and 7".into(),
+        SHARED,
+        || {
+            [0u32, 56]
+                .into_iter()
+                .map(|shift| {
+                    let kv = wide((ROWS * N) as usize, 7 + shift as u64);
+                    let want = hist_of(&kv, shift);
+                    let (keys, h) = (buf(&kv), out::<i64>(want.len()));
+                    let cfg = radix::tile_config(ROWS, N, 3, radix::HIST_SHARED);
+                    let args = (p(&keys), ROWS, N, shift, pm(&h));
+                    setup(radix::radix_hist_i64, cfg, SHARED, vec![keys, h], args)
+                        .labelled(format!("shift {shift}"))
+                        .verified(
+                            move |bs| if read_i64(&bs[1]) == want { Ok(()) } else { Err("wrong digit counts".into()) },
+                        )
+                })
+                .collect()
+        },
+    )
 }
 
-const MP: u64 = 2 * sort::SHARED_MAX;
-
-/// `sort_merge` on 2 rows of `2 · SHARED_MAX` tied pairs: stages 2 to `SHARED_MAX` leave each
-/// tile sorted, ascending where its row position has bit `SHARED_MAX` clear, descending where
-/// set; the last stage's shared steps (`j < SHARED_MAX`), after its global step `j =
-/// SHARED_MAX` done here, leave each row sorted ascending.
-fn merge_case() -> Case {
-    const T: usize = sort::SHARED_MAX as usize;
-    multi(sort::sort_merge_i64.info, "2 rows of 4096 tied pairs, stages 2 to 2048 and 4096".into(), SHARED, || {
-        [(2u64, sort::SHARED_MAX), (MP, MP)]
+/// One pass on 2 rows of 4099 pairs: the first (indices implicit), a middle one, the last
+/// (indices only: the key output stays poisoned), each against a stable counting sort by hand.
+fn scatter_case() -> Case {
+    multi(radix::radix_scatter_i64.info, "2 rows of 4099 pairs, first/middle/last pass".into(), SHARED, || {
+        [(0u32, radix::FIRST), (8, 0), (56, radix::LAST)]
             .into_iter()
-            .map(|(lo, hi)| {
-                let mut kv = tied(ROWS as usize, MP as usize, lo);
-                let mut iv: Vec<i64> = (0..ROWS * MP).map(|e| (e % MP) as i64).collect();
-                let (mut wk, mut wi) = (Vec::new(), Vec::new());
-                for r in 0..ROWS as usize {
-                    let row = r * MP as usize;
-                    if lo == MP {
-                        // The input of the last stage's shared steps: the row's tiles sorted
-                        // up and down (a bitonic row), then the global step `j = T`.
-                        for (t, up) in [(0, true), (1, false)] {
-                            let s = row + t * T;
-                            let (k, i) = sorted_pairs(&kv[s..s + T], &iv[s..s + T], up);
-                            kv[s..s + T].copy_from_slice(&k);
-                            iv[s..s + T].copy_from_slice(&i);
-                        }
-                        for a in row..row + T {
-                            if (kv[a], iv[a]) > (kv[a + T], iv[a + T]) {
-                                kv.swap(a, a + T);
-                                iv.swap(a, a + T);
-                            }
-                        }
-                        let (k, i) = sorted_pairs(&kv[row..row + 2 * T], &iv[row..row + 2 * T], true);
-                        wk.extend(k);
-                        wi.extend(i);
-                    } else {
-                        for (t, up) in [(0, true), (1, false)] {
-                            let s = row + t * T;
-                            let (k, i) = sorted_pairs(&kv[s..s + T], &iv[s..s + T], up);
-                            wk.extend(k);
-                            wi.extend(i);
-                        }
+            .map(|(shift, flags)| {
+                let len = (ROWS * N) as usize;
+                let kv = wide(len, 11 + shift as u64);
+                let iv: Vec<i64> = (0..len as i64).map(|e| e * 7919 % 10007).collect();
+                // Inclusive scans over the tiles of each (row, digit).
+                let mut sv = hist_of(&kv, shift);
+                for col in sv.chunks_mut(tiles() as usize) {
+                    for t in 1..col.len() {
+                        col[t] += col[t - 1];
                     }
                 }
-                let (kb, ib) = (buf(&kv), buf(&iv));
-                let args = (pm(&kb), pm(&ib), ROWS, MP, lo, hi);
-                let cfg = sort::merge_config(ROWS, MP, 3);
-                setup(sort::sort_merge_i64, cfg, SHARED, vec![kb, ib], args)
-                    .labelled(format!("stages {lo} to {hi}"))
+                let (mut wk, mut wi) = (vec![-1i64; len], vec![0i64; len]);
+                for row in 0..ROWS as usize {
+                    let base = row * N as usize;
+                    let mut order: Vec<usize> = (base..base + N as usize).collect();
+                    order.sort_by_key(|&e| digit_of(kv[e], shift));
+                    for (r, &e) in order.iter().enumerate() {
+                        if flags & radix::LAST == 0 {
+                            wk[base + r] = kv[e];
+                        }
+                        wi[base + r] = if flags & radix::FIRST != 0 { (e - base) as i64 } else { iv[e] };
+                    }
+                }
+                let (keys, idx, scan) = (buf(&kv), buf(&iv), buf(&sv));
+                let (ko, io) = (out::<i64>(len), out::<i64>(len));
+                let cfg = radix::tile_config(ROWS, N, 3, radix::SCATTER_SHARED);
+                let args = (p(&keys), p(&idx), ROWS, N, shift, p(&scan), pm(&ko), pm(&io), flags);
+                setup(radix::radix_scatter_i64, cfg, SHARED, vec![keys, idx, scan, ko, io], args)
+                    .labelled(format!("shift {shift} flags {flags}"))
                     .verified(move |bs| {
-                        if read_i64(&bs[0]) == wk && read_i64(&bs[1]) == wi {
+                        if read_i64(&bs[3]) == wk && read_i64(&bs[4]) == wi {
                             Ok(())
                         } else {
-                            Err("not the tiles' sorted order".into())
+                            Err("not the stable counting sort by the digit".into())
                         }
                     })
             })
             .collect()
-    })
-}
-
-fn unpad_case() -> Case {
-    multi(sort::sort_unpad_i64.info, "2 rows of 64 indices to 37".into(), SHARED, || {
-        let iv: Vec<i64> = (0..ROWS * P).map(|e| (e * 7 % 64) as i64).collect();
-        let (ib, o) = (buf(&iv), out::<i64>((ROWS * N) as usize));
-        let args = (p(&ib), ROWS, N, P, pm(&o));
-        vec![setup(sort::sort_unpad_i64, flat(ROWS * N), SHARED, vec![ib, o], args).verified(move |bs| {
-            let want: Vec<i64> = (0..ROWS * N).map(|e| iv[((e / N) * P + e % N) as usize]).collect();
-            if read_i64(&bs[1]) == want { Ok(()) } else { Err("not the rows' first 37".into()) }
-        })]
     })
 }
 
@@ -300,10 +299,9 @@ pub fn cases() -> Vec<Case> {
         key_case::<u32>(sort::sort_key_u32, INTS).in_family("sort"),
         key_case::<Bool>(sort::sort_key_bool, BOOLS).in_family("sort"),
         block_case().in_family("sort"),
-        pad_case().in_family("sort"),
-        merge_case().in_family("sort"),
-        step_case().in_family("sort"),
-        unpad_case().in_family("sort"),
+        bits_case().in_family("sort"),
+        hist_case().in_family("sort"),
+        scatter_case().in_family("sort"),
         search_case().in_family("sort"),
     ]
 }

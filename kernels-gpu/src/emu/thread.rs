@@ -160,6 +160,14 @@ pub fn shfl_u32(mode: Shfl, v: u32, b: u32) -> u32 {
     }
 }
 
+/// `vote.sync.ballot.b32` of the full warp: bit `l` is lane `l`'s `pred`.
+pub fn ballot(pred: bool) -> u32 {
+    match suspend(Suspend::Warp(WarpRequest::Ballot { pred })) {
+        WarpResponse::Word(w) => w,
+        other => unreachable!("ballot answered with {other:?}"),
+    }
+}
+
 /// `mma.sync` of the whole warp; see `emu/mma.rs` for the fragment layouts.
 pub fn mma(kind: MmaKind, a: [u32; 4], b: [u32; 2], c: [f32; 4]) -> [f32; 4] {
     let c = c.map(f32::to_bits);

@@ -12,6 +12,8 @@ use std::string::String;
 pub(crate) enum WarpRequest {
     /// `shfl.sync.<mode>.b32 d, value, b, c, 0xffffffff`
     Shfl { mode: Shfl, value: u32, b: u32, c: u32 },
+    /// `vote.sync.ballot.b32 d, pred, 0xffffffff`
+    Ballot { pred: bool },
     /// `mma.sync.aligned.<shape>.row.col.f32.<type>.<type>.f32 d, a, b, c`
     Mma { kind: MmaKind, a: [u32; 4], b: [u32; 2], c: [u32; 4] },
     /// `wgmma.mma_async.sync.aligned.m64n128k16.f32.<type>.<type> d, a-desc, b-desc, 1, 1, 1, 0, 0`
@@ -51,6 +53,16 @@ pub(crate) fn evaluate(reqs: &[WarpRequest; WARP], lanes: &[ThreadCtx]) -> Resul
                 };
                 out[lane] = WarpResponse::Word(value);
             }
+        }
+        WarpRequest::Ballot { .. } => {
+            let mut mask = 0u32;
+            for (lane, req) in reqs.iter().enumerate() {
+                let &WarpRequest::Ballot { pred } = req else {
+                    return Err(format!("lane 0 is at vote.ballot but lane {lane} at {req:?}"));
+                };
+                mask |= (pred as u32) << lane;
+            }
+            out = [WarpResponse::Word(mask); WARP];
         }
         WarpRequest::Mma { kind, .. } => {
             let mut frags: [Frag; WARP] = [([0; 4], [0; 2], [0; 4]); WARP];

@@ -16,7 +16,8 @@
 //! - `scan.rs`: `cumsum` along rows;
 //! - `gather.rs`: `gather`/`index_select`/`take`, `scatter`/`scatter_add`, mask compaction
 //!   (`masked_select`, `nonzero`);
-//! - `sort.rs`: sort keys, a stable bitonic argsort of rows, `searchsorted`.
+//! - `sort.rs`: sort keys, a stable bitonic argsort of short rows, `searchsorted`;
+//! - `radix.rs`: the stable LSD radix argsort of long rows.
 
 pub mod binary;
 pub mod cast;
@@ -26,6 +27,7 @@ pub mod fill;
 pub mod gather;
 pub mod layout;
 pub mod map;
+pub mod radix;
 pub mod reduce;
 pub mod scan;
 pub mod sort;

@@ -1,5 +1,5 @@
 //! What a kernel may call: indices, the block barrier, shared and global memory views, warp
-//! shuffles and reductions, and float math.
+//! shuffles, ballots and reductions, and float math.
 //!
 //! On `nvptx64` the primitives are PTX instructions (`nvptx.rs`); on the host they are the
 //! CPU grid emulator's (`emu/thread.rs`). Everything else here is plain Rust shared by both,
@@ -30,7 +30,7 @@ pub use memory::{Align16, Global, GlobalMut, Shared};
 pub use mma::{MmaKind, bf16_rn, f16_rn, mma_m16n8k8_tf32, mma_m16n8k16_bf16, mma_m16n8k16_f16, pack2, tf32};
 pub use reduce::{Shuffle, block_max, block_reduce, block_sum, shfl_xor, warp_max, warp_reduce, warp_sum};
 pub use scalar::{Bool, Elem, Int, Num, cast};
-pub use target::{block_dim, block_idx, dynamic_shared_bytes, grid_dim, sync_threads, thread_idx, trap};
+pub use target::{ballot, block_dim, block_idx, dynamic_shared_bytes, grid_dim, sync_threads, thread_idx, trap};
 pub use wgmma::{
     WGMMA_N, WgmmaAcc, WgmmaKind, fence_proxy_async_shared, smem_desc, wgmma_commit_group, wgmma_fence,
     wgmma_m64n128k16_bf16, wgmma_m64n128k16_f16, wgmma_wait_group,

@@ -1,5 +1,5 @@
-//! The prelude's primitives on the GPU: special registers, `bar.sync`, dynamic shared memory
-//! and `shfl.sync`, each one or two PTX instructions. `emu/thread.rs` has the same functions
+//! The prelude's primitives on the GPU: special registers, `bar.sync`, dynamic shared memory,
+//! `shfl.sync` and `vote.sync.ballot`, each one or two PTX instructions. `emu/thread.rs` has the same functions
 //! for the CPU grid emulator; keep the two signatures identical.
 
 use super::Shfl;
@@ -67,6 +67,18 @@ pub fn shfl_u32(mode: Shfl, v: u32, b: u32) -> u32 {
                 asm!("shfl.sync.idx.b32 {r}, {v}, {b}, 31, -1;", r = out(reg32) r, v = in(reg32) v, b = in(reg32) b, options(nomem, nostack))
             }
         }
+    }
+    r
+}
+
+/// `vote.sync.ballot.b32` over the full warp (member mask all ones): bit `l` of the result is
+/// lane `l`'s `pred`.
+#[inline(always)]
+pub fn ballot(pred: bool) -> u32 {
+    let r: u32;
+    unsafe {
+        asm!("{{ .reg .pred p; setp.ne.u32 p, {v}, 0; vote.sync.ballot.b32 {r}, p, -1; }}", r = out(reg32) r,
+             v = in(reg32) pred as u32, options(nomem, nostack))
     }
     r
 }

@@ -5,9 +5,10 @@
 //! Every op maps the values to `i64` keys in that order (`kernels_gpu::ops::sort`: one pass;
 //! `topk` complements them for a descending order with NaN first, as PyTorch ranks NaN
 //! largest), moves the axis last as contiguous rows, and argsorts the rows by `(key, index)`:
-//! a bitonic network on CUDA (a row of at most 2048 in one shared-memory launch; a longer one
-//! with each stage's short steps fused in shared memory and its long steps one launch each),
-//! on the CPU an LSD radix sort for rows of 4096 or more (a comparison sort below). The values
+//! on CUDA a bitonic network for a row of at most 2048 (one shared-memory launch) and an LSD
+//! radix sort of 8-bit digits for a longer one (`kernels_gpu::ops::radix`), on the CPU an LSD
+//! radix sort of 11-bit digits for rows of 4096 or more (a comparison sort below); both skip
+//! the digits every key shares. The values
 //! follow by `gather`; `unique`
 //! compares neighbouring sorted keys and compacts (`masked_select`, `nonzero`).
 

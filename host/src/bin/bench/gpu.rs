@@ -185,8 +185,9 @@ fn array_ops(device: &Device, gpu: &CudaDevice, n: usize, runs: Runs, table: &mu
             x.index_select(0, &idx).map(drop)
         })
     });
-    // Sorting is not memory-bound (log² n passes over the keys); the copy of the values read
-    // and written once is the floor, and `bench_baselines.py` adds `torch.sort`.
+    // Sorting moves more than the values (an LSD radix sort: about 5 passes over the f32 keys
+    // and indices, see docs/performance.md); the copy of the values read and written once is
+    // the floor, and `bench_baselines.py` adds `torch.sort`.
     let keys = n / 4; // 2^24 (2^14 quick: past the shared-memory sort of 2048)
     table.attempt(("sort", &keys.to_string(), "f32"), device, |t| {
         let x = on(&[keys], 17)?;
