@@ -19,114 +19,43 @@ use crate::common::devices::CaseResult;
 use crate::ensure;
 use ferrite::{Array, DType, Device, Result, bf16, f16, with_device};
 
-/// `$body` with `$T` the element type of `$dtype`, its result wrapped as a `Dyn`.
+/// `$body` with `$t` the element type of `$dtype`, for the listed dtypes (`Variant: type`),
+/// its result wrapped as that `Dyn` variant; any other dtype is a runner bug (the rows' dtypes
+/// say which run), named with `$what`.
+macro_rules! dyn_of {
+    ($dtype:expr, |$t:ident| $body:expr, [$($d:ident: $ty:ty),*], $what:literal) => {
+        match $dtype {
+            $(DType::$d => {
+                type $t = $ty;
+                Dyn::$d($body)
+            })*
+            #[allow(unreachable_patterns)]
+            other => panic!("{} was given {other:?}", $what),
+        }
+    };
+}
+pub(crate) use dyn_of;
+
+/// [`dyn_of`] over every dtype.
 macro_rules! dyn_typed {
     ($dtype:expr, |$t:ident| $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $t = f32;
-                Dyn::F32($body)
-            }
-            DType::F64 => {
-                type $t = f64;
-                Dyn::F64($body)
-            }
-            DType::F16 => {
-                type $t = f16;
-                Dyn::F16($body)
-            }
-            DType::BF16 => {
-                type $t = bf16;
-                Dyn::BF16($body)
-            }
-            DType::I32 => {
-                type $t = i32;
-                Dyn::I32($body)
-            }
-            DType::I64 => {
-                type $t = i64;
-                Dyn::I64($body)
-            }
-            DType::U8 => {
-                type $t = u8;
-                Dyn::U8($body)
-            }
-            DType::U32 => {
-                type $t = u32;
-                Dyn::U32($body)
-            }
-            DType::Bool => {
-                type $t = bool;
-                Dyn::Bool($body)
-            }
-        }
+        dyn_of!($dtype, |$t| $body, [F32: f32, F64: f64, F16: f16, BF16: bf16, I32: i32, I64: i64, U8: u8, U32: u32, Bool: bool], "a constructor")
     };
 }
 pub(crate) use dyn_typed;
 
-/// The same for the numeric dtypes (bool is a runner bug: the rows' dtypes say which run).
+/// [`dyn_of`] over the numeric dtypes.
 macro_rules! dyn_numeric {
     ($dtype:expr, |$t:ident| $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $t = f32;
-                Dyn::F32($body)
-            }
-            DType::F64 => {
-                type $t = f64;
-                Dyn::F64($body)
-            }
-            DType::F16 => {
-                type $t = f16;
-                Dyn::F16($body)
-            }
-            DType::BF16 => {
-                type $t = bf16;
-                Dyn::BF16($body)
-            }
-            DType::I32 => {
-                type $t = i32;
-                Dyn::I32($body)
-            }
-            DType::I64 => {
-                type $t = i64;
-                Dyn::I64($body)
-            }
-            DType::U8 => {
-                type $t = u8;
-                Dyn::U8($body)
-            }
-            DType::U32 => {
-                type $t = u32;
-                Dyn::U32($body)
-            }
-            DType::Bool => panic!("a numeric constructor was given bool"),
-        }
+        dyn_of!($dtype, |$t| $body, [F32: f32, F64: f64, F16: f16, BF16: bf16, I32: i32, I64: i64, U8: u8, U32: u32], "a numeric constructor")
     };
 }
 pub(crate) use dyn_numeric;
 
+/// [`dyn_of`] over the floats.
 macro_rules! dyn_floating {
     ($dtype:expr, |$t:ident| $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $t = f32;
-                Dyn::F32($body)
-            }
-            DType::F64 => {
-                type $t = f64;
-                Dyn::F64($body)
-            }
-            DType::F16 => {
-                type $t = f16;
-                Dyn::F16($body)
-            }
-            DType::BF16 => {
-                type $t = bf16;
-                Dyn::BF16($body)
-            }
-            d => panic!("a float constructor was given {d:?}"),
-        }
+        dyn_of!($dtype, |$t| $body, [F32: f32, F64: f64, F16: f16, BF16: bf16], "a float constructor")
     };
 }
 pub(crate) use dyn_floating;

@@ -5,7 +5,7 @@
 
 use super::dynarray::Dyn;
 use super::error_inputs::ErrorInput;
-use super::rows_create::{arange_dyn, dyn_floating, dyn_numeric, dyn_typed, linspace_dyn};
+use super::rows_create::{arange_dyn, dyn_floating, dyn_numeric, dyn_of, dyn_typed, linspace_dyn};
 use ferrite::{Array, DType, Device, Error, Result, bf16, f16, with_device};
 
 /// `Error::BadArgument` of `op` whose arguments are `args` (NaN matching NaN).
