@@ -138,6 +138,10 @@ pub enum Error {
     #[error("{op}({}): {reason}", args.iter().map(|(name, v)| format!("{name}={v}")).collect::<Vec<_>>().join(", "))]
     BadArgument { op: &'static str, args: Vec<(&'static str, f64)>, reason: String },
 
+    /// Backpropagation that cannot run as asked (no gradient tracked, say).
+    #[error("{op}: {reason}")]
+    Autograd { op: &'static str, reason: String },
+
     /// A model or training setting that cannot work (e.g. a layer without an input size).
     #[error("{0}")]
     Config(String),

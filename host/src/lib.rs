@@ -29,6 +29,7 @@ pub struct ReadmeIndexing;
 
 mod alloc;
 mod array;
+pub mod autograd;
 mod backend;
 pub mod baselines;
 pub mod data;

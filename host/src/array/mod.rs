@@ -33,6 +33,7 @@ use std::sync::Arc;
 use storage::{CpuData, Storage};
 
 pub use ops::functions;
+pub(crate) use ops::same_device;
 pub use ops::{Axes, IndexType, Side, Summable};
 pub use precision::{
     MatmulPrecision, experimental_wgmma, float32_matmul_precision, set_experimental_wgmma, set_float32_matmul_precision,

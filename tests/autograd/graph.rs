@@ -1,0 +1,118 @@
+//! The graph's behaviour, with exact expectations worked by hand: gradients accumulate over
+//! `backward` calls until `zero_grad`; a value used twice gets both contributions; `no_grad`
+//! and `detach` record nothing; tied maxima share the gradient; `cast` carries it across
+//! dtypes; a non-scalar needs its output gradient; and every misuse is an `Err` naming the
+//! values.
+
+use crate::common::devices::{Case, CaseResult};
+use crate::ensure;
+use ferrite::autograd::{Var, is_grad_enabled, no_grad};
+use ferrite::{Array, Axes, Device, Error};
+
+pub const CASES: &[(&str, Case)] = &[
+    ("graph_accumulates_and_shares", accumulates_and_shares),
+    ("graph_no_grad_and_detach", no_grad_and_detach),
+    ("graph_ties_share", ties_share),
+    ("graph_cast_carries_gradient", cast_carries_gradient),
+    ("graph_backward_with", backward_with),
+    ("graph_errors", errors),
+];
+
+fn param(d: &Device, v: &[f64], shape: &[usize]) -> ferrite::Result<Var<f64>> {
+    Ok(Var::parameter(Array::from_vec_on(v.to_vec(), shape, d)?))
+}
+
+fn grad(v: &Var<f64>) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(v.grad().ok_or("no gradient")?.to_vec()?)
+}
+
+/// `L = Σ x·x + Σ x`: `∂L/∂x = 2x + 1`; twice without `zero_grad`: twice that.
+fn accumulates_and_shares(d: &Device) -> CaseResult {
+    let x = param(d, &[1.0, -2.0, 0.5], &[3])?;
+    let loss = || -> ferrite::Result<Var<f64>> { x.mul(&x)?.add(&x)?.sum(Axes::All, false) };
+    loss()?.backward()?;
+    ensure!(grad(&x)? == [3.0, -3.0, 2.0], "x used twice: {:?}", grad(&x)?);
+    loss()?.backward()?;
+    ensure!(grad(&x)? == [6.0, -6.0, 4.0], "accumulated: {:?}", grad(&x)?);
+    x.zero_grad();
+    ensure!(x.grad().is_none(), "zero_grad leaves no gradient");
+    // A clone is the same parameter.
+    let y = x.clone();
+    y.sum(Axes::All, false)?.backward()?;
+    ensure!(grad(&x)? == [1.0, 1.0, 1.0], "through a clone: {:?}", grad(&x)?);
+    ensure!(x.is_parameter() && !loss()?.is_parameter() && loss()?.grad_fn() == Some("sum"), "node kinds");
+    Ok(())
+}
+
+fn no_grad_and_detach(d: &Device) -> CaseResult {
+    let x = param(d, &[1.0, 2.0], &[2])?;
+    let y = no_grad(|| {
+        ensure!(!is_grad_enabled(), "no_grad turns recording off");
+        Ok(x.exp()?)
+    })
+    .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e)?;
+    ensure!(is_grad_enabled(), "recording is back after no_grad");
+    ensure!(!y.requires_grad(), "a result made under no_grad tracks nothing");
+    ensure!(matches!(y.sum(Axes::All, false)?.backward(), Err(Error::Autograd { op: "backward", .. })), "backward of nothing");
+    // x · detach(x): only the first factor carries the gradient, `∂/∂x = detach(x) = x`.
+    x.mul(&x.detach())?.sum(Axes::All, false)?.backward()?;
+    ensure!(grad(&x)? == [1.0, 2.0], "detach cuts the graph: {:?}", grad(&x)?);
+    ensure!(Var::constant(x.value().clone()).grad().is_none(), "a constant has no gradient");
+    Ok(())
+}
+
+/// `max([1, 3, 3, 2])`: the two maxima share the gradient (PyTorch's `amax`).
+fn ties_share(d: &Device) -> CaseResult {
+    let x = param(d, &[1.0, 3.0, 3.0, 2.0], &[4])?;
+    x.max(Axes::All, false)?.backward()?;
+    ensure!(grad(&x)? == [0.0, 0.5, 0.5, 0.0], "max ties: {:?}", grad(&x)?);
+    let y = param(d, &[2.0, 2.0], &[2])?;
+    let z = param(d, &[2.0, 1.0], &[2])?;
+    y.maximum(&z)?.sum(Axes::All, false)?.backward()?;
+    ensure!(grad(&y)? == [0.5, 1.0] && grad(&z)? == [0.5, 0.0], "maximum ties: {:?} {:?}", grad(&y)?, grad(&z)?);
+    Ok(())
+}
+
+/// An f32 parameter used in f64: `∂/∂x Σ (f64(x))² = 2x`, back in f32.
+fn cast_carries_gradient(d: &Device) -> CaseResult {
+    let x = Var::parameter(Array::from_vec_on(vec![1.5f32, -0.25], &[2], d)?);
+    x.cast::<f64>()?.square()?.sum(Axes::All, false)?.backward()?;
+    let g = x.grad().ok_or("no gradient")?;
+    ensure!(g.dtype() == ferrite::DType::F32 && g.to_vec()? == [3.0f32, -0.5], "cast: {:?}", g.to_vec()?);
+    Ok(())
+}
+
+/// A non-scalar output with a given gradient: `y = 3x`, `∂(Σ g·y)/∂x = 3g`.
+fn backward_with(d: &Device) -> CaseResult {
+    let x = param(d, &[1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+    let y = x.mul_scalar(3.0)?;
+    y.backward_with(&Array::from_vec_on(vec![1.0, 0.0, -1.0, 2.0], &[2, 2], d)?)?;
+    ensure!(grad(&x)? == [3.0, 0.0, -3.0, 6.0], "backward_with: {:?}", grad(&x)?);
+    Ok(())
+}
+
+fn errors(d: &Device) -> CaseResult {
+    let x = param(d, &[1.0, 2.0], &[2])?;
+    match x.exp()?.backward() {
+        Err(Error::BadShape { op: "backward", shape, .. }) if shape == [2] => {}
+        other => return Err(format!("backward of a [2] output: {other:?}").into()),
+    }
+    let wrong = Array::from_vec_on(vec![1.0; 3], &[3], d)?;
+    match x.exp()?.backward_with(&wrong) {
+        Err(Error::ShapeMismatch { op: "backward", lhs, rhs, .. }) if lhs == [2] && rhs == [3] => {}
+        other => return Err(format!("backward_with a [3] gradient for [2]: {other:?}").into()),
+    }
+    match x.matmul(&param(d, &[1.0; 3], &[3])?) {
+        Err(Error::ShapeMismatch { op: "matmul", .. }) => {}
+        other => return Err(format!("dot of lengths 2 and 3: {other:?}").into()),
+    }
+    let mut p = x.clone();
+    match p.assign(Array::from_vec_on(vec![0.0; 3], &[3], d)?) {
+        Err(Error::ShapeMismatch { op: "assign", .. }) => {}
+        other => return Err(format!("assign of another shape: {other:?}").into()),
+    }
+    p.assign(Array::from_vec_on(vec![5.0, 6.0], &[2], d)?)?;
+    p.sum(Axes::All, false)?.backward()?;
+    ensure!(grad(&x)? == [1.0, 1.0] && x.grad().is_some(), "assign keeps the parameter: {:?}", grad(&p)?);
+    Ok(())
+}
