@@ -30,6 +30,8 @@ pub enum Domain {
     Range(f64, f64),
     /// `|x|` uniform in `[lo, hi)`, either sign (kinks at 0 avoided).
     Away(f64, f64),
+    /// These values (kinks and zeros on purpose).
+    Given(&'static [f64]),
 }
 
 /// The function under test, of the inputs as `Var`s.
@@ -59,6 +61,7 @@ fn draw(rng: &mut rand_chacha::ChaCha8Rng, n: usize, domain: &Domain) -> Vec<f64
             let signs = uniform(rng, n, -1.0, 1.0);
             uniform(rng, n, lo, hi).into_iter().zip(signs).map(|(m, s)| if s < 0.0 { -m } else { m }).collect()
         }
+        Domain::Given(v) => v.iter().copied().cycle().take(n).collect(),
     }
 }
 
@@ -78,8 +81,7 @@ fn constants(row: &GradRow, d: &Device, values: &[Vec<f64>]) -> Result<Vec<Var<f
 /// The gradient check of `row` on `d`.
 pub fn gradcheck(row: &GradRow, d: &Device) -> CaseResult {
     let mut rng = common::rng(&format!("grad {}", row.name));
-    let values: Vec<Vec<f64>> =
-        row.inputs.iter().map(|(s, dom)| draw(&mut rng, s.iter().product(), dom)).collect();
+    let values: Vec<Vec<f64>> = row.inputs.iter().map(|(s, dom)| draw(&mut rng, s.iter().product(), dom)).collect();
     let params: Vec<Var<f64>> = row
         .inputs
         .iter()
@@ -119,6 +121,8 @@ pub fn gradcheck(row: &GradRow, d: &Device) -> CaseResult {
 fn main() {
     let mut cases: Vec<(String, DynCase)> = rows::rows()
         .into_iter()
+        .chain(rows::more_rows())
+        .chain(rows::loss_rows())
         .map(|r| {
             let name = format!("grad_{}", r.name);
             (name, Arc::new(move |d: &Device| gradcheck(&r, d)) as DynCase)

@@ -16,6 +16,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("graph_cast_carries_gradient", cast_carries_gradient),
     ("graph_backward_with", backward_with),
     ("graph_errors", errors),
+    ("loss_values_and_errors", loss_values_and_errors),
 ];
 
 fn param(d: &Device, v: &[f64], shape: &[usize]) -> ferrite::Result<Var<f64>> {
@@ -53,7 +54,10 @@ fn no_grad_and_detach(d: &Device) -> CaseResult {
     .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e)?;
     ensure!(is_grad_enabled(), "recording is back after no_grad");
     ensure!(!y.requires_grad(), "a result made under no_grad tracks nothing");
-    ensure!(matches!(y.sum(Axes::All, false)?.backward(), Err(Error::Autograd { op: "backward", .. })), "backward of nothing");
+    ensure!(
+        matches!(y.sum(Axes::All, false)?.backward(), Err(Error::Autograd { op: "backward", .. })),
+        "backward of nothing"
+    );
     // x · detach(x): only the first factor carries the gradient, `∂/∂x = detach(x) = x`.
     x.mul(&x.detach())?.sum(Axes::All, false)?.backward()?;
     ensure!(grad(&x)? == [1.0, 2.0], "detach cuts the graph: {:?}", grad(&x)?);
@@ -114,5 +118,72 @@ fn errors(d: &Device) -> CaseResult {
     p.assign(Array::from_vec_on(vec![5.0, 6.0], &[2], d)?)?;
     p.sum(Axes::All, false)?.backward()?;
     ensure!(grad(&x)? == [1.0, 1.0] && x.grad().is_some(), "assign keeps the parameter: {:?}", grad(&p)?);
+    Ok(())
+}
+
+/// Each loss's value on inputs worked by hand, and its bad inputs.
+fn loss_values_and_errors(d: &Device) -> CaseResult {
+    use ferrite::autograd::loss;
+    let c = |v: &[f64], shape: &[usize]| -> ferrite::Result<Var<f64>> {
+        Ok(Var::constant(Array::from_vec_on(v.to_vec(), shape, d)?))
+    };
+    let value =
+        |v: ferrite::Result<Var<f64>>| -> Result<f64, Box<dyn std::error::Error + Send + Sync>> { Ok(v?.to_vec()?[0]) };
+    let (p, t) = (c(&[1.0, 2.0], &[2])?, c(&[0.0, 4.0], &[2])?);
+    let close = |got: f64, want: f64| (got - want).abs() <= 1e-12 * want.abs().max(1.0);
+    let cases = [
+        ("mse", value(loss::mse(&p, &t))?, 2.5),
+        ("mae", value(loss::mae(&p, &t))?, 1.5),
+        // d = [1, -2]: 1/2 and 1·(2 - 1/2), mean 1.
+        ("huber", value(loss::huber(&p, &t, 1.0))?, 1.0),
+        (
+            "bce",
+            value(loss::binary_cross_entropy(&c(&[0.75, 1.0], &[2])?, &c(&[1.0, 0.0], &[2])?))?,
+            (-(0.75f64.ln()) + 100.0) / 2.0,
+        ),
+        ("bce_logits", value(loss::binary_cross_entropy_with_logits(&c(&[0.0], &[1])?, &c(&[1.0], &[1])?))?, 2f64.ln()),
+        // softmax([ln 3, 0]) = [3/4, 1/4]; smoothed target [0.9, 0.1].
+        (
+            "cross_entropy",
+            value(loss::cross_entropy(&c(&[3f64.ln(), 0.0], &[1, 2])?, &c(&[1.0, 0.0], &[1, 2])?, 0.2))?,
+            -(0.9 * 0.75f64.ln() + 0.1 * 0.25f64.ln()),
+        ),
+        (
+            "sparse_cross_entropy",
+            value(loss::sparse_cross_entropy(
+                &c(&[3f64.ln(), 0.0], &[1, 2])?,
+                &Array::from_vec_on(vec![1i64], &[1], d)?,
+                0.0,
+            ))?,
+            -(0.25f64.ln()),
+        ),
+    ];
+    for (name, got, want) in cases {
+        ensure!(close(got, want), "{name}: {got}, want {want}");
+    }
+    ensure!(
+        matches!(loss::mse(&p, &c(&[1.0; 3], &[3])?), Err(Error::ShapeMismatch { op: "mse", .. })),
+        "mse of [2] and [3]"
+    );
+    ensure!(matches!(loss::huber(&p, &t, 0.0), Err(Error::BadArgument { op: "huber", .. })), "huber with delta 0");
+    let logits = c(&[0.0; 6], &[2, 3])?;
+    ensure!(
+        matches!(
+            loss::cross_entropy(&logits, &c(&[0.0; 6], &[2, 3])?, 1.0),
+            Err(Error::BadArgument { op: "cross_entropy", .. })
+        ),
+        "smoothing 1"
+    );
+    match loss::sparse_cross_entropy(&logits, &Array::from_vec_on(vec![0i64, 3], &[2], d)?, 0.0) {
+        Err(Error::IndexOutOfRange { index: 3, size: 3, .. }) => {}
+        other => return Err(format!("label 3 of 3 classes: {other:?}").into()),
+    }
+    ensure!(
+        matches!(
+            loss::sparse_cross_entropy(&logits, &Array::from_vec_on(vec![0i64], &[1], d)?, 0.0),
+            Err(Error::ShapeMismatch { op: "sparse_cross_entropy", .. })
+        ),
+        "one label for two rows"
+    );
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! transposed and scalar operands, the reductions, softmax, matmul in NumPy's shapes, and the
 //! view, join, indexing and selection ops.
 
-use super::Domain::{Away, Range};
+use super::Domain::{Away, Given, Range};
 use super::{Domain, GradRow, row};
 use ferrite::autograd::{self, Var};
 use ferrite::{Array, Axes, Result, s};
@@ -66,7 +66,9 @@ pub fn rows() -> Vec<GradRow> {
         let name = op.name();
         let (f, scalar, rscalar, da, db) = binary(name);
         let (a, b) = (da.clone(), db.clone());
-        r.push(row(format!("{name}_broadcast_row"), &[(&[2, 3], a.clone()), (&[3], b.clone())], move |v| f(&v[0], &v[1])));
+        r.push(row(format!("{name}_broadcast_row"), &[(&[2, 3], a.clone()), (&[3], b.clone())], move |v| {
+            f(&v[0], &v[1])
+        }));
         r.push(row(format!("{name}_outer"), &[(&[2, 1], a.clone()), (&[1, 3], b.clone())], move |v| f(&v[0], &v[1])));
         r.push(row(format!("{name}_transposed"), &[(&[3, 2], a.clone()), (&[2, 3], b)], move |v| f(&v[0].t()?, &v[1])));
         r.push(row(format!("{name}_scalar"), &[(&[2, 3], a)], move |v| scalar(&v[0], 1.25)));
@@ -128,4 +130,65 @@ pub fn rows() -> Vec<GradRow> {
     }));
     r.push(row("stack", &[(&[2, 3], x()), (&[2, 3], x())], |v| autograd::stack(&[&v[0], &v[1]], 1)?.sin()));
     r
+}
+
+/// The rows of the ops with more structure: products with zeros, scans, repeats, splits,
+/// masks, sorting.
+pub fn more_rows() -> Vec<GradRow> {
+    let x = || Range(-2.0, 2.0);
+    let mut r = Vec::new();
+    r.push(row("prod_axis1", &[(&[3, 4], Away(0.5, 1.5))], |v| v[0].prod(1, false)));
+    // One zero in a row: its gradient is the product of the rest, the others' 0; two: all 0.
+    r.push(row("prod_with_zeros", &[(&[2, 3], Given(&[0.0, 1.5, -0.7, 0.0, 0.0, 1.2]))], |v| v[0].prod(-1, true)));
+    r.push(row("cumsum_axis0", &[(&[3, 4], x())], |v| v[0].cumsum(Some(0))));
+    r.push(row("cumsum_flat", &[(&[2, 3], x())], |v| v[0].cumsum(None)));
+    r.push(row("squeeze", &[(&[2, 1, 3], x())], |v| v[0].squeeze()?.sin()));
+    r.push(row("roll", &[(&[3, 4], x())], |v| v[0].roll(-5, Some(1))?.sin()));
+    r.push(row("roll_flat", &[(&[3, 4], x())], |v| v[0].roll(7, None)?.sin()));
+    r.push(row("repeat_axis", &[(&[2, 3], x())], |v| v[0].repeat(3, Some(0))?.sin()));
+    r.push(row("repeat_flat", &[(&[2, 3], x())], |v| v[0].repeat(2, None)?.sin()));
+    r.push(row("tile", &[(&[2, 3], x())], |v| v[0].tile(&[2, 1, 2])?.sin()));
+    r.push(row("pad_one_pair", &[(&[2, 3], x())], |v| v[0].pad(&[(1, 2)], 0.0)?.sin()));
+    r.push(row("split", &[(&[5, 2], x())], |v| {
+        let p = v[0].split(&[2, 3], 0)?;
+        p[1].sin()?.sum(0, false)?.mul(&p[0].exp()?)
+    }));
+    r.push(row("chunk", &[(&[5, 2], x())], |v| {
+        let p = v[0].chunk(2, 0)?;
+        p[0].sin()?.sum(0, false)?.add(&p[1].square()?.sum(0, false)?)
+    }));
+    r.push(row("masked_fill", &[(&[2, 3], x())], |v| {
+        let mask = Array::from_vec_on(vec![true, false, false], &[3], &v[0].device())?;
+        v[0].masked_fill(&mask, 7.0)?.sin()
+    }));
+    r.push(row("sort", &[(&[3, 5], x())], |v| v[0].sort(Some(1))?.mul(&v[0])));
+    r.push(row("sort_flat", &[(&[2, 3], x())], |v| v[0].sort(None)?.sin()));
+    r.push(row("topk", &[(&[3, 5], x())], |v| v[0].topk(2, -1)?.0.exp()));
+    r
+}
+
+/// The losses, against constant targets (`v[1]`'s gradient is checked too: the targets of
+/// a regression may be outputs of another model).
+pub fn loss_rows() -> Vec<GradRow> {
+    use ferrite::autograd::loss;
+    let x = || Range(-2.0, 2.0);
+    let p = || Range(0.1, 0.9);
+    vec![
+        row("loss_mse", &[(&[4, 3], x()), (&[4, 3], x())], |v| loss::mse(&v[0], &v[1])),
+        row("loss_mae", &[(&[4, 3], x()), (&[4, 3], x())], |v| loss::mae(&v[0], &v[1])),
+        row("loss_huber", &[(&[4, 3], x()), (&[4, 3], x())], |v| loss::huber(&v[0], &v[1], 1.0)),
+        row("loss_binary_cross_entropy", &[(&[4, 3], p()), (&[4, 3], p())], |v| {
+            loss::binary_cross_entropy(&v[0], &v[1])
+        }),
+        row("loss_bce_with_logits", &[(&[4, 3], x()), (&[4, 3], p())], |v| {
+            loss::binary_cross_entropy_with_logits(&v[0], &v[1])
+        }),
+        row("loss_cross_entropy_smoothed", &[(&[4, 3], x()), (&[4, 3], p())], |v| {
+            loss::cross_entropy(&v[0], &v[1], 0.1)
+        }),
+        row("loss_sparse_cross_entropy", &[(&[4, 3], x())], |v| {
+            let labels = Array::from_vec_on(vec![2i64, 0, 1, 2], &[4], &v[0].device())?;
+            loss::sparse_cross_entropy(&v[0], &labels, 0.0)
+        }),
+    ]
 }

@@ -10,10 +10,12 @@
 //!   new unary op does not compile until its rule is written), `clip`, `nan_to_num`;
 //! - `binary.rs`: `add` … `atan2` with broadcasting (the gradient summed back to each
 //!   operand's shape), the scalar forms and the operators `+ - * /` and unary `-`;
-//! - `reduce.rs`: `sum`, `mean`, `max`, `min`, `var`, `std`, `norm`, `logsumexp`, `softmax`,
-//!   `log_softmax`, `matmul`;
+//! - `reduce.rs`: `sum`, `mean`, `max`, `min`, `var`, `std`, `norm`, `logsumexp`, `prod`,
+//!   `cumsum`, `softmax`, `log_softmax`, `matmul`;
 //! - `shape.rs`: views (`reshape`, `transpose`, `permute`, `broadcast_to`, slicing, ...),
-//!   joining, `index_select`, `gather`, `where_`, `cast`.
+//!   joining, `index_select`, `gather`, `where_`, `cast`, `sort`, `topk`, `masked_fill`;
+//! - `loss.rs`: the losses (MSE, MAE, Huber, binary and categorical cross-entropy), made of
+//!   the ops above.
 //!
 //! [`Var::backward`] walks the graph from a scalar in reverse topological order and adds each
 //! parameter's gradient into its [`grad`](Var::grad), as PyTorch's `.grad` (accumulated over
@@ -24,6 +26,7 @@
 //! Second-order gradients are not supported: rules run on plain arrays.
 
 mod binary;
+pub mod loss;
 mod reduce;
 mod shape;
 mod unary;
@@ -108,7 +111,8 @@ impl<T: Float> From<Array<T>> for Var<T> {
 impl<T: Float> Var<T> {
     /// A leaf whose gradient is wanted (a weight; PyTorch's `requires_grad_()`).
     pub fn parameter(value: Array<T>) -> Var<T> {
-        let node = Node { op: "parameter", inputs: Vec::new(), rule: None, grad: Mutex::new(None), add: add_grads::<T> };
+        let node =
+            Node { op: "parameter", inputs: Vec::new(), rule: None, grad: Mutex::new(None), add: add_grads::<T> };
         Var { value, node: Some(Arc::new(node)) }
     }
 

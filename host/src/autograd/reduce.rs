@@ -4,7 +4,7 @@
 //! `norm` gives 0 at the origin.
 
 use super::{Var, normalized, pass, spread, sum_to};
-use crate::array::{Array, Axes};
+use crate::array::{Array, Axes, Summable};
 use crate::dtype::Float;
 use crate::error::Result;
 
@@ -138,7 +138,12 @@ impl<T: Float> Var<T> {
             // A dot product (NumPy gives a 0-d result).
             (1, 1) => {
                 if self.len() != other.len() {
-                    return Err(crate::Error::shape_mismatch("matmul", self.shape(), other.shape(), "a dot product needs equal lengths"));
+                    return Err(crate::Error::shape_mismatch(
+                        "matmul",
+                        self.shape(),
+                        other.shape(),
+                        "a dot product needs equal lengths",
+                    ));
                 }
                 self.mul(other)?.sum(Axes::All, false)
             }
@@ -163,5 +168,35 @@ impl<T: Float> Var<T> {
                 }))
             }
         }
+    }
+}
+
+/// The ops whose array forms give `T::Sum` (the same type for every float).
+impl<T: Float + Summable<Sum = T>> Var<T> {
+    /// The running sums along `axis` (`None`: of the flattened value): `∂x` is the running sum
+    /// of `g` from the other end.
+    pub fn cumsum(&self, axis: Option<isize>) -> Result<Var<T>> {
+        let Some(axis) = axis else { return self.flatten()?.cumsum(Some(0)) };
+        let y = self.value.cumsum(Some(axis))?;
+        Ok(Var::record_unary("cumsum", y, self, move |g| g.flip(axis)?.cumsum(Some(axis))?.flip(axis)))
+    }
+
+    /// The product over `axes`: `∂x_i` is the product of the others (`y / x_i` without zeros;
+    /// with one zero, the zero's is the product of the rest and the others' 0; with more, all
+    /// 0), as PyTorch's.
+    pub fn prod(&self, axes: impl Into<Axes>, keepdims: bool) -> Result<Var<T>> {
+        let axes = axes.into();
+        let y = self.value.prod(axes.clone(), keepdims)?;
+        let red = axes.clone();
+        Ok(self.reduction("prod", axes, y, move |x, y, g| {
+            let (zero, one) = (T::from_f64(0.0), T::from_f64(1.0));
+            let is_zero = x.eq_scalar(zero)?;
+            let zeros = is_zero.cast::<T>()?.sum_same(red.clone(), true)?.broadcast_to(x.shape())?;
+            let rest = crate::where_(&is_zero, &Array::full_on(&[], one, &x.device())?, x)?.prod(red.clone(), true)?;
+            let single = zeros.eq_scalar(one)?.logical_and(&is_zero)?;
+            let none = zeros.eq_scalar(zero)?;
+            let d = crate::where_(&none, &y.div(x)?, &pass(&single, &rest.broadcast_to(x.shape())?)?)?;
+            g.mul(&d)
+        }))
     }
 }

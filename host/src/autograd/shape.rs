@@ -114,9 +114,97 @@ impl<T: Float> Var<T> {
     /// inner part.
     pub fn pad(&self, widths: &[(usize, usize)], value: T) -> Result<Var<T>> {
         let y = self.value.pad(widths, value)?;
+        // One pair applies to every axis.
+        let before = |d: usize| widths[if widths.len() == 1 { 0 } else { d }].0;
         let spec: Vec<SliceArg> =
-            widths.iter().zip(self.shape()).map(|(&(b, _), &n)| SliceArg::from(b as isize..(b + n) as isize)).collect();
+            self.shape().iter().enumerate().map(|(d, &n)| SliceArg::from(before(d)..before(d) + n)).collect();
         Ok(Var::record_unary("pad", y, self, move |g| g.slice(&spec)))
+    }
+
+    /// Without its length-1 axes.
+    pub fn squeeze(&self) -> Result<Var<T>> {
+        let from = self.shape().to_vec();
+        Ok(Var::record_unary("squeeze", self.value.squeeze(), self, move |g| g.reshape(&from)))
+    }
+
+    /// The elements shifted `shift` places along `axis` (NumPy's `roll`); the gradient rolls
+    /// back.
+    pub fn roll(&self, shift: isize, axis: Option<isize>) -> Result<Var<T>> {
+        let y = self.value.roll(shift, axis)?;
+        Ok(Var::record_unary("roll", y, self, move |g| g.roll(shift.wrapping_neg(), axis)))
+    }
+
+    /// Each element `repeats` times along `axis` (NumPy's `repeat`); the copies' gradients add.
+    pub fn repeat(&self, repeats: usize, axis: Option<isize>) -> Result<Var<T>> {
+        let y = self.value.repeat(repeats, axis)?;
+        let (shape, k) = match axis {
+            None => (vec![self.len()], 0),
+            Some(a) => (self.shape().to_vec(), self.value.layout().axis("repeat", a)?),
+        };
+        let from = self.shape().to_vec();
+        Ok(Var::record_unary("repeat", y, self, move |g| {
+            let mut wide = shape.clone();
+            wide.insert(k + 1, repeats);
+            g.reshape(&wide)?.sum_same(Axes::Some(vec![k as isize + 1]), false)?.reshape(&from)
+        }))
+    }
+
+    /// The value repeated `reps[i]` times along each axis (NumPy's `tile`); the copies'
+    /// gradients add.
+    pub fn tile(&self, reps: &[usize]) -> Result<Var<T>> {
+        let y = self.value.tile(reps)?;
+        let n = reps.len().max(self.ndim());
+        let pad = |v: &[usize]| [vec![1; n - v.len()], v.to_vec()].concat();
+        let wide: Vec<usize> = pad(reps).into_iter().zip(pad(self.shape())).flat_map(|(r, d)| [r, d]).collect();
+        let from = self.shape().to_vec();
+        Ok(Var::record_unary("tile", y, self, move |g| {
+            let reps_axes = (0..n as isize).map(|d| 2 * d).collect();
+            g.reshape(&wide)?.sum_same(Axes::Some(reps_axes), false)?.reshape(&from)
+        }))
+    }
+
+    /// Parts of `sizes[i]` elements along `axis` (NumPy's `split` by sizes).
+    pub fn split(&self, sizes: &[usize], axis: isize) -> Result<Vec<Var<T>>> {
+        // Checked (and named) by the array op first.
+        self.value.split(sizes, axis)?;
+        let mut start = 0;
+        let mut parts = Vec::with_capacity(sizes.len());
+        for &n in sizes {
+            parts.push(self.narrow(axis, start as isize, n)?);
+            start += n;
+        }
+        Ok(parts)
+    }
+
+    /// `chunks` parts of equal size along `axis` (the last smaller; PyTorch's `chunk`).
+    pub fn chunk(&self, chunks: usize, axis: isize) -> Result<Vec<Var<T>>> {
+        let parts = self.value.chunk(chunks, axis)?;
+        let k = self.value.layout().axis("chunk", axis)?;
+        let sizes: Vec<usize> = parts.iter().map(|p| p.shape()[k]).collect();
+        self.split(&sizes, axis)
+    }
+
+    /// `value` where `mask` (broadcast), else the element; the gradient passes where not
+    /// filled.
+    pub fn masked_fill(&self, mask: &Array<bool>, value: T) -> Result<Var<T>> {
+        let y = self.value.masked_fill(mask, value)?;
+        let keep = mask.logical_not()?;
+        let from = self.shape().to_vec();
+        Ok(Var::record_unary("masked_fill", y, self, move |g| sum_to(&pass(&keep, g)?, &from)))
+    }
+
+    /// The values sorted along `axis` (`None`: flattened; stable, NaN last): the gradient goes
+    /// back to each value's place.
+    pub fn sort(&self, axis: Option<isize>) -> Result<Var<T>> {
+        let Some(axis) = axis else { return self.flatten()?.sort(Some(0)) };
+        let order = self.value.argsort(Some(axis))?;
+        self.gather(axis, &order)
+    }
+
+    /// The `k` largest values along `axis`, largest first, and their indices.
+    pub fn topk(&self, k: usize, axis: isize) -> Result<(Var<T>, Array<i64>)> {
+        let (_, indices) = self.value.topk(k, axis)?;
+        Ok((self.gather(axis, &indices)?, indices))
     }
 
     /// The elements at `index` along `axis` (PyTorch's `index_select`); repeated indices add
@@ -188,6 +276,10 @@ pub fn stack<T: Float>(vars: &[&Var<T>], axis: isize) -> Result<Var<T>> {
     let y = crate::stack(&values, axis)?;
     let k = y.layout().axis("stack", axis)? as isize;
     Ok(Var::record_same("stack", y, vars, move |g, needs| {
-        needs.iter().enumerate().map(|(i, &need)| if need { g.select(k, i as isize).map(Some) } else { Ok(None) }).collect()
+        needs
+            .iter()
+            .enumerate()
+            .map(|(i, &need)| if need { g.select(k, i as isize).map(Some) } else { Ok(None) })
+            .collect()
     }))
 }

@@ -91,6 +91,8 @@ macro_rules! var_unary {
     ($kind:ident, NanToNum, $name:ident, $doc:expr) => {};
     ($kind:ident, $op:ident, $name:ident, $doc:expr) => {
         impl<T: Float> Var<T> {
+            #[doc = concat!("`", stringify!($name), "` elementwise, its derivative recorded.")]
+            #[doc = ""]
             #[doc = $doc]
             pub fn $name(&self) -> Result<Var<T>> {
                 let zero = T::from_f64(0.0);
