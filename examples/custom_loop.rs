@@ -15,8 +15,8 @@
 //!                 p -= lr * p.grad;  p.grad = None
 //! ```
 //!
-//! Runs on the default device (the GPU when there is one); `tests/autograd_example.rs` runs
-//! it in CI. `cargo run --release --example custom_loop`.
+//! Runs on the default device (the GPU when there is one); `tests/autograd.rs` runs it on
+//! every device in CI. `cargo run --release --example custom_loop`.
 
 use ferrite::autograd::{Var, no_grad};
 use ferrite::{Array, Axes, Dataset, Device};

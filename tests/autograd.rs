@@ -9,9 +9,15 @@
 //! the op's kinks. Each row draws fresh inputs (`FERRITE_TEST_SEED` replays a run), takes
 //! `L = Σ w · f(x)` with random weights `w`, and compares `∂L/∂x` from `backward` with
 //! `(L(x + h) - L(x - h)) / 2h` for every element of every input.
+//!
+//! `custom_loop_example` runs `examples/custom_loop.rs` (a custom model and loss trained with
+//! autograd in a hand-written loop) on every device: 30 epochs on the CPU, 3 on the emulated
+//! and interpreted devices (each op a kernel launch there).
 
 mod common;
 
+#[path = "../examples/custom_loop.rs"]
+mod custom_loop;
 #[path = "autograd/graph.rs"]
 mod graph;
 #[path = "autograd/rows.rs"]
