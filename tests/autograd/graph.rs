@@ -18,7 +18,87 @@ pub const CASES: &[(&str, Case)] = &[
     ("graph_errors", errors),
     ("loss_values_and_errors", loss_values_and_errors),
     ("custom_loop_example", custom_loop_example),
+    ("edge_gradients", edge_gradients),
+    ("composites_match_the_array_ops", composites_match_the_array_ops),
+    ("long_graph_drops", long_graph_drops),
 ];
+
+/// Gradients where the finite differences cannot look: non-finite inputs, zero bases,
+/// probabilities of exactly 0 and 1.
+fn edge_gradients(d: &Device) -> CaseResult {
+    let x = param(d, &[1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN], &[4])?;
+    x.nan_to_num(0.0, 1.0, -1.0)?.sum(Axes::All, false)?.backward()?;
+    ensure!(grad(&x)? == [1.0, 0.0, 0.0, 0.0], "nan_to_num passes finite inputs only: {:?}", grad(&x)?);
+    // d/da a^0 = 0 (not 0·0^-1 = NaN); d/da a² at 0 = 0; d/db 0^b = 0 for b ≥ 0.
+    let a = param(d, &[0.0, 2.0], &[2])?;
+    a.pow_scalar(0.0)?.sum(Axes::All, false)?.backward()?;
+    ensure!(grad(&a)? == [0.0, 0.0], "a^0: {:?}", grad(&a)?);
+    let (a, b) = (param(d, &[0.0, 0.0], &[2])?, param(d, &[2.0, 0.0], &[2])?);
+    a.pow(&b)?.sum(Axes::All, false)?.backward()?;
+    ensure!(grad(&a)? == [0.0, 0.0] && grad(&b)? == [0.0, 0.0], "0^b: {:?} {:?}", grad(&a)?, grad(&b)?);
+    // BCE at p = 0 and 1: finite, PyTorch's (p - t) / max(p(1 - p), 1e-12) / n.
+    let p = param(d, &[0.0, 1.0, 1.0], &[3])?;
+    let t = Var::constant(Array::from_vec_on(vec![0.0, 1.0, 0.0], &[3], d)?);
+    let loss = ferrite::autograd::loss::binary_cross_entropy(&p, &t)?;
+    ensure!((loss.to_vec()?[0] - 100.0 / 3.0).abs() < 1e-12, "bce value {:?}", loss.to_vec()?);
+    loss.backward()?;
+    let gp = grad(&p)?;
+    ensure!(
+        gp[0] == 0.0 && gp[1] == 0.0 && (gp[2] / (1e12 / 3.0) - 1.0).abs() < 1e-14,
+        "bce gradient at 0 and 1: {gp:?}"
+    );
+    Ok(())
+}
+
+/// The `Var` forms built from other ops give the array ops' values.
+fn composites_match_the_array_ops(d: &Device) -> CaseResult {
+    let data = |n: usize, shape: &[usize]| -> ferrite::Result<Array<f64>> {
+        Array::from_vec_on((0..n).map(|i| ((i * 7 % 11) as f64 - 5.0) / 3.0).collect(), shape, d)
+    };
+    let (m, v, w) = (data(6, &[2, 3])?, data(3, &[3])?, data(2, &[2])?);
+    let (mv, vv, wv) = (Var::constant(m.clone()), Var::constant(v.clone()), Var::constant(w.clone()));
+    let same = |name: &str, a: &Var<f64>, b: &Array<f64>| -> CaseResult {
+        ensure!(a.shape() == b.shape(), "{name}: shape {:?}, the array op's {:?}", a.shape(), b.shape());
+        let (x, y) = (a.to_vec()?, b.to_vec()?);
+        ensure!(x.iter().zip(&y).all(|(p, q)| (p - q).abs() <= 1e-14 * q.abs().max(1.0)), "{name}: {x:?} vs {y:?}");
+        Ok(())
+    };
+    same("matrix @ vector", &mv.matmul(&vv)?, &m.matmul(&v)?)?;
+    same("vector @ matrix", &wv.matmul(&mv)?, &w.matmul(&m)?)?;
+    same("dot", &vv.matmul(&vv)?, &v.matmul(&v)?)?;
+    same("sort", &mv.sort(Some(1))?, &m.sort(Some(1))?)?;
+    same("sort flat", &mv.sort(None)?, &m.sort(None)?)?;
+    same("topk", &mv.topk(2, -1)?.0, &m.topk(2, -1)?.0)?;
+    same("cumsum flat", &mv.cumsum(None)?, &m.cumsum(None)?)?;
+    for (a, b) in mv.split(&[1, 2], 1)?.iter().zip(m.split(&[1, 2], 1)?) {
+        same("split", a, &b)?;
+    }
+    for (a, b) in mv.chunk(2, 1)?.iter().zip(m.chunk(2, 1)?) {
+        same("chunk", a, &b)?;
+    }
+    ensure!(mv.chunk(2, 1)?.len() == 2, "chunk count");
+    Ok(())
+}
+
+/// A graph 200,000 nodes deep (views: no kernel launches) is freed without recursion, and a
+/// result's value cannot be replaced.
+fn long_graph_drops(d: &Device) -> CaseResult {
+    let x = param(d, &[1.0], &[1])?;
+    let mut y = x.clone();
+    for _ in 0..200_000 {
+        y = y.reshape(&[1])?;
+    }
+    y.backward()?;
+    ensure!(grad(&x)? == [1.0], "through 200,000 reshapes: {:?}", grad(&x)?);
+    let mut z = y.clone();
+    drop(y);
+    ensure!(
+        matches!(z.assign(Array::from_vec_on(vec![2.0], &[1], d)?), Err(Error::Autograd { op: "assign", .. })),
+        "assign to a result"
+    );
+    drop(z);
+    Ok(())
+}
 
 /// The example trains the digits: a 64-32-10 tanh network reaches about 0.97 after 30 epochs
 /// and 0.9 after 3; the bounds leave room for the initialisation and fail on a broken gradient
@@ -72,7 +152,6 @@ fn no_grad_and_detach(d: &Device) -> CaseResult {
     // x · detach(x): only the first factor carries the gradient, `∂/∂x = detach(x) = x`.
     x.mul(&x.detach())?.sum(Axes::All, false)?.backward()?;
     ensure!(grad(&x)? == [1.0, 2.0], "detach cuts the graph: {:?}", grad(&x)?);
-    ensure!(Var::constant(x.value().clone()).grad().is_none(), "a constant has no gradient");
     Ok(())
 }
 

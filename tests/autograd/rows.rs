@@ -76,7 +76,8 @@ pub fn rows() -> Vec<GradRow> {
     }
     r.push(row("operators", &[(&[2, 3], Range(-2.0, 2.0)), (&[3], Away(0.5, 2.0))], |v| {
         let y = ((&v[0] * &v[1])? - &v[0])?;
-        (&(&y / &v[1])? + 2.0)?.neg()
+        let z = (((y / &v[1])? + 2.0)? * 3.0)?;
+        -&((z - 1.0)? / 2.0)?
     }));
 
     let x = || Range(-2.0, 2.0);
@@ -88,6 +89,8 @@ pub fn rows() -> Vec<GradRow> {
     r.push(row("min_all_keepdims", &[(&[3, 4], x())], |v| v[0].min(Axes::All, true)));
     r.push(row("var_ddof1", &[(&[3, 4], x())], |v| v[0].var(1, 1, false)));
     r.push(row("std_axis0", &[(&[3, 4], x())], |v| v[0].std(0, 0, true)));
+    r.push(row("std_ddof1_all", &[(&[3, 4], x())], |v| v[0].std(Axes::All, 1, false)));
+    r.push(row("var_ddof0_axis0", &[(&[3, 4], x())], |v| v[0].var(0, 0, true)));
     r.push(row("norm_all", &[(&[3, 4], x())], |v| v[0].norm(Axes::All, false)));
     r.push(row("logsumexp_last", &[(&[3, 4], x())], |v| v[0].logsumexp(-1, false)));
     r.push(row("softmax_axis0", &[(&[3, 4], x())], |v| v[0].softmax(0)));
@@ -114,6 +117,8 @@ pub fn rows() -> Vec<GradRow> {
     r.push(row("narrow", &[(&[3, 4], x())], |v| v[0].narrow(1, -3, 2)?.sin()));
     r.push(row("select", &[(&[3, 4], x())], |v| v[0].select(0, 1)?.sin()));
     r.push(row("flip", &[(&[3, 4], x())], |v| v[0].flip(Axes::All)?.sin()));
+    r.push(row("flip_one_axis", &[(&[2, 3, 2], x())], |v| v[0].flip(-2)?.sin()));
+    r.push(row("flatten_of_view", &[(&[3, 2], x())], |v| v[0].t()?.flatten()?.sin()));
     r.push(row("pad", &[(&[2, 3], x())], |v| v[0].pad(&[(1, 0), (2, 1)], 0.5)?.sin()));
     r.push(row("index_select_repeats", &[(&[3, 4], x())], |v| {
         v[0].index_select(1, &index(&[3, 0, 3, 1], &[4], &v[0])?)?.sin()

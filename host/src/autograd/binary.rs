@@ -15,8 +15,9 @@ fn when<T: Float>(need: bool, f: impl FnOnce() -> Result<Array<T>>) -> Result<Op
 }
 
 /// `(g · ∂y/∂a, g · ∂y/∂b)` for `y = op(a, b)`, in the broadcast shape, each only if needed.
-/// Ties of `maximum`/`minimum` split the gradient in halves (PyTorch's rule); `pow`'s exponent
-/// gets 0 where the base is 0 and the exponent ≥ 0 (PyTorch's, where `ln 0` would give NaN).
+/// Ties of `maximum`/`minimum` split the gradient in halves (PyTorch's rule); `pow`'s base
+/// gets 0 where the exponent is 0, its exponent 0 where the base is 0 and the exponent ≥ 0
+/// (PyTorch's, where `0·inf` and `ln 0` would give NaN).
 fn partials<T: Float>(
     op: Binary,
     (a, b, y, g): (&Array<T>, &Array<T>, &Array<T>, &Array<T>),
@@ -39,7 +40,8 @@ fn partials<T: Float>(
         Binary::Maximum => [when(na, || share(a.gt(b)?, a.eq(b)?))?, when(nb, || share(b.gt(a)?, a.eq(b)?))?],
         Binary::Minimum => [when(na, || share(a.lt(b)?, a.eq(b)?))?, when(nb, || share(b.lt(a)?, a.eq(b)?))?],
         Binary::Pow => [
-            when(na, || g.mul(b)?.mul(&a.pow(&b.sub_scalar(c(1.0))?)?))?,
+            // 0 where the exponent is 0 (`0^0`'s slope would be 0·inf), as PyTorch's.
+            when(na, || pass(&b.ne_scalar(c(0.0))?, &g.mul(b)?.mul(&a.pow(&b.sub_scalar(c(1.0))?)?)?))?,
             when(nb, || {
                 let kept = a.ne_scalar(c(0.0))?.logical_or(&b.lt_scalar(c(0.0))?)?;
                 pass(&kept, &g.mul(y)?.mul(&a.log()?)?)

@@ -56,15 +56,29 @@ pub fn huber<T: Float>(pred: &Var<T>, target: &Var<T>, delta: f64) -> Result<Var
 }
 
 /// Binary cross-entropy of probabilities `prob` against targets in `[0, 1]`, each log
-/// clamped at -100 as PyTorch's `binary_cross_entropy` (so a probability of exactly 0 or 1
-/// gives a finite loss).
+/// clamped at -100 as PyTorch's `binary_cross_entropy`, with PyTorch's gradient
+/// `(p - t) / max(p(1 - p), 1e-12) / n` (and `(log(1 - p) - log p) / n` for the target, both
+/// logs clamped): a probability of exactly 0 or 1 (an f32 sigmoid past 16.6) gives a finite
+/// loss and a finite gradient.
 pub fn binary_cross_entropy<T: Float>(prob: &Var<T>, target: &Var<T>) -> Result<Var<T>> {
     same_shape("binary_cross_entropy", prob, target)?;
-    let floor = T::from_f64(-100.0);
-    let log_p = prob.log()?.maximum_scalar(floor)?;
-    let log_q = prob.rsub_scalar(T::from_f64(1.0))?.log()?.maximum_scalar(floor)?;
-    let t = target;
-    t.mul(&log_p)?.add(&t.rsub_scalar(T::from_f64(1.0))?.mul(&log_q)?)?.mean(Axes::All, false)?.neg()
+    let c = T::from_f64;
+    let (p, t) = (prob.value().clone(), target.value().clone());
+    let log_p = p.log()?.maximum_scalar(c(-100.0))?;
+    let log_q = p.rsub_scalar(c(1.0))?.log()?.maximum_scalar(c(-100.0))?;
+    let y = t.mul(&log_p)?.add(&t.rsub_scalar(c(1.0))?.mul(&log_q)?)?.mean(Axes::All, false)?.neg()?;
+    let n = c(p.len() as f64);
+    Ok(Var::record_same("binary_cross_entropy", y, &[prob, target], move |g, needs| {
+        let g = g.div_scalar(n)?;
+        let dp = if needs[0] {
+            let spread = p.mul(&p.rsub_scalar(c(1.0))?)?.maximum_scalar(c(1e-12))?;
+            Some(p.sub(&t)?.div(&spread)?.mul(&g)?)
+        } else {
+            None
+        };
+        let dt = if needs[1] { Some(log_q.sub(&log_p)?.mul(&g)?) } else { None };
+        Ok(vec![dp, dt])
+    }))
 }
 
 /// Binary cross-entropy of logits `z` (sigmoid applied inside, without overflow):

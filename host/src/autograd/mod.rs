@@ -15,18 +15,22 @@
 //! - `shape.rs`: views (`reshape`, `transpose`, `permute`, `broadcast_to`, slicing, ...),
 //!   joining, `index_select`, `gather`, `where_`, `cast`, `sort`, `topk`, `masked_fill`;
 //! - `loss.rs`: the losses (MSE, MAE, Huber, binary and categorical cross-entropy), made of
-//!   the ops above.
+//!   the ops above;
+//! - `optim.rs`: SGD, Adam, AdamW, RMSprop over a parameter list, gradient clipping, learning
+//!   rate schedules.
 //!
 //! [`Var::backward`] walks the graph from a scalar in reverse topological order and adds each
 //! parameter's gradient into its [`grad`](Var::grad), as PyTorch's `.grad` (accumulated over
 //! calls until [`zero_grad`](Var::zero_grad)). Only ops with a rule exist on `Var`, so the
 //! graph cannot be cut silently: leaving it is explicit ([`Var::detach`], [`Var::value`]).
-//! Gradients of intermediate results are freed as soon as they are passed on; the values a
-//! rule needs are kept by the node (shared storage, no copies) while the result lives.
+//! Gradients of intermediate results are freed as soon as they are passed on. A node keeps
+//! its op's inputs and output (shared storage, no copies) while the result lives, whether or
+//! not its rule reads them all (`add` reads none): a memory cost to trim per op later.
 //! Second-order gradients are not supported: rules run on plain arrays.
 
 mod binary;
 pub mod loss;
+pub mod optim;
 mod reduce;
 mod shape;
 mod unary;
@@ -60,10 +64,30 @@ struct Node {
     grad: Mutex<Option<Grad>>,
     /// `a + b` of two gradients of this node's dtype.
     add: fn(&Grad, &Grad) -> Result<Grad>,
+    /// A gradient of this node's dtype as a dense array (a parameter's `.grad` is never a
+    /// broadcast view).
+    dense: fn(&Grad) -> Result<Grad>,
+}
+
+impl Drop for Node {
+    /// Drops the chain of inputs without recursion: a graph a step long in nodes (a running
+    /// loss added to ten thousand times, say) would otherwise overflow the stack.
+    fn drop(&mut self) {
+        let mut stack: Vec<Arc<Node>> = self.inputs.drain(..).flatten().collect();
+        while let Some(node) = stack.pop() {
+            if let Ok(mut node) = Arc::try_unwrap(node) {
+                stack.extend(node.inputs.drain(..).flatten());
+            }
+        }
+    }
 }
 
 fn add_grads<T: Float>(a: &Grad, b: &Grad) -> Result<Grad> {
     Ok(Box::new(typed::<T>(a).add(typed::<T>(b))?))
+}
+
+fn dense_grad<T: Float>(g: &Grad) -> Result<Grad> {
+    Ok(Box::new(typed::<T>(g).contiguous()?))
 }
 
 fn typed<T: Float>(g: &Grad) -> &Array<T> {
@@ -111,8 +135,14 @@ impl<T: Float> From<Array<T>> for Var<T> {
 impl<T: Float> Var<T> {
     /// A leaf whose gradient is wanted (a weight; PyTorch's `requires_grad_()`).
     pub fn parameter(value: Array<T>) -> Var<T> {
-        let node =
-            Node { op: "parameter", inputs: Vec::new(), rule: None, grad: Mutex::new(None), add: add_grads::<T> };
+        let node = Node {
+            op: "parameter",
+            inputs: Vec::new(),
+            rule: None,
+            grad: Mutex::new(None),
+            add: add_grads::<T>,
+            dense: dense_grad::<T>,
+        };
         Var { value, node: Some(Arc::new(node)) }
     }
 
@@ -184,6 +214,27 @@ impl<T: Float> Var<T> {
         g.as_ref().map(|g| typed::<T>(g).clone())
     }
 
+    /// Sets a parameter's gradient (gradient clipping, say; `None` forgets it). An error for
+    /// anything not a parameter, or a gradient of another shape or device.
+    pub fn set_grad(&self, grad: Option<Array<T>>) -> Result<()> {
+        let Some(node) = self.node.as_ref().filter(|n| n.rule.is_none()) else {
+            return Err(Error::Autograd { op: "set_grad", reason: "only a parameter holds a gradient".into() });
+        };
+        if let Some(g) = &grad {
+            if g.shape() != self.shape() {
+                return Err(Error::shape_mismatch(
+                    "set_grad",
+                    self.shape(),
+                    g.shape(),
+                    "a gradient has its parameter's shape",
+                ));
+            }
+            crate::array::same_device("set_grad", &self.value, g)?;
+        }
+        *node.grad.lock().unwrap_or_else(|e| e.into_inner()) = grad.map(|g| Box::new(g) as Grad);
+        Ok(())
+    }
+
     /// Forgets the accumulated gradient (PyTorch's `zero_grad(set_to_none=True)`).
     pub fn zero_grad(&self) {
         if let Some(node) = &self.node {
@@ -193,8 +244,17 @@ impl<T: Float> Var<T> {
 
     /// Replaces a parameter's value (an optimizer's step), keeping its gradient and its place in
     /// later graphs. The graph already recorded keeps the values it saved (storage is
-    /// copy-on-write). The new value must have the same shape and device.
+    /// copy-on-write). The new value must have the same shape and device. Only this handle
+    /// changes: a clone made before shares the gradient but keeps the old value, so update the
+    /// handles the model uses. Anything not a parameter is an error (a result's value is
+    /// what its rule was recorded for).
     pub fn assign(&mut self, value: Array<T>) -> Result<()> {
+        if !self.is_parameter() {
+            return Err(Error::Autograd {
+                op: "assign",
+                reason: "only a parameter's value can be replaced (detach a result to get a new value)".into(),
+            });
+        }
         if value.shape() != self.shape() {
             return Err(Error::shape_mismatch("assign", self.shape(), value.shape(), "a parameter keeps its shape"));
         }
@@ -242,7 +302,7 @@ impl<T: Float> Var<T> {
                 let mut acc = node.grad.lock().unwrap_or_else(|e| e.into_inner());
                 *acc = Some(match acc.take() {
                     Some(old) => (node.add)(&old, &g)?,
-                    None => g,
+                    None => (node.dense)(&g)?,
                 });
                 continue;
             };
@@ -275,7 +335,8 @@ impl<T: Float> Var<T> {
             return Var::constant(value);
         }
         let rule: Rule = Box::new(move |g, needs| rule(typed::<T>(g), needs));
-        let node = Node { op, inputs, rule: Some(rule), grad: Mutex::new(None), add: add_grads::<T> };
+        let node =
+            Node { op, inputs, rule: Some(rule), grad: Mutex::new(None), add: add_grads::<T>, dense: dense_grad::<T> };
         Var { value, node: Some(Arc::new(node)) }
     }
 

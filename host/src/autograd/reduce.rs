@@ -73,19 +73,21 @@ impl<T: Float> Var<T> {
     pub fn var(&self, axes: impl Into<Axes>, ddof: usize, keepdims: bool) -> Result<Var<T>> {
         let axes = axes.into();
         let y = self.value.var(axes.clone(), ddof, keepdims)?;
-        let scale = 2.0 / (self.count(&axes) as f64 - ddof as f64);
+        // NaN, as the value, when there are no more elements than `ddof`.
+        let n = self.count(&axes);
+        let scale = if n > ddof { 2.0 / (n - ddof) as f64 } else { f64::NAN };
         let red = axes.clone();
         Ok(self.reduction("var", axes, y, move |x, _, g| {
             g.mul(&x.sub(&x.mean(red.clone(), true)?)?)?.mul_scalar(T::from_f64(scale))
         }))
     }
 
-    /// The standard deviation over `axes` (the gradient is infinite where it is 0, as
-    /// PyTorch's).
+    /// The standard deviation over `axes` (the gradient is NaN where it is 0, as PyTorch's).
     pub fn std(&self, axes: impl Into<Axes>, ddof: usize, keepdims: bool) -> Result<Var<T>> {
         let axes = axes.into();
         let y = self.value.std(axes.clone(), ddof, keepdims)?;
-        let scale = 1.0 / (self.count(&axes) as f64 - ddof as f64);
+        let n = self.count(&axes);
+        let scale = if n > ddof { 1.0 / (n - ddof) as f64 } else { f64::NAN };
         let red = axes.clone();
         Ok(self.reduction("std", axes, y, move |x, y, g| {
             g.mul(&x.sub(&x.mean(red.clone(), true)?)?)?.div(y)?.mul_scalar(T::from_f64(scale))

@@ -1,6 +1,6 @@
 //! Views, joins, indexing, selection and casts on [`Var`], with their backward rules: a view's
-//! gradient goes back through the inverse view (`reshape`, `permute`) or is written into
-//! zeros at the view's place (slicing, `narrow`, `select`, `flip`); a broadcast's is summed;
+//! gradient goes back through the inverse view (`reshape`, `permute`, `flip`, `roll`) or is
+//! written into zeros at the view's place (slicing, `narrow`, `select`); a broadcast's is summed;
 //! joins split the gradient; `index_select` and `gather` scatter-add it (repeated indices
 //! add up); `where_` routes it to the chosen side; `cast` casts it back.
 

@@ -85,6 +85,35 @@ fn rows_ptr(rows: Option<(&DeviceBuffer<u32>, usize)>) -> Rows {
     rows.map_or(ptr::null(), |(index, start)| index.ptr_at(start))
 }
 
+/// One fused optimizer step over `n` parameters at `p` with gradients `g` and the step's state
+/// buffers (momentum: `v`; Adam: `m`, `v`), in one launch of `kernels_gpu::nn::optim`.
+///
+/// # Safety
+/// `p`, `g` and every `state` pointer address `n` elements of `T` on `dev`.
+pub(crate) unsafe fn launch_update<T: NnFloat>(
+    dev: &CudaDevice,
+    step: Update<T>,
+    p: *mut T,
+    g: *const T,
+    state: &[*mut T],
+    n: usize,
+) -> Result<()> {
+    let cfg = elementwise::config::<T>(n, dev.grid_stride_blocks());
+    let n64 = n as u64;
+    unsafe {
+        match (step, state) {
+            (Update::Sgd { lr }, []) => dev.launch(&T::SGD, cfg, (p, g, n64, lr)),
+            (Update::Momentum { lr, mu, nesterov }, &[v]) => {
+                dev.launch(&T::MOMENTUM, cfg, (p, g, v, n64, lr, mu, nesterov as u32))
+            }
+            (Update::Adam { alpha, beta1, beta2, eps }, &[m, v]) => {
+                dev.launch(&T::ADAM, cfg, (p, g, m, v, n64, alpha, beta1, beta2, eps))
+            }
+            (step, state) => unreachable!("{step:?} with {} state buffers", state.len()),
+        }
+    }
+}
+
 fn u32_of(n: usize) -> u32 {
     u32::try_from(n).expect("network sizes are checked to fit in 32 bits when the model compiles")
 }
@@ -234,25 +263,9 @@ impl<T: NnFloat> NnBackend for CudaNn<T> {
         g: &DeviceBuffer<T>,
         state: &mut [DeviceBuffer<T>],
     ) -> Result<()> {
-        let n = p.len();
-        let cfg = elementwise::config::<T>(n, self.dev.grid_stride_blocks());
-        let n64 = n as u64;
-        unsafe {
-            match (step, state) {
-                (Update::Sgd { lr }, []) => self.dev.launch(&T::SGD, cfg, (p.ptr_mut(), g.ptr(), n64, lr)),
-                (Update::Momentum { lr, mu, nesterov }, [v]) => self.dev.launch(
-                    &T::MOMENTUM,
-                    cfg,
-                    (p.ptr_mut(), g.ptr(), v.ptr_mut(), n64, lr, mu, nesterov as u32),
-                ),
-                (Update::Adam { alpha, beta1, beta2, eps }, [m, v]) => self.dev.launch(
-                    &T::ADAM,
-                    cfg,
-                    (p.ptr_mut(), g.ptr(), m.ptr_mut(), v.ptr_mut(), n64, alpha, beta1, beta2, eps),
-                ),
-                (step, state) => unreachable!("{step:?} with {} state buffers", state.len()),
-            }
-        }
+        let state: Vec<*mut T> = state.iter_mut().map(|s| s.ptr_mut()).collect();
+        // SAFETY: every buffer holds `p.len()` elements.
+        unsafe { launch_update(&self.dev, step, p.ptr_mut(), g.ptr(), &state, p.len()) }
     }
 
     fn sum2(&self, a: &DeviceBuffer<T>, b: &DeviceBuffer<T>, n: usize) -> Result<(f64, f64)> {

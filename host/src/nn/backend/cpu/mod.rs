@@ -121,6 +121,17 @@ multiversion! {
     }
 }
 
+/// One optimizer step over the slices `p` (parameters), `g` (gradients) and the step's state
+/// (momentum: `v`; Adam: `m`, `v`), with the kernels' per-element formulas.
+pub(crate) fn update<T: NnFloat>(step: Update<T>, p: &mut [T], g: &[T], state: &mut [&mut [T]]) {
+    match (step, state) {
+        (Update::Sgd { lr }, []) => sgd(p, g, lr),
+        (Update::Momentum { lr, mu, nesterov }, [v]) => momentum(p, g, v, lr, mu, nesterov),
+        (Update::Adam { alpha, beta1, beta2, eps }, [m, v]) => adam(p, g, m, v, alpha, beta1, beta2, eps),
+        (step, state) => unreachable!("{step:?} with {} state buffers", state.len()),
+    }
+}
+
 impl<T: NnFloat> NnBackend for CpuNn<T> {
     type T = T;
     type Buf = Vec<T>;
@@ -237,12 +248,8 @@ impl<T: NnFloat> NnBackend for CpuNn<T> {
     }
 
     fn update(&self, step: Update<T>, p: &mut Vec<T>, g: &Vec<T>, state: &mut [Vec<T>]) -> Result<()> {
-        match (step, state) {
-            (Update::Sgd { lr }, []) => sgd(p, g, lr),
-            (Update::Momentum { lr, mu, nesterov }, [v]) => momentum(p, g, v, lr, mu, nesterov),
-            (Update::Adam { alpha, beta1, beta2, eps }, [m, v]) => adam(p, g, m, v, alpha, beta1, beta2, eps),
-            (step, state) => unreachable!("{step:?} with {} state buffers", state.len()),
-        }
+        let mut state: Vec<&mut [T]> = state.iter_mut().map(|s| &mut s[..]).collect();
+        update(step, p, g, &mut state);
         Ok(())
     }
 

@@ -1,0 +1,377 @@
+//! Optimizers over a list of parameters (PyTorch's `torch.optim`): [`Sgd`] (momentum,
+//! Nesterov, weight decay), [`Adam`] and AdamW ([`Adam::adamw`]), [`RmsProp`]; gradient
+//! clipping by norm ([`clip_grad_norm`]); learning-rate schedules ([`Schedule`]).
+//!
+//! SGD and Adam update each parameter in one fused pass: the kernels the Keras model's
+//! training step launches (`kernels_gpu::nn::optim`, one launch per parameter on a GPU; the
+//! same per-element formulas on the CPU), with PyTorch's formulas expressed in their terms
+//! (the momentum buffer kept as Keras's `-lr · b`, rescaled when the rate changes; Adam's
+//! bias corrections folded into its step size and epsilon). Weight decay is one more pass
+//! (L2: added to the gradient; AdamW: the parameter scaled first); RMSprop runs as array ops
+//! (a fused kernel of its own is still to come). Parameters without a gradient are skipped,
+//! as PyTorch skips them. The fused paths take f32 and f64 parameters ([`NnFloat`]).
+
+use super::Var;
+use crate::array::Array;
+use crate::array::storage::Storage;
+use crate::error::{Error, Result};
+use crate::nn::NnFloat;
+use crate::nn::backend::Update;
+
+/// An optimizer: `step` updates every parameter from its gradient.
+pub trait Optimizer<T: NnFloat> {
+    /// One update of `params` (the same list, in the same order, at every step: the optimizer's
+    /// state is kept by position).
+    fn step(&mut self, params: &mut [Var<T>]) -> Result<()>;
+    /// The learning rate.
+    fn lr(&self) -> f64;
+    /// Sets the learning rate (a schedule's value for the epoch).
+    fn set_lr(&mut self, lr: f64);
+}
+
+/// Forgets every parameter's gradient (PyTorch's `optimizer.zero_grad()`).
+pub fn zero_grad<T: NnFloat>(params: &[Var<T>]) {
+    params.iter().for_each(Var::zero_grad);
+}
+
+fn bad(op: &'static str, name: &'static str, value: f64, reason: &str) -> Error {
+    Error::BadArgument { op, args: vec![(name, value)], reason: reason.into() }
+}
+
+/// `v` must be finite and at least `lo` (and below `hi` if given).
+fn check(op: &'static str, name: &'static str, v: f64, lo: f64, hi: Option<f64>) -> Result<()> {
+    if !v.is_finite() || v < lo || hi.is_some_and(|h| v >= h) {
+        let range = hi.map_or(format!("at least {lo}"), |h| format!("in [{lo}, {h})"));
+        return Err(bad(op, name, v, &format!("{name} must be finite and {range}")));
+    }
+    Ok(())
+}
+
+/// The optimizer state of one parameter: buffers of its shape, made on first use, and an
+/// error if the parameter list changes shape between steps.
+struct Slots<T: NnFloat> {
+    op: &'static str,
+    per: usize,
+    state: Vec<Vec<Array<T>>>,
+}
+
+impl<T: NnFloat> Slots<T> {
+    fn new(op: &'static str, per: usize) -> Self {
+        Slots { op, per, state: Vec::new() }
+    }
+
+    /// Parameter `i`'s buffers (zeros at first).
+    fn of(&mut self, i: usize, p: &Var<T>) -> Result<&mut Vec<Array<T>>> {
+        if self.state.len() <= i {
+            self.state.resize_with(i + 1, Vec::new);
+        }
+        let slot = &mut self.state[i];
+        if slot.is_empty() {
+            for _ in 0..self.per {
+                slot.push(Array::full_on(p.shape(), T::from_f64(0.0), &p.device())?);
+            }
+        } else if slot[0].shape() != p.shape() {
+            return Err(Error::shape_mismatch(
+                self.op,
+                slot[0].shape(),
+                p.shape(),
+                format!("parameter {i} changed shape since the last step (the state is kept by position)"),
+            ));
+        }
+        Ok(slot)
+    }
+}
+
+/// One fused update of parameter `p` (made contiguous and its own first) from `g`, with the
+/// state buffers `state`, on `p`'s device.
+fn fused<T: NnFloat>(step: Update<T>, p: &mut Var<T>, g: &Array<T>, state: &mut [Array<T>]) -> Result<()> {
+    crate::array::same_device("step", p.value(), g)?;
+    let g = g.contiguous()?;
+    let mut value = p.value().contiguous()?;
+    let n = value.len();
+    let (go, po) = (g.layout().offset(), value.layout().offset());
+    // Each buffer written below is its array's own (copied first if shared).
+    let mut parts: Vec<(&mut Storage, usize)> = Vec::with_capacity(state.len());
+    for s in state.iter_mut() {
+        let (storage, layout) = s.parts_mut()?;
+        let o = layout.offset();
+        parts.push((storage, o));
+    }
+    let (pv, _) = value.parts_mut()?;
+    match (pv, g.storage()) {
+        (Storage::Cpu(pv), Storage::Cpu(gv)) => {
+            let mut slices: Vec<&mut [T]> = parts
+                .into_iter()
+                .map(|(s, o)| match s {
+                    Storage::Cpu(c) => &mut c.as_mut_slice::<T>().expect("the parameter's dtype")[o..o + n],
+                    Storage::Cuda(_) => unreachable!("state lives with its parameter"),
+                })
+                .collect();
+            let pv = &mut pv.as_mut_slice::<T>().expect("the parameter's dtype")[po..po + n];
+            crate::nn::backend::cpu::update(step, pv, &gv.typed::<T>()[go..go + n], &mut slices);
+        }
+        (Storage::Cuda(pv), Storage::Cuda(gv)) => {
+            let state: Vec<*mut T> = parts
+                .into_iter()
+                .map(|(s, o)| match s {
+                    Storage::Cuda(c) => c.ptr_at_mut::<T>(o),
+                    Storage::Cpu(_) => unreachable!("state lives with its parameter"),
+                })
+                .collect();
+            let dev = pv.device().clone();
+            // SAFETY: the parameter, its gradient and every state buffer hold `n` elements
+            // from their offsets on this device.
+            unsafe {
+                crate::nn::backend::cuda::launch_update(
+                    &dev,
+                    step,
+                    pv.ptr_at_mut::<T>(po),
+                    gv.ptr_at::<T>(go),
+                    &state,
+                    n,
+                )?
+            }
+        }
+        _ => unreachable!("checked: one device"),
+    }
+    p.assign(value)
+}
+
+/// Stochastic gradient descent, PyTorch's `SGD` (dampening 0): `b = μ·b + g`, then
+/// `p -= lr·b` (Nesterov: `p -= lr·(g + μ·b)`); weight decay adds `wd·p` to `g` first.
+pub struct Sgd<T: NnFloat> {
+    lr: f64,
+    momentum: f64,
+    nesterov: bool,
+    weight_decay: f64,
+    /// The momentum buffers as the kernel keeps them, `-lr·b` at the rate `buffer_lr`.
+    slots: Slots<T>,
+    buffer_lr: f64,
+}
+
+impl<T: NnFloat> Sgd<T> {
+    /// Plain SGD with rate `lr`.
+    pub fn new(lr: f64) -> Result<Self> {
+        Sgd::with(lr, 0.0, false, 0.0)
+    }
+
+    /// SGD with `momentum` (0 for none), `nesterov` (needs a momentum) and L2 `weight_decay`.
+    pub fn with(lr: f64, momentum: f64, nesterov: bool, weight_decay: f64) -> Result<Self> {
+        check("SGD", "lr", lr, 0.0, None)?;
+        check("SGD", "momentum", momentum, 0.0, None)?;
+        check("SGD", "weight_decay", weight_decay, 0.0, None)?;
+        if nesterov && momentum == 0.0 {
+            return Err(bad("SGD", "momentum", momentum, "Nesterov momentum needs a momentum above 0"));
+        }
+        Ok(Sgd { lr, momentum, nesterov, weight_decay, slots: Slots::new("SGD", 1), buffer_lr: lr })
+    }
+}
+
+/// `g + wd·p` (L2 weight decay into the gradient), or `g` itself.
+fn decayed<T: NnFloat>(g: Array<T>, p: &Var<T>, wd: f64) -> Result<Array<T>> {
+    if wd == 0.0 { Ok(g) } else { g.add(&p.value().mul_scalar(T::from_f64(wd))?) }
+}
+
+impl<T: NnFloat> Optimizer<T> for Sgd<T> {
+    fn step(&mut self, params: &mut [Var<T>]) -> Result<()> {
+        let c = T::from_f64;
+        let rescale = self.buffer_lr != self.lr && self.buffer_lr != 0.0;
+        for (i, p) in params.iter_mut().enumerate() {
+            let Some(g) = p.grad() else { continue };
+            let g = decayed(g, p, self.weight_decay)?;
+            if self.momentum == 0.0 {
+                fused(Update::Sgd { lr: c(self.lr) }, p, &g, &mut [])?;
+                continue;
+            }
+            let slot = self.slots.of(i, p)?;
+            if rescale {
+                // The buffer holds -lr·b at the old rate.
+                slot[0] = slot[0].mul_scalar(c(self.lr / self.buffer_lr))?;
+            }
+            let step = Update::Momentum { lr: c(self.lr), mu: c(self.momentum), nesterov: self.nesterov };
+            fused(step, p, &g, slot)?;
+        }
+        self.buffer_lr = self.lr;
+        Ok(())
+    }
+
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}
+
+/// Adam, PyTorch's formulas: `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`,
+/// `p -= lr · m̂ / (sqrt(v̂) + ε)` with the bias-corrected `m̂ = m/(1-β1^t)`,
+/// `v̂ = v/(1-β2^t)`; weight decay as L2 (`Adam`) or decoupled (`AdamW`: `p *= 1 - lr·wd`
+/// first).
+pub struct Adam<T: NnFloat> {
+    lr: f64,
+    betas: (f64, f64),
+    eps: f64,
+    weight_decay: f64,
+    decoupled: bool,
+    t: i32,
+    slots: Slots<T>,
+}
+
+impl<T: NnFloat> Adam<T> {
+    /// Adam with PyTorch's defaults: betas (0.9, 0.999), eps 1e-8, no weight decay.
+    pub fn new(lr: f64) -> Result<Self> {
+        Adam::with(lr, (0.9, 0.999), 1e-8, 0.0)
+    }
+
+    /// Adam with L2 weight decay (added to the gradient).
+    pub fn with(lr: f64, betas: (f64, f64), eps: f64, weight_decay: f64) -> Result<Self> {
+        check("Adam", "lr", lr, 0.0, None)?;
+        check("Adam", "beta1", betas.0, 0.0, Some(1.0))?;
+        check("Adam", "beta2", betas.1, 0.0, Some(1.0))?;
+        check("Adam", "weight_decay", weight_decay, 0.0, None)?;
+        if !(eps.is_finite() && eps > 0.0) {
+            return Err(bad("Adam", "eps", eps, "eps must be finite and above 0"));
+        }
+        Ok(Adam { lr, betas, eps, weight_decay, decoupled: false, t: 0, slots: Slots::new("Adam", 2) })
+    }
+
+    /// AdamW (decoupled weight decay, PyTorch's default 0.01).
+    pub fn adamw(lr: f64, betas: (f64, f64), eps: f64, weight_decay: f64) -> Result<Self> {
+        Ok(Adam { decoupled: true, ..Adam::with(lr, betas, eps, weight_decay)? })
+    }
+}
+
+impl<T: NnFloat> Optimizer<T> for Adam<T> {
+    fn step(&mut self, params: &mut [Var<T>]) -> Result<()> {
+        let c = T::from_f64;
+        self.t = self.t.saturating_add(1);
+        let (b1, b2) = self.betas;
+        let (c1, c2) = (1.0 - b1.powi(self.t), (1.0 - b2.powi(self.t)).sqrt());
+        // PyTorch's step in the kernel's terms: α = lr·sqrt(1-β2^t)/(1-β1^t), ε' = ε·sqrt(1-β2^t).
+        let step = Update::Adam { alpha: c(self.lr * c2 / c1), beta1: c(b1), beta2: c(b2), eps: c(self.eps * c2) };
+        for (i, p) in params.iter_mut().enumerate() {
+            let Some(g) = p.grad() else { continue };
+            let g = if self.decoupled {
+                if self.weight_decay != 0.0 {
+                    let shrunk = p.value().mul_scalar(c(1.0 - self.lr * self.weight_decay))?;
+                    p.assign(shrunk)?;
+                }
+                g
+            } else {
+                decayed(g, p, self.weight_decay)?
+            };
+            let slot = self.slots.of(i, p)?;
+            fused(step, p, &g, slot)?;
+        }
+        Ok(())
+    }
+
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}
+
+/// RMSprop, PyTorch's (not centered, no momentum): `v = α·v + (1-α)·g²`,
+/// `p -= lr · g / (sqrt(v) + ε)`; L2 weight decay into the gradient. Array ops, not fused.
+pub struct RmsProp<T: NnFloat> {
+    lr: f64,
+    alpha: f64,
+    eps: f64,
+    weight_decay: f64,
+    slots: Slots<T>,
+}
+
+impl<T: NnFloat> RmsProp<T> {
+    /// RMSprop with PyTorch's defaults: alpha 0.99, eps 1e-8.
+    pub fn new(lr: f64) -> Result<Self> {
+        RmsProp::with(lr, 0.99, 1e-8, 0.0)
+    }
+
+    pub fn with(lr: f64, alpha: f64, eps: f64, weight_decay: f64) -> Result<Self> {
+        check("RMSprop", "lr", lr, 0.0, None)?;
+        check("RMSprop", "alpha", alpha, 0.0, Some(1.0))?;
+        check("RMSprop", "weight_decay", weight_decay, 0.0, None)?;
+        if !(eps.is_finite() && eps > 0.0) {
+            return Err(bad("RMSprop", "eps", eps, "eps must be finite and above 0"));
+        }
+        Ok(RmsProp { lr, alpha, eps, weight_decay, slots: Slots::new("RMSprop", 1) })
+    }
+}
+
+impl<T: NnFloat> Optimizer<T> for RmsProp<T> {
+    fn step(&mut self, params: &mut [Var<T>]) -> Result<()> {
+        let c = T::from_f64;
+        for (i, p) in params.iter_mut().enumerate() {
+            let Some(g) = p.grad() else { continue };
+            let g = decayed(g, p, self.weight_decay)?;
+            let slot = self.slots.of(i, p)?;
+            slot[0] = slot[0].mul_scalar(c(self.alpha))?.add(&g.square()?.mul_scalar(c(1.0 - self.alpha))?)?;
+            let step = g.div(&slot[0].sqrt()?.add_scalar(c(self.eps))?)?.mul_scalar(c(self.lr))?;
+            let stepped = p.value().sub(&step)?;
+            p.assign(stepped)?;
+        }
+        Ok(())
+    }
+
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}
+
+/// Scales every gradient so that their joint L2 norm is at most `max_norm` (PyTorch's
+/// `clip_grad_norm_`: by `max_norm / (norm + 1e-6)` when the norm is larger) and returns the
+/// norm before clipping (NaN or infinite if a gradient is; nothing is scaled then).
+pub fn clip_grad_norm<T: NnFloat>(params: &[Var<T>], max_norm: f64) -> Result<f64> {
+    check("clip_grad_norm", "max_norm", max_norm, 0.0, None)?;
+    let mut total = 0.0f64;
+    for p in params {
+        if let Some(g) = p.grad() {
+            let n = g.norm(crate::Axes::All, false)?.to_vec()?[0].to_f64();
+            total += n * n;
+        }
+    }
+    let norm = total.sqrt();
+    if norm.is_finite() && norm > max_norm {
+        let scale = T::from_f64(max_norm / (norm + 1e-6));
+        for p in params {
+            if let Some(g) = p.grad() {
+                p.set_grad(Some(g.mul_scalar(scale)?))?;
+            }
+        }
+    }
+    Ok(norm)
+}
+
+/// A learning rate by epoch, as PyTorch's schedulers' closed forms.
+#[derive(Clone, Copy, Debug)]
+pub enum Schedule {
+    /// The base rate throughout.
+    Constant,
+    /// `base · gamma^(epoch / step_size)` (`StepLR`).
+    Step { step_size: usize, gamma: f64 },
+    /// `eta_min + (base - eta_min) · (1 + cos(π · epoch / t_max)) / 2` (`CosineAnnealingLR`).
+    Cosine { t_max: usize, eta_min: f64 },
+}
+
+impl Schedule {
+    /// The rate for `epoch` (from 0) from the base rate `base`.
+    pub fn lr(&self, base: f64, epoch: usize) -> f64 {
+        match *self {
+            Schedule::Constant => base,
+            Schedule::Step { step_size, gamma } => base * gamma.powi((epoch / step_size.max(1)) as i32),
+            Schedule::Cosine { t_max, eta_min } => {
+                let phase = std::f64::consts::PI * epoch as f64 / t_max.max(1) as f64;
+                eta_min + (base - eta_min) * (1.0 + phase.cos()) / 2.0
+            }
+        }
+    }
+}
