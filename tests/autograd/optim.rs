@@ -35,27 +35,33 @@ const KINDS: &[Kind] = &[
     Kind::RmsProp { lr: 0.01, wd: 0.01 },
 ];
 
-/// The rate at step `t` (from 1): halved at the third, to exercise a change mid-run.
+/// The rate at step `t` (from 1): halved at the second, 0 at the third (momentum and state
+/// go on, the parameter stays), back at the fourth.
 fn rate(lr: f64, t: usize) -> f64 {
-    if t == 3 { lr / 2.0 } else { lr }
+    match t {
+        2 => lr / 2.0,
+        3 => 0.0,
+        _ => lr,
+    }
 }
 
-/// PyTorch's update of `p` (one element) over `steps` steps of gradient `2c·p`.
-fn reference(kind: Kind, mut p: f64, c: f64, steps: usize) -> f64 {
+/// PyTorch's updates of `p` (one element) at the given rates, one per step on which the
+/// parameter has a gradient (`2c·p`); the state and step count are the parameter's own.
+fn reference(kind: Kind, mut p: f64, c: f64, rates: &[f64]) -> f64 {
     let (mut b, mut m, mut v) = (0.0, 0.0, 0.0);
-    for t in 1..=steps {
+    for (k, &lr) in rates.iter().enumerate() {
+        let t = k + 1;
         let mut g = 2.0 * c * p;
         match kind {
-            Kind::Sgd { lr, mu, nesterov, wd } => {
+            Kind::Sgd { mu, nesterov, wd, .. } => {
                 g += wd * p;
                 if mu != 0.0 {
                     b = if t == 1 { g } else { mu * b + g };
                     g = if nesterov { g + mu * b } else { b };
                 }
-                p -= rate(lr, t) * g;
+                p -= lr * g;
             }
-            Kind::Adam { lr, wd, decoupled } => {
-                let lr = rate(lr, t);
+            Kind::Adam { wd, decoupled, .. } => {
                 if decoupled {
                     p *= 1.0 - lr * wd;
                 } else {
@@ -67,10 +73,10 @@ fn reference(kind: Kind, mut p: f64, c: f64, steps: usize) -> f64 {
                 let (mh, vh) = (m / (1.0 - b1.powi(t as i32)), v / (1.0 - b2.powi(t as i32)));
                 p -= lr * mh / (vh.sqrt() + eps);
             }
-            Kind::RmsProp { lr, wd } => {
+            Kind::RmsProp { wd, .. } => {
                 g += wd * p;
                 v = 0.99 * v + 0.01 * g * g;
-                p -= rate(lr, t) * g / (v.sqrt() + 1e-8);
+                p -= lr * g / (v.sqrt() + 1e-8);
             }
         }
     }
@@ -86,33 +92,55 @@ fn optimizer<T: NnFloat>(kind: Kind) -> ferrite::Result<Box<dyn Optimizer<T>>> {
     })
 }
 
+/// Two parameters: `p`, a contiguous view at an offset into a larger array, with a gradient
+/// at every step; `q`, a transposed view, with one at steps 2 and 4 only.
 fn matches_pytorch<T: NnFloat>(d: &Device) -> CaseResult {
     let mut rng = crate::common::rng(&format!("optim {}", T::DTYPE));
-    let p0 = crate::common::uniform(&mut rng, 6, -2.0, 2.0);
-    let c = crate::common::uniform(&mut rng, 6, 0.1, 1.0);
-    let cv = Var::constant(Array::from_vec_on(c.iter().map(|&v| T::from_f64(v)).collect(), &[2, 3], d)?);
+    let draw = |rng: &mut _, n, lo, hi| -> Vec<T> {
+        crate::common::uniform(rng, n, lo, hi).into_iter().map(T::from_f64).collect()
+    };
+    let (big, q0) = (draw(&mut rng, 12, -2.0, 2.0), draw(&mut rng, 4, -2.0, 2.0));
+    let (cp, cq) = (draw(&mut rng, 6, 0.1, 1.0), draw(&mut rng, 4, 0.1, 1.0));
+    let cpv = Var::constant(Array::from_vec_on(cp.clone(), &[2, 3], d)?);
+    let cqv = Var::constant(Array::from_vec_on(cq.clone(), &[2, 2], d)?);
     for &kind in KINDS {
-        let start: Vec<T> = p0.iter().map(|&v| T::from_f64(v)).collect();
-        let mut params = vec![Var::parameter(Array::from_vec_on(start.clone(), &[2, 3], d)?)];
+        let p = Array::from_vec_on(big.clone(), &[4, 3], d)?.narrow(0, 2, 2)?;
+        let q = Array::from_vec_on(q0.clone(), &[2, 2], d)?.t();
+        let (p_start, q_start) = (p.to_vec()?, q.to_vec()?);
+        let mut params = vec![Var::parameter(p), Var::parameter(q)];
         let mut opt = optimizer::<T>(kind)?;
         let base = opt.lr();
-        for t in 1..=3 {
-            opt.set_lr(rate(base, t));
-            cv.mul(&params[0].square()?)?.sum(Axes::All, false)?.backward()?;
+        for t in 1..=4 {
+            opt.set_lr(rate(base, t))?;
+            {
+                let mut loss = cpv.mul(&params[0].square()?)?.sum(Axes::All, false)?;
+                if t % 2 == 0 {
+                    loss = loss.add(&cqv.mul(&params[1].square()?)?.sum(Axes::All, false)?)?;
+                }
+                loss.backward()?;
+                // The graph is dropped here, so the step writes the parameters in place (p at
+                // its view's offset), not into copies.
+            }
             opt.step(&mut params)?;
             zero_grad(&params);
         }
-        let got = params[0].to_vec()?;
         // f32: each step's rounding, relative to the step sizes (about lr·|g|).
         let tol = if T::DTYPE == ferrite::DType::F64 { 1e-12 } else { 2e-6 };
-        for i in 0..6 {
-            let want = reference(kind, start[i].to_f64(), c[i], 3);
-            let g = got[i].to_f64();
-            ensure!(
-                (g - want).abs() <= tol * (1.0 + want.abs()),
-                "{kind:?} on {d} ({}): p[{i}] = {g}, want {want}",
-                T::DTYPE
-            );
+        let every: Vec<f64> = (1..=4).map(|t| rate(base, t)).collect();
+        let even: Vec<f64> = [2, 4].iter().map(|&t| rate(base, t)).collect();
+        for (name, got, start, c, rates) in
+            [("p", params[0].to_vec()?, &p_start, &cp, &every), ("q", params[1].to_vec()?, &q_start, &cq, &even)]
+        {
+            // Both in their views' logical (row-major) order, as the constants.
+            for i in 0..got.len() {
+                let want = reference(kind, start[i].to_f64(), c[i].to_f64(), rates);
+                let g = got[i].to_f64();
+                ensure!(
+                    (g - want).abs() <= tol * (1.0 + want.abs()),
+                    "{kind:?} on {d} ({}): {name}[{i}] = {g}, want {want}",
+                    T::DTYPE
+                );
+            }
         }
     }
     Ok(())
@@ -139,8 +167,21 @@ fn errors_and_skips(d: &Device) -> CaseResult {
     params[0] = Var::parameter(Array::from_vec_on(vec![1.0f32; 3], &[3], d)?);
     params[0].sum(Axes::All, false)?.backward()?;
     match opt.step(&mut params) {
-        Err(Error::ShapeMismatch { op: "Adam", lhs, rhs, .. }) if lhs == [2] && rhs == [3] => Ok(()),
-        other => Err(format!("a parameter that changed shape: {other:?}").into()),
+        Err(Error::ShapeMismatch { op: "Adam", lhs, rhs, .. }) if lhs == [2] && rhs == [3] => {}
+        other => return Err(format!("a parameter that changed shape: {other:?}").into()),
+    }
+    // A parameter moved to another device than its state's.
+    let moved = if matches!(d, Device::Cpu) { Device::emulated_cuda(8, 0)? } else { Device::Cpu };
+    params[0] = Var::parameter(Array::from_vec_on(vec![1.0f32, 2.0], &[2], &moved)?);
+    params[0].sum(Axes::All, false)?.backward()?;
+    match opt.step(&mut params) {
+        Err(Error::DeviceMismatch { op: "Adam", .. }) => {}
+        other => return Err(format!("a parameter on {moved} with its state on {d}: {other:?}").into()),
+    }
+    let mut sgd = Sgd::<f32>::new(0.1)?;
+    match sgd.set_lr(f64::NAN) {
+        Err(Error::BadArgument { op: "SGD", .. }) => Ok(()),
+        other => Err(format!("set_lr(NaN): {other:?}").into()),
     }
 }
 
@@ -156,7 +197,9 @@ fn clip_and_schedules(d: &Device) -> CaseResult {
     let (ga, gb) =
         (params[0].grad().ok_or("a's gradient")?.to_vec()?, params[1].grad().ok_or("b's gradient")?.to_vec()?);
     ensure!(norm == 5.0 && ga == [3.0 * s, 0.0] && gb == [4.0 * s], "clip: norm {norm}, {ga:?} {gb:?}");
-    ensure!(clip_grad_norm(&params, 10.0)? < 1.0, "a norm under the bound is left alone");
+    ensure!(clip_grad_norm(&params, 10.0)? < 1.0, "the clipped norm");
+    let after = params[0].grad().ok_or("a's gradient")?.to_vec()?;
+    ensure!(after == ga, "a norm under the bound leaves the gradients: {after:?}");
     let step: Vec<f64> = (0..5).map(|e| Schedule::Step { step_size: 2, gamma: 0.5 }.lr(1.0, e)).collect();
     ensure!(step == [1.0, 1.0, 0.5, 0.5, 0.25], "step schedule {step:?}");
     let cosine = Schedule::Cosine { t_max: 4, eta_min: 0.1 };

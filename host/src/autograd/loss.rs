@@ -57,9 +57,10 @@ pub fn huber<T: Float>(pred: &Var<T>, target: &Var<T>, delta: f64) -> Result<Var
 
 /// Binary cross-entropy of probabilities `prob` against targets in `[0, 1]`, each log
 /// clamped at -100 as PyTorch's `binary_cross_entropy`, with PyTorch's gradient
-/// `(p - t) / max(p(1 - p), 1e-12) / n` (and `(log(1 - p) - log p) / n` for the target, both
-/// logs clamped): a probability of exactly 0 or 1 (an f32 sigmoid past 16.6) gives a finite
-/// loss and a finite gradient.
+/// `(p - t) / max(p(1 - p), 1e-12) / n` for the probabilities: a probability of exactly 0 or 1
+/// (an f32 sigmoid past 16.6) gives a finite loss and a finite gradient. The target's
+/// gradient is `(log(1 - p) - log p) / n` with both logs clamped (PyTorch's is unclamped,
+/// infinite at 0 and 1).
 pub fn binary_cross_entropy<T: Float>(prob: &Var<T>, target: &Var<T>) -> Result<Var<T>> {
     same_shape("binary_cross_entropy", prob, target)?;
     let c = T::from_f64;

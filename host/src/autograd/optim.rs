@@ -2,14 +2,17 @@
 //! Nesterov, weight decay), [`Adam`] and AdamW ([`Adam::adamw`]), [`RmsProp`]; gradient
 //! clipping by norm ([`clip_grad_norm`]); learning-rate schedules ([`Schedule`]).
 //!
-//! SGD and Adam update each parameter in one fused pass: the kernels the Keras model's
-//! training step launches (`kernels_gpu::nn::optim`, one launch per parameter on a GPU; the
-//! same per-element formulas on the CPU), with PyTorch's formulas expressed in their terms
-//! (the momentum buffer kept as Keras's `-lr · b`, rescaled when the rate changes; Adam's
-//! bias corrections folded into its step size and epsilon). Weight decay is one more pass
-//! (L2: added to the gradient; AdamW: the parameter scaled first); RMSprop runs as array ops
-//! (a fused kernel of its own is still to come). Parameters without a gradient are skipped,
-//! as PyTorch skips them. The fused paths take f32 and f64 parameters ([`NnFloat`]).
+//! SGD and Adam update each parameter in place in one fused pass: the kernels the Keras
+//! model's training step launches (`kernels_gpu::nn::optim`, one launch per parameter on a
+//! GPU; the same per-element formulas on the CPU), with PyTorch's formulas expressed in their
+//! terms (the momentum buffer kept as Keras's `-r·b` at a rate `r` per parameter, rescaled
+//! when the rate changes; Adam's bias corrections folded into its step size and epsilon). A
+//! parameter whose storage a recorded graph still holds is copied first (copy-on-write).
+//! Weight decay costs more passes (L2: two array ops into the gradient; AdamW: one scaling
+//! the parameter); RMSprop runs as array ops (a fused kernel of its own is still to come).
+//! A parameter without a gradient is skipped, its state and step count included, as in
+//! PyTorch. Every step checks all parameters (shape and device against their state) before
+//! it changes any. All three take f32 and f64 parameters ([`NnFloat`]).
 
 use super::Var;
 use crate::array::Array;
@@ -25,8 +28,8 @@ pub trait Optimizer<T: NnFloat> {
     fn step(&mut self, params: &mut [Var<T>]) -> Result<()>;
     /// The learning rate.
     fn lr(&self) -> f64;
-    /// Sets the learning rate (a schedule's value for the epoch).
-    fn set_lr(&mut self, lr: f64);
+    /// Sets the learning rate (a schedule's value for the epoch): finite and at least 0.
+    fn set_lr(&mut self, lr: f64) -> Result<()>;
 }
 
 /// Forgets every parameter's gradient (PyTorch's `optimizer.zero_grad()`).
@@ -47,12 +50,18 @@ fn check(op: &'static str, name: &'static str, v: f64, lo: f64, hi: Option<f64>)
     Ok(())
 }
 
-/// The optimizer state of one parameter: buffers of its shape, made on first use, and an
-/// error if the parameter list changes shape between steps.
+/// The optimizer state of each parameter, by position: buffers of its shape on its device
+/// (made on first use), its step count and (momentum) the rate its buffer is scaled by.
 struct Slots<T: NnFloat> {
     op: &'static str,
     per: usize,
-    state: Vec<Vec<Array<T>>>,
+    state: Vec<Slot<T>>,
+}
+
+struct Slot<T: NnFloat> {
+    buffers: Vec<Array<T>>,
+    steps: i32,
+    rate: f64,
 }
 
 impl<T: NnFloat> Slots<T> {
@@ -60,36 +69,55 @@ impl<T: NnFloat> Slots<T> {
         Slots { op, per, state: Vec::new() }
     }
 
-    /// Parameter `i`'s buffers (zeros at first).
-    fn of(&mut self, i: usize, p: &Var<T>) -> Result<&mut Vec<Array<T>>> {
+    /// Checks every parameter that has a gradient against the gradient and its state (shape,
+    /// device) before a step changes anything; returns the gradients (`None`: skipped).
+    fn gradients(&self, params: &[Var<T>]) -> Result<Vec<Option<Array<T>>>> {
+        params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let Some(g) = p.grad() else { return Ok(None) };
+                crate::array::same_device(self.op, p.value(), &g)?;
+                if let Some(b) = self.state.get(i).and_then(|s| s.buffers.first()) {
+                    if b.shape() != p.shape() {
+                        return Err(Error::shape_mismatch(
+                            self.op,
+                            b.shape(),
+                            p.shape(),
+                            format!("parameter {i} changed shape since the last step (the state is kept by position)"),
+                        ));
+                    }
+                    crate::array::same_device(self.op, b, p.value())?;
+                }
+                Ok(Some(g))
+            })
+            .collect()
+    }
+
+    /// Parameter `i`'s state (zero buffers at first).
+    fn of(&mut self, i: usize, p: &Var<T>) -> Result<&mut Slot<T>> {
         if self.state.len() <= i {
-            self.state.resize_with(i + 1, Vec::new);
+            self.state.resize_with(i + 1, || Slot { buffers: Vec::new(), steps: 0, rate: 0.0 });
         }
         let slot = &mut self.state[i];
-        if slot.is_empty() {
+        if slot.buffers.is_empty() {
             for _ in 0..self.per {
-                slot.push(Array::full_on(p.shape(), T::from_f64(0.0), &p.device())?);
+                slot.buffers.push(Array::full_on(p.shape(), T::from_f64(0.0), &p.device())?);
             }
-        } else if slot[0].shape() != p.shape() {
-            return Err(Error::shape_mismatch(
-                self.op,
-                slot[0].shape(),
-                p.shape(),
-                format!("parameter {i} changed shape since the last step (the state is kept by position)"),
-            ));
         }
         Ok(slot)
     }
 }
 
-/// One fused update of parameter `p` (made contiguous and its own first) from `g`, with the
-/// state buffers `state`, on `p`'s device.
+/// One fused update of parameter `p`, in place (made contiguous first if it is not), from `g`,
+/// with the state buffers `state` (checked: one device, `p`'s shape).
 fn fused<T: NnFloat>(step: Update<T>, p: &mut Var<T>, g: &Array<T>, state: &mut [Array<T>]) -> Result<()> {
-    crate::array::same_device("step", p.value(), g)?;
     let g = g.contiguous()?;
-    let mut value = p.value().contiguous()?;
-    let n = value.len();
-    let (go, po) = (g.layout().offset(), value.layout().offset());
+    if !p.value.is_contiguous() {
+        p.value = p.value.contiguous()?;
+    }
+    let n = p.value.len();
+    let go = g.layout().offset();
     // Each buffer written below is its array's own (copied first if shared).
     let mut parts: Vec<(&mut Storage, usize)> = Vec::with_capacity(state.len());
     for s in state.iter_mut() {
@@ -97,7 +125,8 @@ fn fused<T: NnFloat>(step: Update<T>, p: &mut Var<T>, g: &Array<T>, state: &mut 
         let o = layout.offset();
         parts.push((storage, o));
     }
-    let (pv, _) = value.parts_mut()?;
+    let (pv, pl) = p.value.parts_mut()?;
+    let po = pl.offset();
     match (pv, g.storage()) {
         (Storage::Cpu(pv), Storage::Cpu(gv)) => {
             let mut slices: Vec<&mut [T]> = parts
@@ -134,19 +163,19 @@ fn fused<T: NnFloat>(step: Update<T>, p: &mut Var<T>, g: &Array<T>, state: &mut 
         }
         _ => unreachable!("checked: one device"),
     }
-    p.assign(value)
+    Ok(())
 }
 
-/// Stochastic gradient descent, PyTorch's `SGD` (dampening 0): `b = μ·b + g`, then
-/// `p -= lr·b` (Nesterov: `p -= lr·(g + μ·b)`); weight decay adds `wd·p` to `g` first.
+/// Stochastic gradient descent, PyTorch's `SGD` (dampening 0): `b = μ·b + g` (`b = g` at a
+/// parameter's first step), then `p -= lr·b` (Nesterov: `p -= lr·(g + μ·b)`); weight decay adds
+/// `wd·p` to `g` first.
 pub struct Sgd<T: NnFloat> {
     lr: f64,
     momentum: f64,
     nesterov: bool,
     weight_decay: f64,
-    /// The momentum buffers as the kernel keeps them, `-lr·b` at the rate `buffer_lr`.
+    /// The momentum buffers as the kernel keeps them: `-r·b`, `r` the slot's rate (never 0).
     slots: Slots<T>,
-    buffer_lr: f64,
 }
 
 impl<T: NnFloat> Sgd<T> {
@@ -163,7 +192,7 @@ impl<T: NnFloat> Sgd<T> {
         if nesterov && momentum == 0.0 {
             return Err(bad("SGD", "momentum", momentum, "Nesterov momentum needs a momentum above 0"));
         }
-        Ok(Sgd { lr, momentum, nesterov, weight_decay, slots: Slots::new("SGD", 1), buffer_lr: lr })
+        Ok(Sgd { lr, momentum, nesterov, weight_decay, slots: Slots::new("SGD", 1) })
     }
 }
 
@@ -175,23 +204,34 @@ fn decayed<T: NnFloat>(g: Array<T>, p: &Var<T>, wd: f64) -> Result<Array<T>> {
 impl<T: NnFloat> Optimizer<T> for Sgd<T> {
     fn step(&mut self, params: &mut [Var<T>]) -> Result<()> {
         let c = T::from_f64;
-        let rescale = self.buffer_lr != self.lr && self.buffer_lr != 0.0;
-        for (i, p) in params.iter_mut().enumerate() {
-            let Some(g) = p.grad() else { continue };
+        let grads = self.slots.gradients(params)?;
+        for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
+            let Some(g) = g else { continue };
             let g = decayed(g, p, self.weight_decay)?;
             if self.momentum == 0.0 {
                 fused(Update::Sgd { lr: c(self.lr) }, p, &g, &mut [])?;
                 continue;
             }
+            let (lr, mu) = (self.lr, self.momentum);
             let slot = self.slots.of(i, p)?;
-            if rescale {
-                // The buffer holds -lr·b at the old rate.
-                slot[0] = slot[0].mul_scalar(c(self.lr / self.buffer_lr))?;
+            if slot.rate == 0.0 {
+                // The first step: any rate represents b = 0.
+                slot.rate = if lr > 0.0 { lr } else { 1.0 };
             }
-            let step = Update::Momentum { lr: c(self.lr), mu: c(self.momentum), nesterov: self.nesterov };
-            fused(step, p, &g, slot)?;
+            if lr == 0.0 {
+                // b still accumulates (as PyTorch's), p stays: `-r·b = μ·(-r·b) - r·g`.
+                let r = slot.rate;
+                slot.buffers[0] = slot.buffers[0].mul_scalar(c(mu))?.sub(&g.mul_scalar(c(r))?)?;
+                slot.steps += 1;
+                continue;
+            }
+            if slot.rate != lr {
+                slot.buffers[0] = slot.buffers[0].mul_scalar(c(lr / slot.rate))?;
+                slot.rate = lr;
+            }
+            slot.steps += 1;
+            fused(Update::Momentum { lr: c(lr), mu: c(mu), nesterov: self.nesterov }, p, &g, &mut slot.buffers)?;
         }
-        self.buffer_lr = self.lr;
         Ok(())
     }
 
@@ -199,22 +239,23 @@ impl<T: NnFloat> Optimizer<T> for Sgd<T> {
         self.lr
     }
 
-    fn set_lr(&mut self, lr: f64) {
+    fn set_lr(&mut self, lr: f64) -> Result<()> {
+        check("SGD", "lr", lr, 0.0, None)?;
         self.lr = lr;
+        Ok(())
     }
 }
 
 /// Adam, PyTorch's formulas: `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`,
 /// `p -= lr · m̂ / (sqrt(v̂) + ε)` with the bias-corrected `m̂ = m/(1-β1^t)`,
-/// `v̂ = v/(1-β2^t)`; weight decay as L2 (`Adam`) or decoupled (`AdamW`: `p *= 1 - lr·wd`
-/// first).
+/// `v̂ = v/(1-β2^t)`, `t` the parameter's own step count; weight decay as L2 (`Adam`) or
+/// decoupled (`AdamW`: `p *= 1 - lr·wd` first).
 pub struct Adam<T: NnFloat> {
     lr: f64,
     betas: (f64, f64),
     eps: f64,
     weight_decay: f64,
     decoupled: bool,
-    t: i32,
     slots: Slots<T>,
 }
 
@@ -233,10 +274,11 @@ impl<T: NnFloat> Adam<T> {
         if !(eps.is_finite() && eps > 0.0) {
             return Err(bad("Adam", "eps", eps, "eps must be finite and above 0"));
         }
-        Ok(Adam { lr, betas, eps, weight_decay, decoupled: false, t: 0, slots: Slots::new("Adam", 2) })
+        Ok(Adam { lr, betas, eps, weight_decay, decoupled: false, slots: Slots::new("Adam", 2) })
     }
 
-    /// AdamW (decoupled weight decay, PyTorch's default 0.01).
+    /// AdamW: decoupled weight decay `weight_decay` (PyTorch's `AdamW` defaults it to 0.01;
+    /// here it is given).
     pub fn adamw(lr: f64, betas: (f64, f64), eps: f64, weight_decay: f64) -> Result<Self> {
         Ok(Adam { decoupled: true, ..Adam::with(lr, betas, eps, weight_decay)? })
     }
@@ -245,13 +287,10 @@ impl<T: NnFloat> Adam<T> {
 impl<T: NnFloat> Optimizer<T> for Adam<T> {
     fn step(&mut self, params: &mut [Var<T>]) -> Result<()> {
         let c = T::from_f64;
-        self.t = self.t.saturating_add(1);
         let (b1, b2) = self.betas;
-        let (c1, c2) = (1.0 - b1.powi(self.t), (1.0 - b2.powi(self.t)).sqrt());
-        // PyTorch's step in the kernel's terms: α = lr·sqrt(1-β2^t)/(1-β1^t), ε' = ε·sqrt(1-β2^t).
-        let step = Update::Adam { alpha: c(self.lr * c2 / c1), beta1: c(b1), beta2: c(b2), eps: c(self.eps * c2) };
-        for (i, p) in params.iter_mut().enumerate() {
-            let Some(g) = p.grad() else { continue };
+        let grads = self.slots.gradients(params)?;
+        for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
+            let Some(g) = g else { continue };
             let g = if self.decoupled {
                 if self.weight_decay != 0.0 {
                     let shrunk = p.value().mul_scalar(c(1.0 - self.lr * self.weight_decay))?;
@@ -262,7 +301,12 @@ impl<T: NnFloat> Optimizer<T> for Adam<T> {
                 decayed(g, p, self.weight_decay)?
             };
             let slot = self.slots.of(i, p)?;
-            fused(step, p, &g, slot)?;
+            slot.steps = slot.steps.saturating_add(1);
+            let t = slot.steps;
+            let (c1, c2) = (1.0 - b1.powi(t), (1.0 - b2.powi(t)).sqrt());
+            // PyTorch's step in the kernel's terms: α = lr·sqrt(1-β2^t)/(1-β1^t), ε' = ε·sqrt(1-β2^t).
+            let step = Update::Adam { alpha: c(self.lr * c2 / c1), beta1: c(b1), beta2: c(b2), eps: c(self.eps * c2) };
+            fused(step, p, &g, &mut slot.buffers)?;
         }
         Ok(())
     }
@@ -271,8 +315,10 @@ impl<T: NnFloat> Optimizer<T> for Adam<T> {
         self.lr
     }
 
-    fn set_lr(&mut self, lr: f64) {
+    fn set_lr(&mut self, lr: f64) -> Result<()> {
+        check("Adam", "lr", lr, 0.0, None)?;
         self.lr = lr;
+        Ok(())
     }
 }
 
@@ -306,12 +352,16 @@ impl<T: NnFloat> RmsProp<T> {
 impl<T: NnFloat> Optimizer<T> for RmsProp<T> {
     fn step(&mut self, params: &mut [Var<T>]) -> Result<()> {
         let c = T::from_f64;
-        for (i, p) in params.iter_mut().enumerate() {
-            let Some(g) = p.grad() else { continue };
+        let grads = self.slots.gradients(params)?;
+        for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
+            let Some(g) = g else { continue };
             let g = decayed(g, p, self.weight_decay)?;
+            let (alpha, eps, lr) = (self.alpha, self.eps, self.lr);
             let slot = self.slots.of(i, p)?;
-            slot[0] = slot[0].mul_scalar(c(self.alpha))?.add(&g.square()?.mul_scalar(c(1.0 - self.alpha))?)?;
-            let step = g.div(&slot[0].sqrt()?.add_scalar(c(self.eps))?)?.mul_scalar(c(self.lr))?;
+            slot.steps += 1;
+            let v = slot.buffers[0].mul_scalar(c(alpha))?.add(&g.square()?.mul_scalar(c(1.0 - alpha))?)?;
+            let step = g.div(&v.sqrt()?.add_scalar(c(eps))?)?.mul_scalar(c(lr))?;
+            slot.buffers[0] = v;
             let stepped = p.value().sub(&step)?;
             p.assign(stepped)?;
         }
@@ -322,8 +372,10 @@ impl<T: NnFloat> Optimizer<T> for RmsProp<T> {
         self.lr
     }
 
-    fn set_lr(&mut self, lr: f64) {
+    fn set_lr(&mut self, lr: f64) -> Result<()> {
+        check("RMSprop", "lr", lr, 0.0, None)?;
         self.lr = lr;
+        Ok(())
     }
 }
 
@@ -356,9 +408,10 @@ pub fn clip_grad_norm<T: NnFloat>(params: &[Var<T>], max_norm: f64) -> Result<f6
 pub enum Schedule {
     /// The base rate throughout.
     Constant,
-    /// `base · gamma^(epoch / step_size)` (`StepLR`).
+    /// `base · gamma^(epoch / step_size)` (`StepLR`; a `step_size` of 0 is taken as 1).
     Step { step_size: usize, gamma: f64 },
-    /// `eta_min + (base - eta_min) · (1 + cos(π · epoch / t_max)) / 2` (`CosineAnnealingLR`).
+    /// `eta_min + (base - eta_min) · (1 + cos(π · epoch / t_max)) / 2` (`CosineAnnealingLR`'s
+    /// closed form; a `t_max` of 0 is taken as 1).
     Cosine { t_max: usize, eta_min: f64 },
 }
 
