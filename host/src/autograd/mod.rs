@@ -221,15 +221,7 @@ impl<T: Float> Var<T> {
             return Err(Error::Autograd { op: "set_grad", reason: "only a parameter holds a gradient".into() });
         };
         if let Some(g) = &grad {
-            if g.shape() != self.shape() {
-                return Err(Error::shape_mismatch(
-                    "set_grad",
-                    self.shape(),
-                    g.shape(),
-                    "a gradient has its parameter's shape",
-                ));
-            }
-            crate::array::same_device("set_grad", &self.value, g)?;
+            self.fits("set_grad", g, "a gradient has its parameter's shape")?;
         }
         *node.grad.lock().unwrap_or_else(|e| e.into_inner()) = grad.map(|g| Box::new(g) as Grad);
         Ok(())
@@ -255,12 +247,17 @@ impl<T: Float> Var<T> {
                 reason: "only a parameter's value can be replaced (detach a result to get a new value)".into(),
             });
         }
-        if value.shape() != self.shape() {
-            return Err(Error::shape_mismatch("assign", self.shape(), value.shape(), "a parameter keeps its shape"));
-        }
-        crate::array::same_device("assign", &self.value, &value)?;
+        self.fits("assign", &value, "a parameter keeps its shape")?;
         self.value = value;
         Ok(())
+    }
+
+    /// `a` has this value's shape (else `ShapeMismatch` for `op`, with `reason`) and device.
+    fn fits(&self, op: &'static str, a: &Array<T>, reason: &str) -> Result<()> {
+        if a.shape() != self.shape() {
+            return Err(Error::shape_mismatch(op, self.shape(), a.shape(), reason));
+        }
+        crate::array::same_device(op, &self.value, a)
     }
 
     /// Backpropagates from this scalar (one element): every parameter it depends on gets
@@ -279,15 +276,7 @@ impl<T: Float> Var<T> {
     /// Backpropagates `grad`, the gradient of some scalar with respect to this value (its
     /// shape), as PyTorch's `y.backward(grad)`.
     pub fn backward_with(&self, grad: &Array<T>) -> Result<()> {
-        if grad.shape() != self.shape() {
-            return Err(Error::shape_mismatch(
-                "backward",
-                self.shape(),
-                grad.shape(),
-                "the gradient must have the output's shape",
-            ));
-        }
-        crate::array::same_device("backward", &self.value, grad)?;
+        self.fits("backward", grad, "the gradient must have the output's shape")?;
         let Some(root) = &self.node else {
             return Err(Error::Autograd {
                 op: "backward",

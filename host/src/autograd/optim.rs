@@ -41,6 +41,26 @@ fn bad(op: &'static str, name: &'static str, value: f64, reason: &str) -> Error 
     Error::BadArgument { op, args: vec![(name, value)], reason: reason.into() }
 }
 
+/// `Optimizer::lr` and `set_lr` (checked) over the optimizer's `lr` field.
+macro_rules! rate_methods {
+    ($op:literal) => {
+        fn lr(&self) -> f64 {
+            self.lr
+        }
+
+        fn set_lr(&mut self, lr: f64) -> Result<()> {
+            check($op, "lr", lr, 0.0, None)?;
+            self.lr = lr;
+            Ok(())
+        }
+    };
+}
+
+/// `eps` must be finite and above 0.
+fn check_eps(op: &'static str, eps: f64) -> Result<()> {
+    if eps.is_finite() && eps > 0.0 { Ok(()) } else { Err(bad(op, "eps", eps, "eps must be finite and above 0")) }
+}
+
 /// `v` must be finite and at least `lo` (and below `hi` if given).
 fn check(op: &'static str, name: &'static str, v: f64, lo: f64, hi: Option<f64>) -> Result<()> {
     if !v.is_finite() || v < lo || hi.is_some_and(|h| v >= h) {
@@ -235,15 +255,7 @@ impl<T: NnFloat> Optimizer<T> for Sgd<T> {
         Ok(())
     }
 
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f64) -> Result<()> {
-        check("SGD", "lr", lr, 0.0, None)?;
-        self.lr = lr;
-        Ok(())
-    }
+    rate_methods!("SGD");
 }
 
 /// Adam, PyTorch's formulas: `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`,
@@ -271,9 +283,7 @@ impl<T: NnFloat> Adam<T> {
         check("Adam", "beta1", betas.0, 0.0, Some(1.0))?;
         check("Adam", "beta2", betas.1, 0.0, Some(1.0))?;
         check("Adam", "weight_decay", weight_decay, 0.0, None)?;
-        if !(eps.is_finite() && eps > 0.0) {
-            return Err(bad("Adam", "eps", eps, "eps must be finite and above 0"));
-        }
+        check_eps("Adam", eps)?;
         Ok(Adam { lr, betas, eps, weight_decay, decoupled: false, slots: Slots::new("Adam", 2) })
     }
 
@@ -311,15 +321,7 @@ impl<T: NnFloat> Optimizer<T> for Adam<T> {
         Ok(())
     }
 
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f64) -> Result<()> {
-        check("Adam", "lr", lr, 0.0, None)?;
-        self.lr = lr;
-        Ok(())
-    }
+    rate_methods!("Adam");
 }
 
 /// RMSprop, PyTorch's (not centered, no momentum): `v = α·v + (1-α)·g²`,
@@ -342,9 +344,7 @@ impl<T: NnFloat> RmsProp<T> {
         check("RMSprop", "lr", lr, 0.0, None)?;
         check("RMSprop", "alpha", alpha, 0.0, Some(1.0))?;
         check("RMSprop", "weight_decay", weight_decay, 0.0, None)?;
-        if !(eps.is_finite() && eps > 0.0) {
-            return Err(bad("RMSprop", "eps", eps, "eps must be finite and above 0"));
-        }
+        check_eps("RMSprop", eps)?;
         Ok(RmsProp { lr, alpha, eps, weight_decay, slots: Slots::new("RMSprop", 1) })
     }
 }
@@ -368,15 +368,7 @@ impl<T: NnFloat> Optimizer<T> for RmsProp<T> {
         Ok(())
     }
 
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f64) -> Result<()> {
-        check("RMSprop", "lr", lr, 0.0, None)?;
-        self.lr = lr;
-        Ok(())
-    }
+    rate_methods!("RMSprop");
 }
 
 /// Scales every gradient so that their joint L2 norm is at most `max_norm` (PyTorch's

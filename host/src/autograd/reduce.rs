@@ -73,25 +73,27 @@ impl<T: Float> Var<T> {
     pub fn var(&self, axes: impl Into<Axes>, ddof: usize, keepdims: bool) -> Result<Var<T>> {
         let axes = axes.into();
         let y = self.value.var(axes.clone(), ddof, keepdims)?;
-        // NaN, as the value, when there are no more elements than `ddof`.
-        let n = self.count(&axes);
-        let scale = if n > ddof { 2.0 / (n - ddof) as f64 } else { f64::NAN };
-        let red = axes.clone();
-        Ok(self.reduction("var", axes, y, move |x, _, g| {
-            g.mul(&x.sub(&x.mean(red.clone(), true)?)?)?.mul_scalar(T::from_f64(scale))
-        }))
+        Ok(self.deviation("var", axes, ddof, y, false))
     }
 
     /// The standard deviation over `axes` (the gradient is NaN where it is 0, as PyTorch's).
     pub fn std(&self, axes: impl Into<Axes>, ddof: usize, keepdims: bool) -> Result<Var<T>> {
         let axes = axes.into();
         let y = self.value.std(axes.clone(), ddof, keepdims)?;
+        Ok(self.deviation("std", axes, ddof, y, true))
+    }
+
+    /// Records `var` (`∂x = 2(x - mean) / (n - ddof)`) or `std` (`(x - mean) / ((n - ddof)·y)`);
+    /// NaN, as the value, when there are no more elements than `ddof`.
+    fn deviation(&self, op: &'static str, axes: Axes, ddof: usize, y: Array<T>, std: bool) -> Var<T> {
         let n = self.count(&axes);
-        let scale = if n > ddof { 1.0 / (n - ddof) as f64 } else { f64::NAN };
+        let factor = if std { 1.0 } else { 2.0 };
+        let scale = T::from_f64(if n > ddof { factor / (n - ddof) as f64 } else { f64::NAN });
         let red = axes.clone();
-        Ok(self.reduction("std", axes, y, move |x, y, g| {
-            g.mul(&x.sub(&x.mean(red.clone(), true)?)?)?.div(y)?.mul_scalar(T::from_f64(scale))
-        }))
+        self.reduction(op, axes, y, move |x, y, g| {
+            let d = g.mul(&x.sub(&x.mean(red.clone(), true)?)?)?.mul_scalar(scale)?;
+            if std { d.div(y) } else { Ok(d) }
+        })
     }
 
     /// The L2 norm over `axes` (gradient `x / ‖x‖`, 0 where the norm is 0).
