@@ -1,5 +1,5 @@
 //! Registry rows of the data-movement ops, every dtype: the views (`slice`, `narrow`,
-//! `select`, `flip`, `split`, `chunk`) and writing into a slice (`slice_assign`) here, the ops
+//! `select`, `flip`, `unfold`, `split`, `chunk`) and writing into a slice (`slice_assign`) here, the ops
 //! that make new arrays in `rows_join.rs`. Each reference is index arithmetic
 //! (`movement.rs`); the error inputs are in `rows_movement_errors.rs`.
 
@@ -50,6 +50,9 @@ pub fn select<T: Pick>(x: &[Dyn], s: &Sample) -> Result<Vec<Dyn>> {
 pub fn flip<T: Pick>(x: &[Dyn], s: &Sample) -> Result<Vec<Dyn>> {
     let axes = if s.ints.is_empty() { ferrite::Axes::All } else { ferrite::Axes::from(s.ints.clone()) };
     Ok(vec![T::wrap(T::pick(&x[0]).flip(axes)?)])
+}
+pub fn unfold<T: Pick>(x: &[Dyn], s: &Sample) -> Result<Vec<Dyn>> {
+    Ok(vec![T::wrap(T::pick(&x[0]).unfold(s.axis.unwrap(), s.ints[0] as usize, s.ints[1] as usize)?)])
 }
 pub fn split<T: Pick>(x: &[Dyn], s: &Sample) -> Result<Vec<Dyn>> {
     let sizes: Vec<usize> = s.ints.iter().map(|&v| v as usize).collect();
@@ -270,6 +273,38 @@ pub fn rows() -> Vec<Row> {
                     ]
                 },
                 errors: errors::flip,
+                ..base
+            },
+        ),
+        row(
+            "unfold",
+            true,
+            Movement {
+                call: typed!(unfold),
+                reference: |sh, s, _| {
+                    let k = axis_of(s, sh[0].len());
+                    let (size, step) = (s.ints[0] as usize, s.ints[1] as usize);
+                    let mut shape = sh[0].to_vec();
+                    shape[k] = (shape[k] - size) / step + 1;
+                    shape.push(size);
+                    vec![out(shape, move |i| {
+                        let (at, within) = i.split_at(i.len() - 1);
+                        let mut v = at.to_vec();
+                        v[k] = v[k] * step + within[0];
+                        Src::At(0, v)
+                    })]
+                },
+                samples: || {
+                    vec![
+                        sample(&[(&[1031], Contiguous)], Some(0), &[3, 1], &[]),
+                        sample(&[(&[1031], Contiguous)], Some(0), &[1031, 7], &[]),
+                        sample(&[(&[37, 41], Transposed)], Some(1), &[5, 3], &[]),
+                        sample(&[(&[37, 41], Broadcast)], Some(0), &[2, 2], &[]),
+                        sample(&[(&[2, 3, 11, 7], Sliced)], Some(-2), &[3, 2], &[]),
+                        sample(&[(&[2, 0, 5], Contiguous)], Some(2), &[5, 1], &[]),
+                    ]
+                },
+                errors: errors::unfold,
                 ..base
             },
         ),

@@ -132,6 +132,15 @@ pub fn flip(t: DType, d: &Device) -> CaseResult {
     Ok(())
 }
 
+pub fn unfold(t: DType, d: &Device) -> CaseResult {
+    let (f, x) = (typed!(rm::unfold), one(t, &[5, 7], d)?);
+    refuses!(f(&x, &with(Some(1), &[8, 1], &[])), Error::BadShape { .. }, "windows of 8 along 7");
+    refuses!(f(&x, &with(Some(1), &[0, 1], &[])), Error::BadShape { .. }, "windows of 0");
+    refuses!(f(&x, &with(Some(0), &[2, 0], &[])), Error::BadShape { .. }, "step 0");
+    refuses!(f(&x, &with(Some(-3), &[1, 1], &[])), Error::AxisOutOfRange { axis: -3, ndim: 2, .. }, "axis -3");
+    Ok(())
+}
+
 pub fn concatenate(t: DType, d: &Device) -> CaseResult {
     let f = typed!(rj::concatenate);
     let (a, b) = (ones(t, &[2, 3], d)?, ones(t, &[2, 4], d)?);

@@ -78,10 +78,28 @@ impl Layout {
         true
     }
 
-    /// Whether some element shows at more than one index (a stride 0 along a dimension
-    /// longer than 1: a broadcast), so that writing through the layout is not elementwise.
+    /// Whether some element may show at more than one index (a broadcast's stride 0, or
+    /// windows that overlap, as [`unfold`](super::Array::unfold)'s), so that writing through
+    /// the layout is not elementwise. Conservative: the dimensions longer than 1, taken by
+    /// increasing stride, must each step past everything the shorter strides reach; a layout
+    /// that fails this is treated as repeating (a write copies it first).
     pub fn repeats_elements(&self) -> bool {
-        self.shape.iter().zip(&self.strides).any(|(&d, &s)| d > 1 && s == 0)
+        let mut dims: Vec<(usize, usize)> = self
+            .shape
+            .iter()
+            .zip(&self.strides)
+            .filter(|&(&d, _)| d > 1)
+            .map(|(&d, &s)| (s.unsigned_abs(), d))
+            .collect();
+        dims.sort_unstable();
+        let mut reach = 0usize;
+        for (s, d) in dims {
+            if s <= reach {
+                return true;
+            }
+            reach += s * (d - 1);
+        }
+        false
     }
 
     /// The smallest and largest element offsets the layout reaches (for a non-empty layout):
@@ -97,6 +115,26 @@ impl Layout {
             if reach < 0 { lo += reach } else { hi += reach }
         }
         (lo as usize, hi as usize)
+    }
+
+    /// The windows of `size` elements, `step` apart, along `axis`: that axis becomes the
+    /// window count and a last axis of length `size` walks inside a window (PyTorch's
+    /// `unfold`). Windows overlap when `step < size`.
+    pub(crate) fn unfolded(&self, op: &'static str, axis: isize, size: usize, step: usize) -> Result<Layout> {
+        let k = self.axis(op, axis)?;
+        let n = self.shape[k];
+        if step == 0 || size == 0 || size > n {
+            let why = format!(
+                "windows of {size} elements {step} apart along axis {k} of length {n} (size 1..={n}, step >= 1)"
+            );
+            return Err(Error::bad_shape(op, &self.shape, why));
+        }
+        let mut out = self.clone();
+        out.shape[k] = (n - size) / step + 1;
+        out.strides[k] = self.strides[k] * step as isize;
+        out.shape.push(size);
+        out.strides.push(self.strides[k]);
+        Ok(out)
     }
 
     /// `axis` counted from the end when negative, checked against the number of dimensions.

@@ -1,6 +1,7 @@
 //! Views: new layouts over the same storage, no copy. `reshape` is a view of a contiguous
 //! array (a copy otherwise, as NumPy's); `t`, `transpose`, `permute`, `broadcast_to`,
-//! `squeeze`, `unsqueeze`, `slice_axis` and `flatten` (of a contiguous array) always are.
+//! `squeeze`, `unsqueeze`, `slice_axis`, `unfold` and `flatten` (of a contiguous array) always
+//! are.
 
 use super::Array;
 use crate::dtype::Element;
@@ -81,6 +82,24 @@ impl<T: Element> Array<T> {
     /// `expand_dims`; a view).
     pub fn unsqueeze(&self, axis: isize) -> Result<Array<T>> {
         Ok(self.with_layout(self.layout.unsqueezed("unsqueeze", axis)?))
+    }
+
+    /// The windows of `size` elements, `step` apart, along `axis` (PyTorch's `unfold`,
+    /// NumPy's `sliding_window_view` with a step; a view): `axis` becomes the number of
+    /// windows, `(len - size) / step + 1`, and a new last axis of length `size` walks inside
+    /// each window. Windows overlap when `step < size`; the view reads them without a copy
+    /// (a write to it copies first). Convolutions and pooling are windows followed by a matmul
+    /// or a reduction.
+    ///
+    /// ```
+    /// use ferrite::Array;
+    /// let x = Array::from_vec(vec![0.0f32, 1.0, 2.0, 3.0, 4.0], &[5])?;
+    /// let w = x.unfold(0, 3, 2)?; // [[0, 1, 2], [2, 3, 4]]
+    /// assert_eq!((w.shape(), w.to_vec()?), (&[2usize, 3][..], vec![0.0, 1.0, 2.0, 2.0, 3.0, 4.0]));
+    /// # Ok::<(), ferrite::Error>(())
+    /// ```
+    pub fn unfold(&self, axis: isize, size: usize, step: usize) -> Result<Array<T>> {
+        Ok(self.with_layout(self.layout.unfolded("unfold", axis, size, step)?))
     }
 
     /// Elements `start, start + step, ...` before `stop` along `axis` (NumPy's

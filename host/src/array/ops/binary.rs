@@ -81,6 +81,27 @@ impl<T: Num> Array<T> {
     }
 }
 
+impl<T: Num> Array<T> {
+    /// `self[.., start::step, ..] += src` along `axis`, for as many elements as `src` has along
+    /// it, in place (storage shared with other arrays is copied first): how the gradient of
+    /// overlapping windows ([`Array::unfold`]) is summed without a scatter. `src` must have
+    /// this array's shape but along `axis`, and fit.
+    pub(crate) fn add_into_slice(&mut self, axis: usize, start: usize, step: usize, src: &Array<T>) -> Result<()> {
+        let n = src.shape().get(axis).copied().unwrap_or(0);
+        if src.ndim() != self.ndim() || (n > 0 && start + (n - 1) * step >= self.shape()[axis]) {
+            let why = format!("{n} elements from {start}, {step} apart, along axis {axis}");
+            return Err(Error::shape_mismatch("add_into_slice", self.shape(), src.shape(), why));
+        }
+        self.storage_mut()?;
+        let full = self.layout.clone();
+        self.layout = full.sliced("add_into_slice", axis as isize, Some(start as isize), None, step as isize)?;
+        self.layout = self.layout.sliced("add_into_slice", axis as isize, None, Some(n as isize), 1)?;
+        let done = self.binary_assign(Binary::Add, src);
+        self.layout = full;
+        done
+    }
+}
+
 /// The method per op: array, scalar right, scalar left, in place.
 macro_rules! binary_methods {
     ($bound:ident, $op:ident, $name:ident, $scalar:ident, $rscalar:ident, $assign:ident, $doc:literal) => {
