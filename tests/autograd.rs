@@ -10,6 +10,9 @@
 //! `L = Σ w · f(x)` with random weights `w`, and compares `∂L/∂x` from `backward` with
 //! `(L(x + h) - L(x - h)) / 2h` for every element of every input.
 //!
+//! `tests/autograd/layers.rs` checks the layers (`ferrite::layers`): forwards against direct
+//! f64 loops, their gradient rows, modes and the state dict.
+//!
 //! `custom_loop_example` runs `examples/custom_loop.rs` (a custom model and loss trained with
 //! autograd in a hand-written loop) on every device: 30 epochs on the CPU, 3 on the emulated
 //! and interpreted devices (each op a kernel launch there).
@@ -20,6 +23,8 @@ mod common;
 mod custom_loop;
 #[path = "autograd/graph.rs"]
 mod graph;
+#[path = "autograd/layers.rs"]
+mod layers;
 #[path = "autograd/optim.rs"]
 mod optim;
 #[path = "autograd/rows.rs"]
@@ -133,12 +138,13 @@ fn main() {
         .into_iter()
         .chain(rows::more_rows())
         .chain(rows::loss_rows())
+        .chain(layers::layer_rows())
         .map(|r| {
             let name = format!("grad_{}", r.name);
             (name, Arc::new(move |d: &Device| gradcheck(&r, d)) as DynCase)
         })
         .collect();
-    for (name, case) in graph::CASES.iter().chain(optim::CASES) {
+    for (name, case) in graph::CASES.iter().chain(optim::CASES).chain(layers::CASES) {
         cases.push((name.to_string(), Arc::new(*case) as DynCase));
     }
     common::devices::run_dyn(cases)

@@ -73,6 +73,10 @@ pub enum Error {
     #[error("{}: no array named {name:?}; the file holds {present:?}", path.display())]
     MissingArray { path: PathBuf, name: String, present: Vec<String> },
 
+    /// A file holding an array a model has no tensor for (`expected` lists the model's names).
+    #[error("{}: the model has no tensor named {name:?}; it has {expected:?}", path.display())]
+    UnexpectedArray { path: PathBuf, name: String, expected: Vec<String> },
+
     /// A class label outside the model's classes, or negative (then `classes` is 0: no
     /// number of classes could hold it).
     #[error("label {label} at row {row} is {}", label_problem(label, *classes))]

@@ -12,9 +12,10 @@
 //! ```
 //!
 //! Map of the crate: [`device`] (CPU, CUDA, scoped defaults), [`Array`] (typed arrays and
-//! their operations), [`io`] (`.npy`, `.npz`, safetensors, `ndarray`), `backend` (the CPU code
-//! and the CUDA launches), [`ptx`] (the embedded kernels), [`nn`] (training), [`data`]
-//! (datasets). The kernels themselves live in the `kernels-gpu` crate.
+//! their operations), [`autograd`] (gradients, losses, optimizers), [`layers`] (PyTorch-style
+//! modules: linear, convolution, pooling, normalization, ...), [`io`] (`.npy`, `.npz`,
+//! safetensors, `ndarray`), `backend` (the CPU code and the CUDA launches), [`ptx`] (the
+//! embedded kernels), [`nn`] (the Keras model and its fused training path), [`data`] (datasets). The kernels themselves live in the `kernels-gpu` crate.
 //!
 //! Cargo features, all on by default: `cli` (the `train` and `bench` programs' argument
 //! parsing), `plot` (`History::plot`), `progress` (`fit`'s progress bar), `ndarray`
@@ -39,6 +40,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod io;
+pub mod layers;
 pub mod nn;
 pub mod ptx;
 

@@ -13,7 +13,9 @@
 //! - `reduce.rs`: `sum`, `mean`, `max`, `min`, `var`, `std`, `norm`, `logsumexp`, `prod`,
 //!   `cumsum`, `softmax`, `log_softmax`, `matmul`;
 //! - `shape.rs`: views (`reshape`, `transpose`, `permute`, `broadcast_to`, slicing, ...),
-//!   joining, `index_select`, `gather`, `where_`, `cast`, `sort`, `topk`, `masked_fill`;
+//!   `unfold`, joining, `index_select`, `gather`, `where_`, `cast`, `sort`, `topk`, `masked_fill`;
+//! - `conv.rs`: `conv2d`, `conv1d`, `max_pool2d`, `avg_pool2d`, made of `pad`, `unfold`
+//!   (windows as a view), one copy into the im2col matrix and a matmul;
 //! - `loss.rs`: the losses (MSE, MAE, Huber, binary and categorical cross-entropy), made of
 //!   the ops above;
 //! - `optim.rs`: SGD, Adam, AdamW, RMSprop over a parameter list, gradient clipping, learning
@@ -29,6 +31,7 @@
 //! Second-order gradients are not supported: rules run on plain arrays.
 
 mod binary;
+pub mod conv;
 pub mod loss;
 pub mod optim;
 mod reduce;

@@ -25,7 +25,12 @@ use crate::nn::backend::Update;
 pub trait Optimizer<T: NnFloat> {
     /// One update of `params` (the same list, in the same order, at every step: the optimizer's
     /// state is kept by position).
-    fn step(&mut self, params: &mut [Var<T>]) -> Result<()>;
+    fn step(&mut self, params: &mut [Var<T>]) -> Result<()> {
+        self.update(&mut params.iter_mut().collect::<Vec<_>>())
+    }
+    /// [`step`](Optimizer::step) over parameters borrowed from their owners: a model's
+    /// (`optimizer.update(&mut model.parameters())`, the layers' [`Module`](crate::layers::Module)).
+    fn update(&mut self, params: &mut [&mut Var<T>]) -> Result<()>;
     /// The learning rate.
     fn lr(&self) -> f64;
     /// Sets the learning rate (a schedule's value for the epoch): finite and at least 0.
@@ -33,8 +38,8 @@ pub trait Optimizer<T: NnFloat> {
 }
 
 /// Forgets every parameter's gradient (PyTorch's `optimizer.zero_grad()`).
-pub fn zero_grad<T: NnFloat>(params: &[Var<T>]) {
-    params.iter().for_each(Var::zero_grad);
+pub fn zero_grad<'a, T: NnFloat + 'a>(params: impl IntoIterator<Item = &'a Var<T>>) {
+    params.into_iter().for_each(Var::zero_grad);
 }
 
 fn bad(op: &'static str, name: &'static str, value: f64, reason: &str) -> Error {
@@ -91,7 +96,7 @@ impl<T: NnFloat> Slots<T> {
 
     /// Checks every parameter that has a gradient against the gradient and its state (shape,
     /// device) before a step changes anything; returns the gradients (`None`: skipped).
-    fn gradients(&self, params: &[Var<T>]) -> Result<Vec<Option<Array<T>>>> {
+    fn gradients(&self, params: &[&mut Var<T>]) -> Result<Vec<Option<Array<T>>>> {
         params
             .iter()
             .enumerate()
@@ -222,7 +227,7 @@ fn decayed<T: NnFloat>(g: Array<T>, p: &Var<T>, wd: f64) -> Result<Array<T>> {
 }
 
 impl<T: NnFloat> Optimizer<T> for Sgd<T> {
-    fn step(&mut self, params: &mut [Var<T>]) -> Result<()> {
+    fn update(&mut self, params: &mut [&mut Var<T>]) -> Result<()> {
         let c = T::from_f64;
         let grads = self.slots.gradients(params)?;
         for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
@@ -295,7 +300,7 @@ impl<T: NnFloat> Adam<T> {
 }
 
 impl<T: NnFloat> Optimizer<T> for Adam<T> {
-    fn step(&mut self, params: &mut [Var<T>]) -> Result<()> {
+    fn update(&mut self, params: &mut [&mut Var<T>]) -> Result<()> {
         let c = T::from_f64;
         let (b1, b2) = self.betas;
         let grads = self.slots.gradients(params)?;
@@ -350,7 +355,7 @@ impl<T: NnFloat> RmsProp<T> {
 }
 
 impl<T: NnFloat> Optimizer<T> for RmsProp<T> {
-    fn step(&mut self, params: &mut [Var<T>]) -> Result<()> {
+    fn update(&mut self, params: &mut [&mut Var<T>]) -> Result<()> {
         let c = T::from_f64;
         let grads = self.slots.gradients(params)?;
         for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
@@ -374,10 +379,13 @@ impl<T: NnFloat> Optimizer<T> for RmsProp<T> {
 /// Scales every gradient so that their joint L2 norm is at most `max_norm` (PyTorch's
 /// `clip_grad_norm_`: by `max_norm / (norm + 1e-6)` when the norm is larger) and returns the
 /// norm before clipping (NaN or infinite if a gradient is; nothing is scaled then).
-pub fn clip_grad_norm<T: NnFloat>(params: &[Var<T>], max_norm: f64) -> Result<f64> {
+pub fn clip_grad_norm<'a, T: NnFloat + 'a>(
+    params: impl IntoIterator<Item = &'a Var<T>> + Clone,
+    max_norm: f64,
+) -> Result<f64> {
     check("clip_grad_norm", "max_norm", max_norm, 0.0, None)?;
     let mut total = 0.0f64;
-    for p in params {
+    for p in params.clone() {
         if let Some(g) = p.grad() {
             let n = g.norm(crate::Axes::All, false)?.to_vec()?[0].to_f64();
             total += n * n;

@@ -1,6 +1,7 @@
 //! Views, joins, indexing, selection and casts on [`Var`], with their backward rules: a view's
 //! gradient goes back through the inverse view (`reshape`, `permute`, `flip`, `roll`) or is
-//! written into zeros at the view's place (slicing, `narrow`, `select`); a broadcast's is summed;
+//! written into zeros at the view's place (slicing, `narrow`, `select`); a broadcast's is summed,
+//! and so are overlapping windows' (`unfold`);
 //! joins split the gradient; `index_select` and `gather` scatter-add it (repeated indices
 //! add up); `where_` routes it to the chosen side; `cast` casts it back.
 
@@ -119,6 +120,22 @@ impl<T: Float> Var<T> {
         let spec: Vec<SliceArg> =
             self.shape().iter().enumerate().map(|(d, &n)| SliceArg::from(before(d)..before(d) + n)).collect();
         Ok(Var::record_unary("pad", y, self, move |g| g.slice(&spec)))
+    }
+
+    /// The windows of `size` elements, `step` apart, along `axis` (PyTorch's `unfold`; a view,
+    /// see [`Array::unfold`]). The gradient adds each window's back into place: `size` strided
+    /// adds into one zero array, no scatter, so overlapping windows sum deterministically.
+    pub fn unfold(&self, axis: isize, size: usize, step: usize) -> Result<Var<T>> {
+        let y = self.value.unfold(axis, size, step)?;
+        let k = self.value.layout().axis("unfold", axis)?;
+        let (shape, device) = (self.shape().to_vec(), self.device());
+        Ok(Var::record_unary("unfold", y, self, move |g| {
+            let mut z = Array::full_on(&shape, T::from_f64(0.0), &device)?;
+            for j in 0..size {
+                z.add_into_slice(k, j, step, &g.select(-1, j as isize)?)?;
+            }
+            Ok(z)
+        }))
     }
 
     /// Without its length-1 axes.
