@@ -266,6 +266,22 @@ fn pool_forward(d: &Device) -> CaseResult {
             close(&what, &got.to_vec()?, &want, 1e-12)?;
         }
     }
+    // Same: Keras's averages over the real elements only; a 3x3 window over 4x5, stride 2.
+    let x = uniform(&mut rng, 4 * 5, -1.0, 1.0);
+    let got = avg_pool2d(&var(d, x.clone(), &[1, 1, 4, 5])?, [3, 3], [2, 2], Padding::Same)?;
+    // out 2x3; total padding rows (1)*2+3-4 = 1 -> (0, 1); cols 2*2+3-5 = 2 -> (1, 1)
+    let mut want = Vec::new();
+    for i in 0..2isize {
+        for j in 0..3isize {
+            let cells: Vec<f64> = (i * 2..i * 2 + 3)
+                .flat_map(|r| (j * 2 - 1..j * 2 + 2).map(move |c| (r, c)))
+                .filter(|&(r, c)| (0..4).contains(&r) && (0..5).contains(&c))
+                .map(|(r, c)| x[(r * 5 + c) as usize])
+                .collect();
+            want.push(cells.iter().sum::<f64>() / cells.len() as f64);
+        }
+    }
+    close(&format!("avg pool same on {d}"), &got.to_vec()?, &want, 1e-12)?;
     let mut gap = ferrite::layers::GlobalAvgPool2d::default();
     let x = uniform(&mut rng, 2 * 3 * 4 * 5, -1.0, 1.0);
     let want: Vec<f64> = x.chunks(20).map(|c| c.iter().sum::<f64>() / 20.0).collect();
@@ -440,14 +456,25 @@ fn state_dict(d: &Device) -> CaseResult {
     close(&format!("loaded model on {d}"), &b.forward(&x)?.to_vec()?, &want_y, 0.0)?;
     // A model of other shapes refuses the file and keeps its values.
     let mut c = Sequential::<f64>::new().add(Conv2d::with(1, 3, [3, 3], Conv2dSpec::default(), 5)?);
-    let before = c.state_dict()?.len();
     let refused = c.load(&path);
-    ensure!(matches!(refused, Err(Error::UnexpectedArray { .. }) | Err(Error::ShapeMismatch { .. })), "{refused:?}");
+    ensure!(matches!(refused, Err(Error::UnexpectedArray { ref name, .. }) if name == "1.bias"), "{refused:?}");
+    // Every name present but one shape wrong (the last layer's), or one name missing: the
+    // layers before keep their values.
     let mut e = small_model(3)?.add(Linear::new(3, 1, 0)?);
     let w0 = e.parameters()[0].to_vec()?;
     let missing = e.load(&path);
     ensure!(matches!(missing, Err(Error::MissingArray { ref name, .. }) if name == "5.weight"), "{missing:?}");
-    ensure!(e.parameters()[0].to_vec()? == w0 && before == 2, "a refused load changed nothing");
+    ensure!(e.parameters()[0].to_vec()? == w0, "a refused load changed the first weight");
+    let mut f = Sequential::<f64>::new()
+        .add(Conv2d::with(1, 2, [3, 3], Conv2dSpec { padding: Padding::Same, ..Default::default() }, 4)?)
+        .add(BatchNorm::new(2)?)
+        .add(Activation::Relu)
+        .add(Flatten)
+        .add(Linear::new(2 * 4 * 4, 4, 5)?);
+    let w0 = f.parameters()[0].to_vec()?;
+    let wrong = f.load(&path);
+    ensure!(matches!(wrong, Err(Error::ShapeMismatch { .. })), "4.weight of [4, 32] from [3, 32]: {wrong:?}");
+    ensure!(f.parameters()[0].to_vec()? == w0, "a load refused at the last layer changed the first");
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
@@ -485,6 +512,23 @@ fn bad_inputs(d: &Device) -> CaseResult {
         ),
         "3 channels in 2 groups"
     );
+    // An empty spatial axis stays empty under Same padding: no window fits.
+    let empty = Var::constant(Array::full_on(&[1, 2, 0, 5], 1.0f64, d)?);
+    let r = conv2d(&empty, &w, None, &Conv2dSpec { padding: Padding::Same, ..Default::default() });
+    ensure!(matches!(r, Err(Error::BadShape { .. })), "same padding of an empty axis: {r:?}");
+    let r = max_pool2d(&x, [2, 2], [1, 1], Padding::Explicit(2));
+    ensure!(matches!(r, Err(Error::BadShape { .. })), "pool padding 2 with a 2x2 kernel: {r:?}");
+    let r = conv2d(&x, &w, None, &Conv2dSpec { dilation: [usize::MAX, 1], ..Default::default() });
+    ensure!(matches!(r, Err(Error::BadShape { .. })), "a dilation that overflows: {r:?}");
+    ensure!(matches!(LayerNorm::<f64>::new(&[]), Err(Error::BadShape { .. })), "LayerNorm over no axis");
+    let mut emb = Embedding::<f64>::new(5, 3, 2)?;
+    emb.to_device(d)?;
+    for (id, index) in [(-1.0, -1), (1e20, i64::MAX)] {
+        let r = emb.forward(&Var::constant(Array::from_vec_on(vec![id], &[1], d)?));
+        ensure!(matches!(r, Err(Error::IndexOutOfRange { index: i, size: 5, .. }) if i == index), "id {id}: {r:?}");
+    }
+    let r = emb.forward(&Var::constant(Array::from_vec_on(vec![f64::INFINITY], &[1], d)?));
+    ensure!(matches!(r, Err(Error::BadShape { .. })), "an infinite id: {r:?}");
     Ok(())
 }
 

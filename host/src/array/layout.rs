@@ -131,9 +131,13 @@ impl Layout {
         }
         let mut out = self.clone();
         out.shape[k] = (n - size) / step + 1;
-        out.strides[k] = self.strides[k] * step as isize;
+        // With one window the step is never taken (and may be past any stride).
+        if out.shape[k] > 1 {
+            out.strides[k] = self.strides[k] * step as isize; // step < n: within the array
+        }
         out.shape.push(size);
         out.strides.push(self.strides[k]);
+        crate::alloc::volume(op, &out.shape)?;
         Ok(out)
     }
 

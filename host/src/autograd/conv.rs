@@ -11,9 +11,10 @@
 //!
 //! Every step is an op with its backward rule, so the gradients need no code here: the
 //! weight's is `colsᵀ · g`, the input's goes back through the matmul, the copy and `unfold`'s
-//! strided adds (col2im without atomics). Costs, for the roofline: the im2col matrix is
-//! `KH·KW` times the input (read once by the matmul), and the backward writes the input's
-//! gradient `KH·KW` times.
+//! strided adds (col2im without atomics: one add per position in a window's extent, along
+//! each spatial axis in turn). Costs, for the roofline: the im2col matrix is `KH·KW` times the
+//! input (read once by the matmul), and the backward's strided adds move about as much again
+//! (`KW` adds over the `KH`-times-larger row windows, then `KH` over the input's size).
 
 use super::Var;
 use crate::array::SliceArg;
@@ -59,9 +60,11 @@ fn pads(padding: Padding, len: usize, extent: usize, stride: usize) -> (usize, u
     match padding {
         Padding::Valid => (0, 0),
         Padding::Explicit(p) => (p, p),
+        // An empty axis stays empty (no window fits; `windows` says so).
+        Padding::Same if len == 0 => (0, 0),
         Padding::Same => {
             let out = len.div_ceil(stride);
-            let total = ((out.max(1) - 1) * stride + extent).saturating_sub(len);
+            let total = ((out - 1).saturating_mul(stride).saturating_add(extent)).saturating_sub(len);
             (total / 2, total - total / 2)
         }
     }
@@ -84,7 +87,11 @@ fn windows<T: Float>(
     if let Some((name, v)) = numbers.iter().find(|(_, v)| v.contains(&0)) {
         return bad(op, x.shape(), format!("{name} {v:?} has a 0"));
     }
-    let extent = |a: usize| (kernel[a] - 1) * dilation[a] + 1;
+    let extents = [0, 1].map(|a| (kernel[a] - 1).checked_mul(dilation[a]).and_then(|e| e.checked_add(1)));
+    let [Some(eh), Some(ew)] = extents else {
+        return bad(op, x.shape(), format!("kernel {kernel:?} with dilation {dilation:?} overflows"));
+    };
+    let extent = |a: usize| [eh, ew][a];
     let p = [0, 1].map(|a| pads(padding, x.shape()[2 + a], extent(a), stride[a]));
     let mut v = if p == [(0, 0); 2] { x.clone() } else { x.pad(&[(0, 0), (0, 0), p[0], p[1]], fill)? };
     for a in 0..2 {
@@ -181,16 +188,37 @@ pub fn conv1d<T: Float>(
     conv2d(&x2, &weight.unsqueeze(2)?, bias, &spec)?.squeeze_axes(&[2])
 }
 
+/// A pooling's explicit padding must leave a real element in every window: at most half the
+/// kernel (PyTorch's rule; `Same` never pads more).
+fn pool_padding(op: &'static str, x: &[usize], kernel: [usize; 2], padding: Padding) -> Result<()> {
+    match padding {
+        Padding::Explicit(p) if kernel.iter().any(|&k| p > k / 2) => {
+            bad(op, x, format!("padding {p} is more than half the kernel {kernel:?}: a window would hold only padding"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// 2-D max pooling of an NCHW input (PyTorch's `max_pool2d`: padding is `-inf`; a NaN in a
 /// window gives NaN). Tied maxima share the gradient (PyTorch gives it to one of them).
 pub fn max_pool2d<T: Float>(x: &Var<T>, kernel: [usize; 2], stride: [usize; 2], padding: Padding) -> Result<Var<T>> {
+    pool_padding("max_pool2d", x.shape(), kernel, padding)?;
     let win = windows("max_pool2d", x, kernel, stride, [1, 1], padding, T::from_f64(f64::NEG_INFINITY))?;
     win.max(vec![-2, -1], false)
 }
 
-/// 2-D average pooling of an NCHW input (PyTorch's `avg_pool2d` with `count_include_pad`:
-/// padded zeros count in the mean).
+/// 2-D average pooling of an NCHW input. `Explicit` padding counts its zeros in the mean
+/// (PyTorch's `avg_pool2d` default, `count_include_pad`); `Same` averages only the real
+/// elements of each window (Keras's and TensorFlow's `"same"`).
 pub fn avg_pool2d<T: Float>(x: &Var<T>, kernel: [usize; 2], stride: [usize; 2], padding: Padding) -> Result<Var<T>> {
-    let win = windows("avg_pool2d", x, kernel, stride, [1, 1], padding, T::from_f64(0.0))?;
-    win.mean(vec![-2, -1], false)
+    let op = "avg_pool2d";
+    pool_padding(op, x.shape(), kernel, padding)?;
+    let win = windows(op, x, kernel, stride, [1, 1], padding, T::from_f64(0.0))?;
+    if padding != Padding::Same {
+        return win.mean(vec![-2, -1], false);
+    }
+    // The number of real elements in each window: the same windows over ones.
+    let ones = Var::constant(x.value().ones_like()?);
+    let count = windows(op, &ones, kernel, stride, [1, 1], padding, T::from_f64(0.0))?.sum(vec![-2, -1], false)?;
+    &win.sum(vec![-2, -1], false)? / &count.detach()
 }

@@ -56,7 +56,7 @@ impl<T: Float> Conv2d<T> {
                 "Conv2d: {inputs} input and {outputs} output channels do not split into {g} groups"
             )));
         }
-        let fan_in = inputs / g * kernel[0] * kernel[1];
+        let fan_in = (inputs / g) as f64 * kernel[0] as f64 * kernel[1] as f64;
         Ok(Conv2d {
             weight: kaiming_uniform(&[outputs, inputs / g, kernel[0], kernel[1]], fan_in, seed)?,
             bias: Some(kaiming_uniform(&[outputs], fan_in, bias_seed(seed))?),
@@ -104,9 +104,10 @@ pub struct Conv1d<T: Float> {
 }
 
 impl<T: Float> Conv1d<T> {
-    /// Stride 1, no padding, no dilation, one group (the fields may be changed after).
+    /// Stride 1, no padding, no dilation, one group (`stride`, `padding` and `dilation` may be
+    /// changed after; other `groups` need a weight of `[out, in / groups, K]` as well).
     pub fn new(inputs: usize, outputs: usize, kernel: usize, seed: u64) -> Result<Self> {
-        let fan_in = inputs * kernel;
+        let fan_in = inputs as f64 * kernel as f64;
         Ok(Conv1d {
             weight: kaiming_uniform(&[outputs, inputs, kernel], fan_in, seed)?,
             bias: Some(kaiming_uniform(&[outputs], fan_in, bias_seed(seed))?),
@@ -178,7 +179,7 @@ pool_layer!(
 pool_layer!(
     AvgPool2d,
     avg_pool2d,
-    "The mean of each window, padding counted (PyTorch's `nn.AvgPool2d`, Keras's `AveragePooling2D` with `valid`)."
+    "The mean of each window (PyTorch's `nn.AvgPool2d`: `Explicit` padding counts its zeros; Keras's `AveragePooling2D`: `Same` averages only the real elements)."
 );
 
 /// The mean over the spatial axes: `[N, C]` (Keras's `GlobalAveragePooling2D`; PyTorch's

@@ -18,8 +18,8 @@ impl<T: Float> Linear<T> {
     /// `inputs → outputs` with a bias, initialized from `seed` on the default device.
     pub fn new(inputs: usize, outputs: usize, seed: u64) -> Result<Self> {
         Ok(Linear {
-            weight: kaiming_uniform(&[outputs, inputs], inputs, seed)?,
-            bias: Some(kaiming_uniform(&[outputs], inputs, bias_seed(seed))?),
+            weight: kaiming_uniform(&[outputs, inputs], inputs as f64, seed)?,
+            bias: Some(kaiming_uniform(&[outputs], inputs as f64, bias_seed(seed))?),
         })
     }
 
@@ -31,6 +31,7 @@ impl<T: Float> Linear<T> {
 
 impl<T: Float> Module<T> for Linear<T> {
     fn forward(&mut self, x: &Var<T>) -> Result<Var<T>> {
+        table("Linear", &self.weight)?;
         let inputs = self.weight.shape()[1];
         if x.shape().last() != Some(&inputs) {
             let why = format!("the input's last axis must have the layer's {inputs} features");
@@ -67,6 +68,7 @@ impl<T: Float> Embedding<T> {
     /// The rows `ids` (any shape): `ids.shape() + [dim]`. An id outside `0..count` is an
     /// `IndexOutOfRange` error.
     pub fn lookup(&self, ids: &Array<i64>) -> Result<Var<T>> {
+        table("Embedding", &self.weight)?;
         let mut shape = ids.shape().to_vec();
         shape.push(self.weight.shape()[1]);
         self.weight.index_select(0, &ids.flatten()?)?.reshape(&shape)
@@ -75,12 +77,13 @@ impl<T: Float> Embedding<T> {
 
 impl<T: Float> Module<T> for Embedding<T> {
     fn forward(&mut self, x: &Var<T>) -> Result<Var<T>> {
-        let ids = x.value().cast::<i64>()?;
-        if !ids.cast::<T>()?.eq(x.value())?.all()? {
-            let why = "the ids must be whole numbers (a fraction or NaN cannot pick a row)";
+        let v = x.value();
+        if !(v.isfinite()?.all()? && v.floor()?.eq(v)?.all()?) {
+            let why = "the ids must be whole numbers (a fraction, NaN or infinity cannot pick a row)";
             return Err(Error::bad_shape("Embedding", x.shape(), why));
         }
-        self.lookup(&ids)
+        // Whole numbers past i64's range saturate, and are then out of range as ids.
+        self.lookup(&v.cast::<i64>()?)
     }
 
     fn tensors(&mut self) -> Vec<(String, Tensor<'_, T>)> {
@@ -88,7 +91,8 @@ impl<T: Float> Module<T> for Embedding<T> {
     }
 }
 
-/// Every axis after the first as one (PyTorch's `nn.Flatten()`, Keras's `Flatten`).
+/// Every axis after the first as one (PyTorch's `nn.Flatten()`, Keras's `Flatten`; a 1-D
+/// batch becomes `[n, 1]`, as Keras's, where PyTorch refuses it).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Flatten;
 
@@ -137,7 +141,8 @@ impl<T: Float> Module<T> for Dropout {
         }
         let seed = self.seed.wrapping_add(self.calls.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         self.calls += 1;
-        let keep = Array::<T>::rand_uniform(x.shape(), 0.0, 1.0, seed)?.ge_scalar(T::from_f64(self.p))?;
+        // Drawn in f32 whatever T is, so a 16-bit T's rounding does not move the rate.
+        let keep = Array::<f32>::rand_uniform(x.shape(), 0.0, 1.0, seed)?.ge_scalar(self.p as f32)?;
         let scale = if self.p < 1.0 { 1.0 / (1.0 - self.p) } else { 0.0 };
         let scale = Array::full(&[], T::from_f64(scale))?;
         let mask = crate::array::functions::where_(&keep, &scale, &Array::full(&[], T::from_f64(0.0))?)?;
@@ -198,4 +203,9 @@ impl<T: Float> Module<T> for Activation {
     fn tensors(&mut self) -> Vec<(String, Tensor<'_, T>)> {
         Vec::new()
     }
+}
+
+/// A layer's weight table must be 2-D (`weight` is a public field a user may replace).
+fn table<T: Float>(op: &'static str, w: &Var<T>) -> Result<()> {
+    if w.ndim() == 2 { Ok(()) } else { Err(Error::bad_shape(op, w.shape(), "the weight must be 2-D")) }
 }

@@ -18,7 +18,7 @@ mod dense;
 mod norm;
 
 pub use crate::autograd::conv::{Conv2dSpec, Padding};
-pub use conv::{AvgPool2d, Conv1d, Conv2d, DataFormat, GlobalAvgPool2d, MaxPool2d};
+pub use conv::{AvgPool2d, Conv1d, Conv2d, DataFormat, GlobalAvgPool2d, MaxPool2d, Pool};
 pub use dense::{Activation, Dropout, Embedding, Flatten, Linear};
 pub use norm::{BatchNorm, LayerNorm};
 
@@ -122,7 +122,8 @@ pub trait Module<T: Float> {
         if let Some((extra, _)) = arrays.arrays.iter().find(|(n, _)| !names.contains(n)) {
             return Err(Error::UnexpectedArray { path: arrays.path.clone(), name: extra.clone(), expected: names });
         }
-        // Every value fetched and checked before the first is replaced.
+        // Every value fetched, checked and moved to its tensor's device before the first is
+        // replaced, so that the replacing cannot fail.
         let mut values = Vec::new();
         for (name, t) in self.tensors() {
             let fits = |a: &[usize], b: &[usize]| {
@@ -136,12 +137,16 @@ pub trait Module<T: Float> {
                 Tensor::Parameter(p) => {
                     let v = arrays.get::<T>(&name)?;
                     fits(v.shape(), p.shape())?;
-                    AnyArray::from(v)
+                    if !p.is_parameter() {
+                        let reason = format!("{name} is listed as a parameter but is not one (Var::parameter)");
+                        return Err(Error::Autograd { op: "load_state_dict", reason });
+                    }
+                    AnyArray::from(v.to_device(&p.device())?)
                 }
                 Tensor::Buffer(b) => {
                     let v = arrays.get::<T>(&name)?;
                     fits(v.shape(), b.shape())?;
-                    AnyArray::from(v)
+                    AnyArray::from(v.to_device(&b.device())?)
                 }
                 Tensor::Count(_) => {
                     let v = arrays.get::<i64>(&name)?;
@@ -152,11 +157,8 @@ pub trait Module<T: Float> {
         }
         for ((_, t), v) in self.tensors().into_iter().zip(values) {
             match t {
-                Tensor::Parameter(p) => {
-                    let v = v.downcast::<T>().expect("checked above").to_device(&p.device())?;
-                    p.assign(v)?;
-                }
-                Tensor::Buffer(b) => *b = v.downcast::<T>().expect("checked above").to_device(&b.device())?,
+                Tensor::Parameter(p) => p.assign(v.downcast::<T>().expect("checked above"))?,
+                Tensor::Buffer(b) => *b = v.downcast::<T>().expect("checked above"),
                 Tensor::Count(c) => *c = v.downcast::<i64>().expect("checked above").to_vec()?[0],
             }
         }
@@ -234,10 +236,11 @@ impl<T: Float> Module<T> for Sequential<T> {
     }
 }
 
-/// PyTorch's default initialization of a weight and bias with `fan_in` inputs per output:
+/// PyTorch's default initialization of a weight and bias with `fan_in` inputs per output (a
+/// float: a product of user sizes cannot overflow it):
 /// uniform in `±1/√fan_in` (Kaiming uniform with `a = √5`, as `nn.Linear` and `nn.Conv2d`).
-fn kaiming_uniform<T: Float>(shape: &[usize], fan_in: usize, seed: u64) -> Result<Var<T>> {
-    let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+fn kaiming_uniform<T: Float>(shape: &[usize], fan_in: f64, seed: u64) -> Result<Var<T>> {
+    let bound = 1.0 / fan_in.max(1.0).sqrt();
     Ok(Var::parameter(Array::rand_uniform(shape, -bound, bound, seed)?))
 }
 

@@ -107,8 +107,11 @@ pub struct LayerNorm<T: Float> {
 }
 
 impl<T: Float> LayerNorm<T> {
-    /// Normalizing over the trailing axes `shape`.
+    /// Normalizing over the trailing axes `shape` (at least one axis, as PyTorch's).
     pub fn new(shape: &[usize]) -> Result<Self> {
+        if shape.is_empty() {
+            return Err(Error::bad_shape("LayerNorm", shape, "normalizing over no axis leaves only the bias"));
+        }
         Ok(LayerNorm {
             weight: Var::parameter(Array::ones(shape)?),
             bias: Var::parameter(Array::zeros(shape)?),

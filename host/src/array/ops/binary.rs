@@ -87,15 +87,25 @@ impl<T: Num> Array<T> {
     /// overlapping windows ([`Array::unfold`]) is summed without a scatter. `src` must have
     /// this array's shape but along `axis`, and fit.
     pub(crate) fn add_into_slice(&mut self, axis: usize, start: usize, step: usize, src: &Array<T>) -> Result<()> {
+        let op = "add_into_slice";
         let n = src.shape().get(axis).copied().unwrap_or(0);
-        if src.ndim() != self.ndim() || (n > 0 && start + (n - 1) * step >= self.shape()[axis]) {
+        let last = (n.max(1) - 1).checked_mul(step).and_then(|v| v.checked_add(start));
+        if src.ndim() != self.ndim() || axis >= self.ndim() || (n > 0 && last.is_none_or(|l| l >= self.shape()[axis])) {
             let why = format!("{n} elements from {start}, {step} apart, along axis {axis}");
-            return Err(Error::shape_mismatch("add_into_slice", self.shape(), src.shape(), why));
+            return Err(Error::shape_mismatch(op, self.shape(), src.shape(), why));
         }
         self.storage_mut()?;
         let full = self.layout.clone();
-        self.layout = full.sliced("add_into_slice", axis as isize, Some(start as isize), None, step as isize)?;
-        self.layout = self.layout.sliced("add_into_slice", axis as isize, None, Some(n as isize), 1)?;
+        let at = full.sliced(op, axis as isize, Some(start as isize), None, step as isize)?.sliced(
+            op,
+            axis as isize,
+            None,
+            Some(n as isize),
+            1,
+        )?;
+        // The write goes through the slice's layout; the array's own is put back whatever
+        // the outcome.
+        self.layout = at;
         let done = self.binary_assign(Binary::Add, src);
         self.layout = full;
         done
