@@ -40,7 +40,7 @@ fn quick_bench_on_the_emulated_device_measures_every_gpu_row_and_writes_json() {
     for dtype in ["f32", "tf32", "bf16", "f16", "bf16 wgmma", "f16 wgmma"] {
         assert!(rows.contains(&("matmul".into(), dtype.into())), "matmul {dtype}: {rows:?}");
     }
-    assert_eq!(count("train step"), 1, "{rows:?}");
+    assert_eq!((count("train step"), count("autograd train step")), (1, 1), "{rows:?}");
     assert!(stdout.lines().filter(|l| l.starts_with("| emulated:sm_90a |")).count() == rows.len(), "{stdout}");
     assert!(stderr.contains("the emulator has no cuBLAS"), "says why matmul has no baseline:\n{stderr}");
     let notes = table["notes"].as_array().unwrap();
@@ -84,7 +84,10 @@ fn quick_bench_on_the_cpu_measures_every_cpu_row_and_names_the_machine() {
         assert!(r["seconds"].as_f64().is_some_and(|t| t > 0.0) && r["unit"] == "GB/s", "{r}");
     }
     assert!(find("train step", "100-64-10, batch 32").is_some(), "{rows:?}");
-    assert_eq!(rows.len(), 17, "{rows:?}");
+    // The same step through layers and autograd, with the fused step as its baseline.
+    let r = find("autograd train step", "100-64-10, batch 32").unwrap_or_else(|| panic!("{rows:?}"));
+    assert!(r["baseline"] == "fused step" && r["baseline_seconds"].as_f64().is_some_and(|t| t > 0.0), "{r}");
+    assert_eq!(rows.len(), 18, "{rows:?}");
     let date = table["date"].as_str().unwrap();
     assert!(date.len() == 10 && stdout.contains(&format!("ferrite bench, {date} (UTC)")), "{stdout}");
     assert_eq!(table["devices"][0]["device"], "cpu");

@@ -1,5 +1,7 @@
 //! The seed's training step (100 → 64 relu → 10 softmax, batch 32, categorical
-//! cross-entropy, plain SGD) on synthetic data, per device.
+//! cross-entropy, plain SGD) on synthetic data, per device: the Keras model's fused step,
+//! then the same step through `ferrite::layers` and autograd, with the fused one as its
+//! baseline.
 
 use super::measure::median;
 use super::table::{Row, Table};
@@ -22,7 +24,7 @@ pub fn run(
     let rows = BATCH * steps;
     let x = Array::<f32>::rand_uniform(&[rows, 100], 0.0, 1.0, 1)?;
     let labels: Vec<u32> = (0..rows as u32).map(|i| i.wrapping_mul(2_654_435_761) % 10).collect();
-    let data = TrainingData::new(&x, &Array::from_vec(labels, &[rows])?)?.one_hot(10)?;
+    let data = TrainingData::new(&x, &Array::from_vec(labels.clone(), &[rows])?)?.one_hot(10)?;
     let mut model = Sequential::new().seed(0).on(device);
     model.add(Dense::new(64, Activation::Relu).input_dim(100));
     model.add(Dense::new(10, Activation::Softmax));
@@ -58,6 +60,11 @@ pub fn run(
         launches.map(|l| format!(", {l:.1} launches/step")).unwrap_or_default()
     );
     table.push(row);
+    let labels = Array::from_vec(labels.iter().map(|&l| i64::from(l)).collect(), &[rows])?;
+    let mut row = Row::new("autograd train step", SHAPE, "f32", device, autograd_step(device, &x, &labels, steps)?);
+    row.baseline = Some(("fused step".into(), step));
+    row.note = "layers + autograd + SGD, vs the fused step above".into();
+    table.push(row);
     Ok(())
 }
 
@@ -66,4 +73,44 @@ fn device_launches(d: &Device) -> Option<u64> {
         Device::Cuda(c) => Some(c.launches()),
         Device::Cpu => None,
     }
+}
+
+/// The same step written as a user's own PyTorch-style loop: `ferrite::layers` (Linear, relu,
+/// Linear), cross-entropy on the logits through autograd, plain SGD at Keras's 0.01. Its
+/// ratio to the fused step (`baseline`, measured just before in this run) is the price of
+/// the general path: a graph per step, a kernel or CPU pass per op, no fused update.
+fn autograd_step(device: &Device, x: &Array<f32>, labels: &Array<i64>, steps: usize) -> ferrite::Result<f64> {
+    use ferrite::autograd::optim::{Optimizer, Sgd};
+    use ferrite::autograd::{Var, loss};
+    use ferrite::layers::{self, Linear, Module};
+    let mut model = layers::Sequential::<f32>::new()
+        .add(Linear::new(100, 64, 0)?)
+        .add(layers::Activation::Relu)
+        .add(Linear::new(64, 10, 1)?);
+    model.to_device(device)?;
+    let (x, labels) = (x.to_device(device)?, labels.to_device(device)?);
+    let mut opt = Sgd::new(0.01)?;
+    let mut times = Vec::new();
+    // Epoch 1 warms up, as the fused row's; the median of the others is reported.
+    for epoch in 0..5 {
+        let started = std::time::Instant::now();
+        let mut last = None;
+        for s in 0..steps {
+            let at = (s * BATCH) as isize;
+            let logits = model.forward(&Var::constant(x.narrow(0, at, BATCH)?))?;
+            let loss = loss::sparse_cross_entropy(&logits, &labels.narrow(0, at, BATCH)?, 0.0)?;
+            model.zero_grad();
+            loss.backward()?;
+            opt.update(&mut model.parameters())?;
+            last = Some(loss);
+        }
+        // Reading the last loss waits for the device's queue.
+        if let Some(l) = last {
+            l.to_vec()?;
+        }
+        if epoch > 0 {
+            times.push(started.elapsed().as_secs_f64() / steps as f64);
+        }
+    }
+    Ok(median(times))
 }
