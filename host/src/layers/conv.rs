@@ -51,7 +51,7 @@ impl<T: Float> Conv2d<T> {
     /// With the stride, padding, dilation and groups of `spec`.
     pub fn with(inputs: usize, outputs: usize, kernel: [usize; 2], spec: Conv2dSpec, seed: u64) -> Result<Self> {
         let g = spec.groups;
-        if g == 0 || inputs % g != 0 || outputs % g != 0 {
+        if g == 0 || !inputs.is_multiple_of(g) || !outputs.is_multiple_of(g) {
             return Err(Error::Config(format!(
                 "Conv2d: {inputs} input and {outputs} output channels do not split into {g} groups"
             )));

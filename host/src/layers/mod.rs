@@ -202,7 +202,9 @@ impl<T: Float> Sequential<T> {
         Sequential { layers: Vec::new() }
     }
 
-    /// With `layer` appended.
+    /// With `layer` appended (Keras's `model.add`; not `std::ops::Add`, which would join two
+    /// models).
+    #[allow(clippy::should_implement_trait)]
     pub fn add(mut self, layer: impl Module<T> + Send + 'static) -> Self {
         self.layers.push(Box::new(layer));
         self

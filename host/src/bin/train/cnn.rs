@@ -50,18 +50,24 @@ pub fn images(data: &Dataset, device: &Device) -> Result<(Array<f32>, Array<i64>
     Ok((x, Array::from_vec_on(labels, &[data.rows()], device)?, side))
 }
 
-/// Trains `model` for `epochs` over shuffled batches (a new order each epoch, from `seed`),
-/// the rate annealed from `lr` by a cosine; returns each epoch's mean loss.
+/// How [`fit`] trains: `epochs` over shuffled batches of `batch` (a new order each epoch,
+/// from `seed`), the rate annealed from `lr` by a cosine.
+pub struct Plan {
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub seed: u64,
+}
+
+/// Trains `model` as `plan` says; returns each epoch's mean loss.
 pub fn fit(
     model: &mut Sequential<f32>,
     x: &Array<f32>,
     y: &Array<i64>,
-    epochs: usize,
-    batch: usize,
-    lr: f64,
-    seed: u64,
+    plan: &Plan,
     mut each_epoch: impl FnMut(usize, f64),
 ) -> Result<Vec<f64>> {
+    let Plan { epochs, batch, lr, seed } = *plan;
     let rows = x.shape()[0];
     let batch = batch.max(1);
     let mut opt = Adam::new(lr)?;

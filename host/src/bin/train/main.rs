@@ -275,7 +275,8 @@ fn run_cnn(
     say!("cnn: {side}x{side} images, {} parameters", model.num_parameters());
     let (epochs, lr) = (a.epochs.unwrap_or(15), a.lr.unwrap_or(5e-3));
     let fit_started = Instant::now();
-    cnn::fit(&mut model, &x, &y, epochs, a.batch_size, lr, a.seed, |epoch, loss| {
+    let plan = cnn::Plan { epochs, batch: a.batch_size, lr, seed: a.seed };
+    cnn::fit(&mut model, &x, &y, &plan, |epoch, loss| {
         if a.verbose >= 2 {
             say!("Epoch {}/{epochs} - loss: {loss:.4}", epoch + 1);
         }
