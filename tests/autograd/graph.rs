@@ -15,6 +15,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("graph_ties_share", ties_share),
     ("graph_cast_carries_gradient", cast_carries_gradient),
     ("graph_backward_with", backward_with),
+    ("graph_freed_by_backward", freed_by_backward),
     ("graph_errors", errors),
     ("loss_values_and_errors", loss_values_and_errors),
     ("custom_loop_example", custom_loop_example),
@@ -116,6 +117,30 @@ fn param(d: &Device, v: &[f64], shape: &[usize]) -> ferrite::Result<Var<f64>> {
 
 fn grad(v: &Var<f64>) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
     Ok(v.grad().ok_or("no gradient")?.to_vec()?)
+}
+
+/// `backward` frees the graph it passes (PyTorch's default): a second pass is an `Err` that
+/// changes nothing, through the same loss or another sharing its ops; `backward_retain_graph`
+/// keeps it for one more.
+fn freed_by_backward(d: &Device) -> CaseResult {
+    let x = param(d, &[1.0, -2.0, 0.5], &[3])?;
+    let loss = x.mul(&x)?.sum(Axes::All, false)?;
+    loss.backward_retain_graph()?;
+    loss.backward()?;
+    ensure!(grad(&x)? == [4.0, -8.0, 2.0], "retained, then once more: {:?}", grad(&x)?);
+    let again = loss.backward();
+    let freed = |r: &ferrite::Result<()>| matches!(r, Err(Error::Autograd { op: "backward", reason }) if reason.contains("freed") && reason.contains("sum"));
+    ensure!(freed(&again), "a third pass: {again:?}");
+    ensure!(grad(&x)? == [4.0, -8.0, 2.0], "a refused pass adds nothing: {:?}", grad(&x)?);
+    // Two losses over one op: the first frees `exp`'s rule, which the second needs.
+    let h = x.exp()?;
+    h.sum(Axes::All, false)?.backward()?;
+    let shared = h.mul_scalar(2.0)?.sum(Axes::All, false)?.backward();
+    ensure!(
+        matches!(&shared, Err(Error::Autograd { op: "backward", reason }) if reason.contains("exp")),
+        "through a freed op: {shared:?}"
+    );
+    Ok(())
 }
 
 /// `L = Σ x·x + Σ x`: `∂L/∂x = 2x + 1`; twice without `zero_grad`: twice that.

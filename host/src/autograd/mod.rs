@@ -62,7 +62,13 @@ struct Node {
     op: &'static str,
     /// The op's inputs, `None` where an input tracks no gradient.
     inputs: Vec<Option<Arc<Node>>>,
-    rule: Option<Rule>,
+    /// Whether this is a parameter (no rule, a gradient of its own).
+    leaf: bool,
+    /// The backward rule (`None` for a leaf). `backward` takes it out once it has run, which
+    /// frees the arrays it saved, as PyTorch frees a graph unless `retain_graph=True`: the
+    /// parameters are then no longer shared with the graph, and an optimizer's in-place
+    /// update need not copy them.
+    rule: Mutex<Option<Rule>>,
     /// A parameter's accumulated gradient.
     grad: Mutex<Option<Grad>>,
     /// `a + b` of two gradients of this node's dtype.
@@ -141,7 +147,8 @@ impl<T: Float> Var<T> {
         let node = Node {
             op: "parameter",
             inputs: Vec::new(),
-            rule: None,
+            leaf: true,
+            rule: Mutex::new(None),
             grad: Mutex::new(None),
             add: add_grads::<T>,
             dense: dense_grad::<T>,
@@ -171,7 +178,7 @@ impl<T: Float> Var<T> {
 
     /// Whether this is a parameter (a leaf that accumulates its gradient).
     pub fn is_parameter(&self) -> bool {
-        self.node.as_ref().is_some_and(|n| n.rule.is_none())
+        self.node.as_ref().is_some_and(|n| n.leaf)
     }
 
     /// The name of the op that made this value (`None` for constants; `"parameter"`).
@@ -212,7 +219,7 @@ impl<T: Float> Var<T> {
     /// [`zero_grad`](Var::zero_grad), and for anything not a parameter, as PyTorch's `.grad`
     /// of a non-leaf).
     pub fn grad(&self) -> Option<Array<T>> {
-        let node = self.node.as_ref().filter(|n| n.rule.is_none())?;
+        let node = self.node.as_ref().filter(|n| n.leaf)?;
         let g = node.grad.lock().unwrap_or_else(|e| e.into_inner());
         g.as_ref().map(|g| typed::<T>(g).clone())
     }
@@ -220,7 +227,7 @@ impl<T: Float> Var<T> {
     /// Sets a parameter's gradient (gradient clipping, say; `None` forgets it). An error for
     /// anything not a parameter, or a gradient of another shape or device.
     pub fn set_grad(&self, grad: Option<Array<T>>) -> Result<()> {
-        let Some(node) = self.node.as_ref().filter(|n| n.rule.is_none()) else {
+        let Some(node) = self.node.as_ref().filter(|n| n.leaf) else {
             return Err(Error::Autograd { op: "set_grad", reason: "only a parameter holds a gradient".into() });
         };
         if let Some(g) = &grad {
@@ -266,6 +273,18 @@ impl<T: Float> Var<T> {
     /// Backpropagates from this scalar (one element): every parameter it depends on gets
     /// `∂self/∂parameter` added to its gradient.
     pub fn backward(&self) -> Result<()> {
+        self.propagate(&self.scalar_seed()?, false)
+    }
+
+    /// [`backward`](Var::backward) keeping the graph, so that it can be backpropagated again
+    /// (PyTorch's `backward(retain_graph=True)`). Plain `backward` frees each op's saved arrays
+    /// as it passes them, and a second pass through them is an error.
+    pub fn backward_retain_graph(&self) -> Result<()> {
+        self.propagate(&self.scalar_seed()?, true)
+    }
+
+    /// `∂self/∂self` of a single element: ones.
+    fn scalar_seed(&self) -> Result<Array<T>> {
         if self.value.len() != 1 {
             return Err(Error::BadShape {
                 op: "backward",
@@ -273,12 +292,16 @@ impl<T: Float> Var<T> {
                 reason: "backward() needs a single element; give the output's gradient with backward_with".into(),
             });
         }
-        self.backward_with(&self.value.ones_like()?)
+        self.value.ones_like()
     }
 
     /// Backpropagates `grad`, the gradient of some scalar with respect to this value (its
     /// shape), as PyTorch's `y.backward(grad)`.
     pub fn backward_with(&self, grad: &Array<T>) -> Result<()> {
+        self.propagate(grad, false)
+    }
+
+    fn propagate(&self, grad: &Array<T>, retain: bool) -> Result<()> {
         self.fits("backward", grad, "the gradient must have the output's shape")?;
         let Some(root) = &self.node else {
             return Err(Error::Autograd {
@@ -290,16 +313,31 @@ impl<T: Float> Var<T> {
         grads.insert(Arc::as_ptr(root), Box::new(grad.clone()));
         for node in reverse_topological(root) {
             let Some(g) = grads.remove(&Arc::as_ptr(&node)) else { continue };
-            let Some(rule) = &node.rule else {
+            if node.leaf {
                 let mut acc = node.grad.lock().unwrap_or_else(|e| e.into_inner());
                 *acc = Some(match acc.take() {
                     Some(old) => (node.add)(&old, &g)?,
                     None => (node.dense)(&g)?,
                 });
                 continue;
-            };
+            }
             let needs: Vec<bool> = node.inputs.iter().map(Option::is_some).collect();
-            let input_grads = rule(&g, &needs)?;
+            let input_grads = {
+                let mut slot = node.rule.lock().unwrap_or_else(|e| e.into_inner());
+                let Some(rule) = slot.as_ref() else {
+                    let reason = format!(
+                        "the graph through `{}` was freed by an earlier backward: build it again, or call \
+                         backward_retain_graph the first time",
+                        node.op
+                    );
+                    return Err(Error::Autograd { op: "backward", reason });
+                };
+                let grads = rule(&g, &needs)?;
+                if !retain {
+                    *slot = None;
+                }
+                grads
+            };
             debug_assert_eq!(input_grads.len(), node.inputs.len(), "{}: one gradient per input", node.op);
             for (input, gi) in node.inputs.iter().zip(input_grads) {
                 let (Some(input), Some(gi)) = (input, gi) else { continue };
@@ -327,8 +365,15 @@ impl<T: Float> Var<T> {
             return Var::constant(value);
         }
         let rule: Rule = Box::new(move |g, needs| rule(typed::<T>(g), needs));
-        let node =
-            Node { op, inputs, rule: Some(rule), grad: Mutex::new(None), add: add_grads::<T>, dense: dense_grad::<T> };
+        let node = Node {
+            op,
+            inputs,
+            leaf: false,
+            rule: Mutex::new(Some(rule)),
+            grad: Mutex::new(None),
+            add: add_grads::<T>,
+            dense: dense_grad::<T>,
+        };
         Var { value, node: Some(Arc::new(node)) }
     }
 
