@@ -132,14 +132,17 @@ fn freed_by_backward(d: &Device) -> CaseResult {
     let freed = |r: &ferrite::Result<()>| matches!(r, Err(Error::Autograd { op: "backward", reason }) if reason.contains("freed") && reason.contains("sum"));
     ensure!(freed(&again), "a third pass: {again:?}");
     ensure!(grad(&x)? == [4.0, -8.0, 2.0], "a refused pass adds nothing: {:?}", grad(&x)?);
-    // Two losses over one op: the first frees `exp`'s rule, which the second needs.
+    // Two losses over one op: the first frees `exp`'s rule, which the second needs. The
+    // second also reaches `y` before `exp`, and must still leave `y` without a gradient.
+    let y = param(d, &[3.0, 4.0], &[2])?;
     let h = x.exp()?;
     h.sum(Axes::All, false)?.backward()?;
-    let shared = h.mul_scalar(2.0)?.sum(Axes::All, false)?.backward();
+    let shared = y.sum(Axes::All, false)?.add(&h.sum(Axes::All, false)?)?.backward();
     ensure!(
         matches!(&shared, Err(Error::Autograd { op: "backward", reason }) if reason.contains("exp")),
         "through a freed op: {shared:?}"
     );
+    ensure!(y.grad().is_none(), "a refused pass gave y {:?}", y.grad().map(|g| g.to_vec()));
     Ok(())
 }
 

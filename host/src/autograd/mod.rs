@@ -311,14 +311,13 @@ impl<T: Float> Var<T> {
         };
         let mut grads: HashMap<*const Node, Grad> = HashMap::new();
         grads.insert(Arc::as_ptr(root), Box::new(grad.clone()));
+        // The parameters' gradients are added once the whole pass has run: a pass refused
+        // part-way (a freed op, a rule's error) changes no parameter's gradient.
+        let mut leaves: Vec<(Arc<Node>, Grad)> = Vec::new();
         for node in reverse_topological(root) {
             let Some(g) = grads.remove(&Arc::as_ptr(&node)) else { continue };
             if node.leaf {
-                let mut acc = node.grad.lock().unwrap_or_else(|e| e.into_inner());
-                *acc = Some(match acc.take() {
-                    Some(old) => (node.add)(&old, &g)?,
-                    None => (node.dense)(&g)?,
-                });
+                leaves.push((node, g));
                 continue;
             }
             let needs: Vec<bool> = node.inputs.iter().map(Option::is_some).collect();
@@ -348,6 +347,17 @@ impl<T: Float> Var<T> {
                 };
                 grads.insert(key, merged);
             }
+        }
+        let mut sums = Vec::with_capacity(leaves.len());
+        for (node, g) in &leaves {
+            let acc = node.grad.lock().unwrap_or_else(|e| e.into_inner());
+            sums.push(match acc.as_ref() {
+                Some(old) => (node.add)(old, g)?,
+                None => (node.dense)(g)?,
+            });
+        }
+        for ((node, _), sum) in leaves.iter().zip(sums) {
+            *node.grad.lock().unwrap_or_else(|e| e.into_inner()) = Some(sum);
         }
         Ok(())
     }
