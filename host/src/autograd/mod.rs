@@ -62,8 +62,6 @@ struct Node {
     op: &'static str,
     /// The op's inputs, `None` where an input tracks no gradient.
     inputs: Vec<Option<Arc<Node>>>,
-    /// Whether this is a parameter (no rule, a gradient of its own).
-    leaf: bool,
     /// The backward rule (`None` for a leaf). `backward` takes it out once it has run, which
     /// frees the arrays it saved, as PyTorch frees a graph unless `retain_graph=True`: the
     /// parameters are then no longer shared with the graph, and an optimizer's in-place
@@ -93,6 +91,14 @@ impl Drop for Node {
 
 fn add_grads<T: Float>(a: &Grad, b: &Grad) -> Result<Grad> {
     Ok(Box::new(typed::<T>(a).add(typed::<T>(b))?))
+}
+
+impl Node {
+    /// Whether this is a parameter (no rule, a gradient of its own): the only node with no
+    /// inputs, since `record` makes a constant of an op on nothing tracked.
+    fn is_leaf(&self) -> bool {
+        self.inputs.is_empty()
+    }
 }
 
 fn dense_grad<T: Float>(g: &Grad) -> Result<Grad> {
@@ -147,7 +153,6 @@ impl<T: Float> Var<T> {
         let node = Node {
             op: "parameter",
             inputs: Vec::new(),
-            leaf: true,
             rule: Mutex::new(None),
             grad: Mutex::new(None),
             add: add_grads::<T>,
@@ -178,7 +183,7 @@ impl<T: Float> Var<T> {
 
     /// Whether this is a parameter (a leaf that accumulates its gradient).
     pub fn is_parameter(&self) -> bool {
-        self.node.as_ref().is_some_and(|n| n.leaf)
+        self.node.as_ref().is_some_and(|n| n.is_leaf())
     }
 
     /// The name of the op that made this value (`None` for constants; `"parameter"`).
@@ -219,7 +224,7 @@ impl<T: Float> Var<T> {
     /// [`zero_grad`](Var::zero_grad), and for anything not a parameter, as PyTorch's `.grad`
     /// of a non-leaf).
     pub fn grad(&self) -> Option<Array<T>> {
-        let node = self.node.as_ref().filter(|n| n.leaf)?;
+        let node = self.node.as_ref().filter(|n| n.is_leaf())?;
         let g = node.grad.lock().unwrap_or_else(|e| e.into_inner());
         g.as_ref().map(|g| typed::<T>(g).clone())
     }
@@ -227,7 +232,7 @@ impl<T: Float> Var<T> {
     /// Sets a parameter's gradient (gradient clipping, say; `None` forgets it). An error for
     /// anything not a parameter, or a gradient of another shape or device.
     pub fn set_grad(&self, grad: Option<Array<T>>) -> Result<()> {
-        let Some(node) = self.node.as_ref().filter(|n| n.leaf) else {
+        let Some(node) = self.node.as_ref().filter(|n| n.is_leaf()) else {
             return Err(Error::Autograd { op: "set_grad", reason: "only a parameter holds a gradient".into() });
         };
         if let Some(g) = &grad {
@@ -316,7 +321,7 @@ impl<T: Float> Var<T> {
         let mut leaves: Vec<(Arc<Node>, Grad)> = Vec::new();
         for node in reverse_topological(root) {
             let Some(g) = grads.remove(&Arc::as_ptr(&node)) else { continue };
-            if node.leaf {
+            if node.is_leaf() {
                 leaves.push((node, g));
                 continue;
             }
@@ -378,7 +383,6 @@ impl<T: Float> Var<T> {
         let node = Node {
             op,
             inputs,
-            leaf: false,
             rule: Mutex::new(Some(rule)),
             grad: Mutex::new(None),
             add: add_grads::<T>,
