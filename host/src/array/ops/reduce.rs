@@ -104,90 +104,96 @@ struct Output {
     indices: Option<Storage>,
 }
 
-impl<T: Element> Array<T> {
-    /// Runs `op` with `scale`, `post` and an optional per-output center (an array of the
-    /// accumulator dtype and the kept shape). `own` asks the GPU for values in the array's own
-    /// dtype, stored once by the kernel (the 16-bit floats, i32, u8, u32 and bool have such
-    /// entries; otherwise, and on the CPU, the values come in the accumulator dtype and
-    /// [`finish`] converts them).
-    fn reduce_raw(
-        &self,
-        op: Reduce,
-        s: &Split,
-        center: Option<&Storage>,
-        scale: f64,
-        post: u32,
-        own: bool,
-    ) -> Result<Output> {
-        // The extremes and their indices have no identity (NumPy raises); the sums start at
-        // zero and the product at one.
-        let has_identity = !matches!(op, Reduce::Max | Reduce::Min | Reduce::ArgMax | Reduce::ArgMin);
-        if s.red.is_empty() && s.keep.len() > 0 && !has_identity {
-            return Err(Error::bad_shape(op.name(), self.shape(), "a reduction of no elements has no identity"));
+/// Runs `op` over `x` (of `shape`) with `scale`, `post` and an optional per-output center (an
+/// array of the accumulator dtype and the kept shape). `own` asks the GPU for values in the
+/// array's own dtype, stored once by the kernel (the 16-bit floats, i32, u8, u32 and bool have
+/// such entries; otherwise, and on the CPU, the values come in the accumulator dtype and
+/// [`finish`] converts them).
+///
+/// Not generic, on purpose: it dispatches on the storage's dtype, so a method of `Array<T>`
+/// holding this body made every crate that reduced a `T` compile every dtype's and every
+/// op's CPU reduction again (with rayon's plumbing, two thirds of a test binary's code).
+#[allow(clippy::too_many_arguments)] // one call per reduction kind: the request is its arguments
+fn reduce_raw(
+    x: &Storage,
+    shape: &[usize],
+    op: Reduce,
+    s: &Split,
+    center: Option<&Storage>,
+    scale: f64,
+    post: u32,
+    own: bool,
+) -> Result<Output> {
+    // The extremes and their indices have no identity (NumPy raises); the sums start at
+    // zero and the product at one.
+    let has_identity = !matches!(op, Reduce::Max | Reduce::Min | Reduce::ArgMax | Reduce::ArgMin);
+    if s.red.is_empty() && s.keep.len() > 0 && !has_identity {
+        return Err(Error::bad_shape(op.name(), shape, "a reduction of no elements has no identity"));
+    }
+    let n_out = s.keep.len();
+    match x {
+        Storage::Cpu(x) => {
+            let center = center.map(|c| match c {
+                Storage::Cpu(d) => d,
+                _ => unreachable!("same device"),
+            });
+            macro_rules! go {
+                ($t:ty, $x:expr, $wrap:ident) => {{
+                    type A = <<$t as Element>::Kernel as Reducible>::Acc;
+                    let c: Option<&[A]> = center.map(|d| d.as_slice::<A>().expect("the accumulator's dtype"));
+                    let req = cpu_reduce::Request {
+                        op,
+                        keep: &s.keep,
+                        red: &s.red,
+                        center: c,
+                        scale: A::of_f64(scale),
+                        post,
+                    };
+                    let (v, i) = cpu_reduce::reduce::<$t>($x, &req);
+                    Output {
+                        values: Storage::Cpu(CpuData::$wrap(v)),
+                        indices: i.map(|i| Storage::Cpu(CpuData::I64(i))),
+                    }
+                }};
+            }
+            let _ = n_out;
+            Ok(match x {
+                CpuData::F32(v) => go!(f32, v, F32),
+                CpuData::F64(v) => go!(f64, v, F64),
+                CpuData::F16(v) => go!(half::f16, v, F32),
+                CpuData::BF16(v) => go!(half::bf16, v, F32),
+                CpuData::I32(v) => go!(i32, v, I64),
+                CpuData::I64(v) => go!(i64, v, I64),
+                CpuData::U8(v) => go!(u8, v, I64),
+                CpuData::U32(v) => go!(u32, v, I64),
+                CpuData::Bool(v) => go!(bool, v, I64),
+            })
         }
-        let n_out = s.keep.len();
-        match &*self.storage {
-            Storage::Cpu(x) => {
-                let center = center.map(|c| match c {
-                    Storage::Cpu(d) => d,
-                    _ => unreachable!("same device"),
-                });
-                macro_rules! go {
-                    ($t:ty, $x:expr, $wrap:ident) => {{
-                        type A = <<$t as Element>::Kernel as Reducible>::Acc;
-                        let c: Option<&[A]> = center.map(|d| d.as_slice::<A>().expect("the accumulator's dtype"));
-                        let req = cpu_reduce::Request {
-                            op,
-                            keep: &s.keep,
-                            red: &s.red,
-                            center: c,
-                            scale: A::of_f64(scale),
-                            post,
-                        };
-                        let (v, i) = cpu_reduce::reduce::<$t>($x, &req);
-                        Output {
-                            values: Storage::Cpu(CpuData::$wrap(v)),
-                            indices: i.map(|i| Storage::Cpu(CpuData::I64(i))),
-                        }
-                    }};
-                }
-                let _ = n_out;
-                Ok(match x {
-                    CpuData::F32(v) => go!(f32, v, F32),
-                    CpuData::F64(v) => go!(f64, v, F64),
-                    CpuData::F16(v) => go!(half::f16, v, F32),
-                    CpuData::BF16(v) => go!(half::bf16, v, F32),
-                    CpuData::I32(v) => go!(i32, v, I64),
-                    CpuData::I64(v) => go!(i64, v, I64),
-                    CpuData::U8(v) => go!(u8, v, I64),
-                    CpuData::U32(v) => go!(u32, v, I64),
-                    CpuData::Bool(v) => go!(bool, v, I64),
-                })
-            }
-            Storage::Cuda(x) => {
-                let center = center.map(|c| match c {
-                    Storage::Cuda(d) => &d.buf,
-                    _ => unreachable!("same device"),
-                });
-                let view = x.view();
-                let reduced = with_kernel_type!(x.dtype, |K| {
-                    let scale = <<K as Reducible>::Acc as kernels_gpu::prelude::Num>::of_f64(scale);
-                    cuda_reduce::reduce::<K>(op, &view, &s.keep, &s.red, center, scale, post, own)?
-                });
-                let acc = if reduced.own { x.dtype } else { acc_dtype(x.dtype) };
-                Ok(Output {
-                    values: Storage::Cuda(CudaData { buf: reduced.values, dtype: acc, len: n_out }),
-                    indices: reduced.indices.map(|b| Storage::Cuda(CudaData { buf: b, dtype: DType::I64, len: n_out })),
-                })
-            }
+        Storage::Cuda(x) => {
+            let center = center.map(|c| match c {
+                Storage::Cuda(d) => &d.buf,
+                _ => unreachable!("same device"),
+            });
+            let view = x.view();
+            let reduced = with_kernel_type!(x.dtype, |K| {
+                let scale = <<K as Reducible>::Acc as kernels_gpu::prelude::Num>::of_f64(scale);
+                cuda_reduce::reduce::<K>(op, &view, &s.keep, &s.red, center, scale, post, own)?
+            });
+            let acc = if reduced.own { x.dtype } else { acc_dtype(x.dtype) };
+            Ok(Output {
+                values: Storage::Cuda(CudaData { buf: reduced.values, dtype: acc, len: n_out }),
+                indices: reduced.indices.map(|b| Storage::Cuda(CudaData { buf: b, dtype: DType::I64, len: n_out })),
+            })
         }
     }
+}
 
+impl<T: Element> Array<T> {
     /// `op` over `axes` as an array of `U`: the array's own dtype (max, min, and the float
     /// sums: stored so by the kernel) or the accumulator's (integer sums).
     fn reduce_to<U: Element>(&self, op: Reduce, axes: Axes, keepdims: bool, scale: f64, post: u32) -> Result<Array<U>> {
         let s = split(op.name(), &self.layout, &axes, keepdims)?;
-        let out = self.reduce_raw(op, &s, None, scale, post, U::DTYPE == T::DTYPE)?;
+        let out = reduce_raw(&self.storage, self.shape(), op, &s, None, scale, post, U::DTYPE == T::DTYPE)?;
         finish::<U>(out.values, &s.shape)
     }
 
@@ -238,7 +244,7 @@ impl<T: Element> Array<T> {
         };
         let s = split(op.name(), &src.layout, &axes, keepdims)?;
         let shape = if axis.is_none() && keepdims { vec![1; self.ndim()] } else { s.shape.clone() };
-        let out = src.reduce_raw(op, &s, None, 1.0, 0, false)?;
+        let out = reduce_raw(&src.storage, src.shape(), op, &s, None, 1.0, 0, false)?;
         Ok(Array::from_parts(Arc::new(out.indices.expect("arg ops give indices")), Layout::contiguous(&shape)))
     }
 }
@@ -276,9 +282,9 @@ impl<T: Float> Array<T> {
         let s = split(op, &self.layout, &axes, keepdims)?;
         let n = s.red.len();
         // The mean stays in the accumulator dtype: it is the second pass's center.
-        let mean = self.reduce_raw(Reduce::Sum, &s, None, 1.0 / n as f64, 0, false)?;
+        let mean = reduce_raw(&self.storage, self.shape(), Reduce::Sum, &s, None, 1.0 / n as f64, 0, false)?;
         let scale = if n > ddof { 1.0 / (n - ddof) as f64 } else { f64::NAN };
-        let out = self.reduce_raw(Reduce::SumSqDev, &s, Some(&mean.values), scale, post, true)?;
+        let out = reduce_raw(&self.storage, self.shape(), Reduce::SumSqDev, &s, Some(&mean.values), scale, post, true)?;
         finish::<T>(out.values, &s.shape)
     }
 
@@ -290,8 +296,17 @@ impl<T: Float> Array<T> {
             // ln 0 (SciPy's `logsumexp` of nothing).
             return Array::full_on(&s.shape, T::from_f64(f64::NEG_INFINITY), &self.device());
         }
-        let max = self.reduce_raw(Reduce::Max, &s, None, 1.0, 0, false)?;
-        let out = self.reduce_raw(Reduce::SumExpShift, &s, Some(&max.values), 1.0, POST_LOG_CENTER, true)?;
+        let max = reduce_raw(&self.storage, self.shape(), Reduce::Max, &s, None, 1.0, 0, false)?;
+        let out = reduce_raw(
+            &self.storage,
+            self.shape(),
+            Reduce::SumExpShift,
+            &s,
+            Some(&max.values),
+            1.0,
+            POST_LOG_CENTER,
+            true,
+        )?;
         finish::<T>(out.values, &s.shape)
     }
 

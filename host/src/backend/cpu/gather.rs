@@ -9,7 +9,6 @@
 use super::walk::row_starts;
 use crate::array::layout::Walk;
 use kernels_gpu::prelude::{Elem, Num};
-use rayon::prelude::*;
 
 /// Below this many elements one core does the whole gather.
 const PARALLEL_MIN: usize = 1 << 15;
@@ -45,7 +44,7 @@ pub(crate) fn gather<T: Copy + Send + Sync>(
     let run = |first: usize, y: &mut [T]| -> Result<(), i64> {
         let count = y.len() / inner;
         let mut result = Ok(());
-        row_starts(walk, 0, first..first + count, |r, at| {
+        row_starts(walk, 0, first..first + count, &mut |r, at| {
             if result.is_err() {
                 return;
             }
@@ -86,8 +85,7 @@ pub(crate) fn gather<T: Copy + Send + Sync>(
         return run(0, y);
     }
     let per = (PARALLEL_MIN / inner).max(1);
-    let results: Vec<Result<(), i64>> =
-        y.par_chunks_mut(per * inner).enumerate().map(|(t, chunk)| run(t * per, chunk)).collect();
+    let results: Vec<Result<(), i64>> = super::par::map_chunks_mut(y, per * inner, &|t, chunk| run(t * per, chunk));
     debug_assert_eq!(results.len(), rows.div_ceil(per));
     results.into_iter().collect()
 }
@@ -111,7 +109,7 @@ pub(crate) fn scatter<K: Elem>(
     let steps: Vec<isize> = walk.operands.iter().map(|o| *o.1.last().unwrap()).collect();
     let mut acc: Vec<(K::Compute, bool)> = if add { y.iter().map(|v| (v.load(), false)).collect() } else { Vec::new() };
     let mut result = Ok(());
-    row_starts(walk, 0, 0..walk.len() / inner, |_, at| {
+    row_starts(walk, 0, 0..walk.len() / inner, &mut |_, at| {
         for c in 0..inner as isize {
             if result.is_err() {
                 return;
@@ -150,7 +148,7 @@ pub(crate) fn masked_select<T: Copy>(mask: &[bool], x: &[T], walk: &Walk, out: &
     let inner = *walk.dims.last().unwrap();
     let (ms, xs) = (*walk.operands[0].1.last().unwrap(), *walk.operands[1].1.last().unwrap());
     let mut next = 0;
-    row_starts(walk, 0, 0..walk.len() / inner, |_, at| {
+    row_starts(walk, 0, 0..walk.len() / inner, &mut |_, at| {
         for c in 0..inner as isize {
             if mask[(at[0] + c * ms) as usize] {
                 out[next] = x[(at[1] + c * xs) as usize];
@@ -169,7 +167,7 @@ pub(crate) fn count(mask: &[bool], walk: &Walk) -> usize {
     let inner = *walk.dims.last().unwrap();
     let ms = *walk.operands[0].1.last().unwrap();
     let mut n = 0;
-    row_starts(walk, 0, 0..walk.len() / inner, |_, at| {
+    row_starts(walk, 0, 0..walk.len() / inner, &mut |_, at| {
         n += (0..inner as isize).filter(|&c| mask[(at[0] + c * ms) as usize]).count();
     });
     n

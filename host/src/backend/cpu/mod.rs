@@ -11,6 +11,7 @@
 pub(crate) mod elementwise;
 pub(crate) mod gather;
 mod matmul;
+mod par;
 pub(crate) mod reduce;
 pub(crate) mod scan;
 pub(crate) mod simd;

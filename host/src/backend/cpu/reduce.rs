@@ -20,7 +20,6 @@ use crate::array::storage::kernel_slice;
 use crate::dtype::Element;
 use kernels_gpu::ops::reduce::{Acc, CHUNK, Reduce, Reducible, State, combine, element, identity};
 use kernels_gpu::prelude::Num;
-use rayon::prelude::*;
 
 /// A reduction's request: the op, the input's kept and reduced dimensions (each a layout over
 /// the input's storage, `keep` with the input's offset, `red` from 0), the per-output center,
@@ -80,11 +79,8 @@ fn run<K: Reducible + Sync, const OP: u32>(x: &[K], req: &Request<'_, K::Acc>) -
                 fold_slice::<K, OP>(slice, center_of(req.center, o))
             }
         };
-        let states: Vec<State<K::Acc>> = if n_out * n_red >= 1 << 15 {
-            (0..n_out).into_par_iter().map(per).collect()
-        } else {
-            (0..n_out).map(per).collect()
-        };
+        let states: Vec<State<K::Acc>> =
+            if n_out * n_red >= 1 << 15 { super::par::map_range(n_out, &per) } else { (0..n_out).map(per).collect() };
         write(states, &mut values, &mut indices, finish);
     } else if keep_inner_unit && req.center.is_none() {
         // Columns: blocks of contiguous outputs, updated one reduced element at a time. Each
@@ -106,7 +102,7 @@ fn run<K: Reducible + Sync, const OP: u32>(x: &[K], req: &Request<'_, K::Acc>) -
         };
         let tasks = rows * blocks * chunks;
         let parts: Vec<Vec<State<K::Acc>>> = if n_out * red_offsets.len() >= 1 << 15 {
-            (0..tasks).into_par_iter().map(task).collect()
+            super::par::map_range(tasks, &task)
         } else {
             (0..tasks).map(task).collect()
         };
@@ -134,7 +130,7 @@ fn run<K: Reducible + Sync, const OP: u32>(x: &[K], req: &Request<'_, K::Acc>) -
             }
             total
         };
-        let states: Vec<State<K::Acc>> = (0..n_out).into_par_iter().map(per).collect();
+        let states: Vec<State<K::Acc>> = super::par::map_range(n_out, &per);
         write(states, &mut values, &mut indices, finish);
     }
     (values, indices)

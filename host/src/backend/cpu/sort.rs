@@ -3,9 +3,9 @@
 //! split across cores by rows (a long row by an LSD radix sort, a short one by comparison),
 //! and binary search.
 
-use kernels_gpu::ops::sort::{SortKey, key_of};
 use crate::alloc::{try_collect, try_filled};
 use crate::error::Result;
+use kernels_gpu::ops::sort::{SortKey, key_of};
 use rayon::prelude::*;
 
 /// Below this many elements one core does the work.
@@ -32,7 +32,7 @@ pub(crate) fn argsort_rows(keys: &[i64], n: usize) -> Result<Vec<i64>> {
     if keys.len() < PARALLEL_MIN || keys.len() == n {
         out.chunks_mut(n).enumerate().try_for_each(row)?;
     } else {
-        out.par_chunks_mut(n).enumerate().try_for_each(row)?;
+        super::par::try_chunks_mut(&mut out, n, &|r, o| row((r, o)))?;
     }
     Ok(out)
 }
@@ -67,7 +67,8 @@ fn argsort_row(k: &[i64], out: &mut [i64]) -> Result<()> {
 fn radix_argsort(k: &[i64], out: &mut [i64]) -> Result<()> {
     let n = k.len();
     let min = k.iter().copied().min().unwrap_or(0) as u64;
-    let passes = (64 - k.iter().map(|&v| (v as u64).wrapping_sub(min)).max().unwrap_or(0).leading_zeros()).div_ceil(DIGIT);
+    let passes =
+        (64 - k.iter().map(|&v| (v as u64).wrapping_sub(min)).max().unwrap_or(0).leading_zeros()).div_ceil(DIGIT);
     let buckets = 1usize << DIGIT;
     let mut counts = vec![0usize; passes as usize * buckets];
     let mut keys: Vec<u64> = try_collect(n, k.iter().map(|&v| (v as u64).wrapping_sub(min)))?;

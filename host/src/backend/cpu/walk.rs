@@ -6,16 +6,17 @@
 //! row by row (every dimension but the last), each row an inner loop with constant steps; rows
 //! are split across cores when the output's rows are contiguous, disjoint slices of it.
 
-use super::simd;
+use super::{par, simd};
 use crate::array::layout::Walk;
-use rayon::prelude::*;
 
 /// Below this many elements one core does the whole walk.
 const PARALLEL_MIN: usize = 1 << 15;
 
 /// The element offsets of the first element of each row, in order, for rows `range` (rows
-/// are every dimension but the last, row-major).
-pub(crate) fn row_starts(walk: &Walk, k: usize, range: std::ops::Range<usize>, mut f: impl FnMut(usize, [isize; 4])) {
+/// are every dimension but the last, row-major). `f` is a `dyn` on purpose: one indirect call
+/// per row, against a copy of this function per op, dtype and path (a quarter of the
+/// library's LLVM IR when it took `impl FnMut`; see `par.rs`).
+pub(crate) fn row_starts(walk: &Walk, k: usize, range: std::ops::Range<usize>, f: &mut dyn FnMut(usize, [isize; 4])) {
     let outer = &walk.dims[..walk.dims.len() - 1];
     let ops = walk.operands.len();
     // The multi-index of the first row, then counted up.
@@ -76,12 +77,15 @@ fn runs<O: Send>(y: &mut [O], f: impl Fn(usize, &mut [O]) + Sync + Send) {
         return f(0, y);
     }
     if n * size < LARGE {
-        return y.par_chunks_mut(PARALLEL_MIN).enumerate().for_each(|(t, y)| f(t * PARALLEL_MIN, y));
+        return par::chunks_mut(y, PARALLEL_MIN, &|t, y| f(t * PARALLEL_MIN, y));
     }
     let per = PAGE / size;
     let head = ((y.as_ptr() as usize).next_multiple_of(PAGE) - y.as_ptr() as usize) / size;
     let (first, rest) = y.split_at_mut(head.min(n));
-    rayon::join(|| f(0, first), || rest.par_chunks_mut(per).enumerate().for_each(|(t, y)| f(head + t * per, y)));
+    let mut first = Some(first);
+    par::join(&mut || f(0, first.take().expect("joined once")), &mut || {
+        par::chunks_mut(rest, per, &|t, y| f(head + t * per, y))
+    });
 }
 
 /// Whether operand `k`'s rows are contiguous and back to back in walk order (its rows are
@@ -127,7 +131,7 @@ fn tiled1<I: Copy + Sync, O: Copy + Send>(x: &[I], y: &mut [O], walk: &Walk, f: 
     let block = |first: usize, y: &mut [O]| {
         let mut starts = [0isize; TILE];
         let count = y.len() / inner;
-        row_starts(walk, 1, first..first + count, |r, at| starts[r - first] = at[1]);
+        row_starts(walk, 1, first..first + count, &mut |r, at| starts[r - first] = at[1]);
         let runs = starts[..count].iter().enumerate().all(|(r, &s)| s == starts[0] + r as isize);
         let mut buf = [[x[starts[0] as usize]; TILE]; TILE];
         for c0 in (0..inner).step_by(TILE) {
@@ -158,7 +162,7 @@ fn tiled1<I: Copy + Sync, O: Copy + Send>(x: &[I], y: &mut [O], walk: &Walk, f: 
     let n = walk.len();
     if n >= PARALLEL_MIN {
         let per = rows_per_task::<O>(inner, n).next_multiple_of(TILE);
-        y.par_chunks_mut(per * inner).enumerate().for_each(|(t, y)| blocks(t * per, y));
+        par::chunks_mut(y, per * inner, &|t, y| blocks(t * per, y));
     } else {
         blocks(0, y);
     }
@@ -205,14 +209,14 @@ pub(crate) fn map1<I: Copy + Sync, O: Copy + Send>(
     if n >= PARALLEL_MIN && dense(walk, 0) {
         let per = rows_per_task::<O>(inner, n);
         let y = &mut y[yo..yo + n];
-        y.par_chunks_mut(per * inner).enumerate().for_each(|(t, chunk)| {
+        par::chunks_mut(y, per * inner, &|t, chunk| {
             let first = t * per;
-            row_starts(walk, 1, first..(first + per).min(rows), |r, at| {
+            row_starts(walk, 1, first..(first + per).min(rows), &mut |r, at| {
                 row(chunk, ((r - first) * inner) as isize, at[1])
             });
         });
     } else {
-        row_starts(walk, 1, 0..rows, |_, at| row(y, at[0], at[1]));
+        row_starts(walk, 1, 0..rows, &mut |_, at| row(y, at[0], at[1]));
     }
 }
 
@@ -277,14 +281,14 @@ pub(crate) fn map2<A: Copy + Sync, B: Copy + Sync, O: Copy + Send>(
     if n >= PARALLEL_MIN && dense(walk, 0) {
         let per = rows_per_task::<O>(inner, n);
         let y = &mut y[yo..yo + n];
-        y.par_chunks_mut(per * inner).enumerate().for_each(|(t, chunk)| {
+        par::chunks_mut(y, per * inner, &|t, chunk| {
             let first = t * per;
-            row_starts(walk, 1, first..(first + per).min(rows), |r, at| {
+            row_starts(walk, 1, first..(first + per).min(rows), &mut |r, at| {
                 row(chunk, ((r - first) * inner) as isize, at[1], at[2])
             });
         });
     } else {
-        row_starts(walk, 1, 0..rows, |_, at| row(y, at[0], at[1], at[2]));
+        row_starts(walk, 1, 0..rows, &mut |_, at| row(y, at[0], at[1], at[2]));
     }
 }
 
@@ -317,18 +321,17 @@ pub(crate) fn map3<C: Copy + Sync, A: Copy + Sync, B: Copy + Sync, O: Copy + Sen
     if n >= PARALLEL_MIN && dense(walk, 0) {
         let per = rows_per_task::<O>(inner, n);
         let y = &mut y[yo..yo + n];
-        y.par_chunks_mut(per * inner).enumerate().for_each(|(t, chunk)| {
+        par::chunks_mut(y, per * inner, &|t, chunk| {
             let first = t * per;
-            row_starts(walk, 1, first..(first + per).min(rows), |r, mut at| {
+            row_starts(walk, 1, first..(first + per).min(rows), &mut |r, mut at| {
                 at[0] = ((r - first) * inner) as isize;
                 row(chunk, at)
             });
         });
     } else {
-        row_starts(walk, 1, 0..rows, |_, at| row(y, at));
+        row_starts(walk, 1, 0..rows, &mut |_, at| row(y, at));
     }
 }
-
 
 /// `y[w] = f(y[w], b[w])` in place over the walk (operands: `y`, `y` again, `b`), so that an
 /// in-place op (`a += b`) reads and writes its left operand without a copy of it.
@@ -369,14 +372,14 @@ pub(crate) fn update2<B: Copy + Sync, O: Copy + Send + Sync>(
     if n >= PARALLEL_MIN && dense(walk, 0) {
         let per = rows_per_task::<O>(inner, n);
         let y = &mut y[yo..yo + n];
-        y.par_chunks_mut(per * inner).enumerate().for_each(|(t, chunk)| {
+        par::chunks_mut(y, per * inner, &|t, chunk| {
             let first = t * per;
-            row_starts(walk, 2, first..(first + per).min(rows), |r, at| {
+            row_starts(walk, 2, first..(first + per).min(rows), &mut |r, at| {
                 row(chunk, ((r - first) * inner) as isize, at[2])
             });
         });
     } else {
-        row_starts(walk, 2, 0..rows, |_, at| row(y, at[0], at[2]));
+        row_starts(walk, 2, 0..rows, &mut |_, at| row(y, at[0], at[2]));
     }
 }
 
