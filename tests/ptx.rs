@@ -134,9 +134,9 @@ struct Usage {
     barriers: u32,
 }
 
-/// Assembles `ptx` for `target`; returns ptxas's per-kernel report.
-fn assemble(ptxas: &Path, ptx_file: &Path, target: &str) -> BTreeMap<String, Usage> {
-    let out = std::env::temp_dir().join(format!("ferrite-{}-{target}.cubin", std::process::id()));
+/// Assembles `ptx` (the `arch` variant) for `target`; returns ptxas's per-kernel report.
+fn assemble(ptxas: &Path, ptx_file: &Path, arch: &str, target: &str) -> BTreeMap<String, Usage> {
+    let out = std::env::temp_dir().join(format!("ferrite-{}-{arch}-{target}.cubin", std::process::id()));
     let o =
         Command::new(ptxas).args([&format!("-arch={target}"), "-v", "-o"]).arg(&out).arg(ptx_file).output().unwrap();
     let _ = std::fs::remove_file(&out);
@@ -393,72 +393,86 @@ fn ptxas_assembles_every_variant_for_every_claimed_gpu_without_spills() {
     let dir = std::env::temp_dir().join(format!("ferrite-ptx-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (mut table, mut registers) = (String::new(), String::new());
-    std::thread::scope(|s| {
-        let jobs: Vec<_> = VARIANTS
-            .iter()
-            .map(|v| {
-                let file = dir.join(format!("kernels-{}.ptx", v.arch));
-                std::fs::write(&file, v.ptx).unwrap();
-                let ptxas = &ptxas;
-                s.spawn(move || {
-                    let reports: Vec<_> =
-                        claimed_targets(v).into_iter().map(|t| (t, assemble(ptxas, &file, t))).collect();
-                    (v, reports)
+    // One ptxas run per (variant, claimed GPU), handed to as many threads as there are cores
+    // (ptxas is single-threaded; the sm_70 variant alone claims 8 GPUs, so one thread per
+    // variant left cores idle wherever there are more than two). Each run writes its own cubin.
+    let files: Vec<_> = VARIANTS
+        .iter()
+        .map(|v| {
+            let file = dir.join(format!("kernels-{}.ptx", v.arch));
+            std::fs::write(&file, v.ptx).unwrap();
+            file
+        })
+        .collect();
+    let jobs: Vec<(usize, &str)> =
+        VARIANTS.iter().enumerate().flat_map(|(i, v)| claimed_targets(v).into_iter().map(move |t| (i, t))).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(jobs.len());
+    let mut done: Vec<(usize, BTreeMap<String, Usage>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&(i, target)) = jobs.get(j) else { return out };
+                        out.push((j, assemble(&ptxas, &files[i], VARIANTS[i].arch, target)));
+                    }
                 })
             })
             .collect();
-        for job in jobs {
-            let (v, reports) = job.join().unwrap();
-            for (target, report) in &reports {
-                assert_eq!(
-                    report.len(),
-                    entries(v.ptx).len(),
-                    "{} for {target}: ptxas did not report every entry",
+        workers.into_iter().flat_map(|w| w.join().expect("a ptxas run failed (its message is above)")).collect()
+    });
+    done.sort_by_key(|(j, _)| *j);
+    let mut done = done.into_iter().map(|(_, report)| report);
+    for (i, v) in VARIANTS.iter().enumerate() {
+        // Jobs are in variant order, each variant's targets in claimed order.
+        let reports: Vec<(&str, BTreeMap<String, Usage>)> =
+            jobs.iter().filter(|(j, _)| *j == i).map(|&(_, t)| (t, done.next().unwrap())).collect();
+        for (target, report) in &reports {
+            assert_eq!(report.len(), entries(v.ptx).len(), "{} for {target}: ptxas did not report every entry", v.arch);
+            for (k, u) in report {
+                // The `*_math_*` entries call libm's functions (`.func`, not inlined: see
+                // `prelude/float.rs`), and a call has a stack frame (sin/cos's argument
+                // reduction keeps an array there); the cheap ops have their own entries so
+                // that they pay for none of it.
+                let stack_ok = u.stack_bytes == 0 || k.contains("_math_");
+                assert!(
+                    u.spill_stores == 0 && u.spill_loads == 0 && stack_ok,
+                    "{k} spills or has a stack frame in the {} PTX on {target}: {u:?}",
                     v.arch
                 );
-                for (k, u) in report {
-                    // The `*_math_*` entries call libm's functions (`.func`, not inlined: see
-                    // `prelude/float.rs`), and a call has a stack frame (sin/cos's argument
-                    // reduction keeps an array there); the cheap ops have their own entries so
-                    // that they pay for none of it.
-                    let stack_ok = u.stack_bytes == 0 || k.contains("_math_");
-                    assert!(
-                        u.spill_stores == 0 && u.spill_loads == 0 && stack_ok,
-                        "{k} spills or has a stack frame in the {} PTX on {target}: {u:?}",
-                        v.arch
-                    );
-                }
-            }
-            // Registers per entry: the most on any GPU the variant claims, which is what bounds
-            // the host's blocks everywhere the variant loads.
-            let mut most: BTreeMap<&str, u32> = BTreeMap::new();
-            for (_, report) in &reports {
-                for (k, u) in report {
-                    let r = most.entry(k.as_str()).or_default();
-                    *r = (*r).max(u.registers);
-                }
-            }
-            let limit = |k: &str| kernels_gpu::launch::max_threads_for_registers(most[k]);
-            let native = &reports.iter().find(|(t, _)| *t == v.arch).unwrap().1;
-            for (k, u) in native {
-                let configs = host_configs(k, v.arch, &limit);
-                let per_target: Vec<(&str, u32)> = reports.iter().map(|(t, r)| (*t, r[k].registers)).collect();
-                check_limits(k, v.arch, &configs, &per_target);
-                let largest = configs.iter().map(|c| c.block.volume() as u32).max().unwrap();
-                table.push_str(&format!(
-                    "| `{k}` | {} | {} | {} | {largest} | {} | {} | {} | {} |\n",
-                    v.arch,
-                    u.registers,
-                    most[k.as_str()],
-                    registers_allowed(largest),
-                    shared_column(&configs),
-                    u.spill_stores + u.spill_loads,
-                    u.barriers
-                ));
-                registers.push_str(&format!("    (\"{}\", \"{k}\", {}),\n", v.arch, most[k.as_str()]));
             }
         }
-    });
+        // Registers per entry: the most on any GPU the variant claims, which is what bounds
+        // the host's blocks everywhere the variant loads.
+        let mut most: BTreeMap<&str, u32> = BTreeMap::new();
+        for (_, report) in &reports {
+            for (k, u) in report {
+                let r = most.entry(k.as_str()).or_default();
+                *r = (*r).max(u.registers);
+            }
+        }
+        let limit = |k: &str| kernels_gpu::launch::max_threads_for_registers(most[k]);
+        let native = &reports.iter().find(|(t, _)| *t == v.arch).unwrap().1;
+        for (k, u) in native {
+            let configs = host_configs(k, v.arch, &limit);
+            let per_target: Vec<(&str, u32)> = reports.iter().map(|(t, r)| (*t, r[k].registers)).collect();
+            check_limits(k, v.arch, &configs, &per_target);
+            let largest = configs.iter().map(|c| c.block.volume() as u32).max().unwrap();
+            table.push_str(&format!(
+                "| `{k}` | {} | {} | {} | {largest} | {} | {} | {} | {} |\n",
+                v.arch,
+                u.registers,
+                most[k.as_str()],
+                registers_allowed(largest),
+                shared_column(&configs),
+                u.spill_stores + u.spill_loads,
+                u.barriers
+            ));
+            registers.push_str(&format!("    (\"{}\", \"{k}\", {}),\n", v.arch, most[k.as_str()]));
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
     let doc = format!(
         "# ptxas report\n\n\
