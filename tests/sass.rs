@@ -15,23 +15,18 @@
 
 mod common;
 
-use common::tools::{check_generated_doc, cuobjdump, ptxas};
+use common::tools::{assemble, check_generated_doc, cuobjdump};
 use ferrite::ptx::VARIANTS;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-/// SASS text per kernel for one PTX variant assembled for `target`.
+/// SASS text per kernel for one PTX variant assembled for `target` (the cubin `tests/ptx.rs`
+/// assembled, when it ran first in this build: `common::tools::assemble`).
 fn sass(arch: &str, target: &str) -> BTreeMap<String, String> {
     let v = VARIANTS.iter().find(|v| v.arch == arch).unwrap();
-    let dir = std::env::temp_dir().join(format!("ferrite-sass-{}-{target}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (ptx, cubin) = (dir.join("k.ptx"), dir.join("k.cubin"));
-    std::fs::write(&ptx, v.ptx).unwrap();
-    let o = Command::new(ptxas()).arg(format!("-arch={target}")).arg("-o").arg(&cubin).arg(&ptx).output().unwrap();
-    assert!(o.status.success(), "ptxas: {}", String::from_utf8_lossy(&o.stderr));
+    let (cubin, _) = assemble(v.ptx, target);
     let o = Command::new(cuobjdump()).arg("-sass").arg(&cubin).output().unwrap();
     assert!(o.status.success(), "cuobjdump: {}", String::from_utf8_lossy(&o.stderr));
-    let _ = std::fs::remove_dir_all(&dir);
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     text.split("Function : ")
         .skip(1)

@@ -25,6 +25,45 @@ pub fn cuobjdump() -> PathBuf {
     find("cuobjdump", "FERRITE_CUOBJDUMP", ".tools/cuda13/nvidia/cu13/bin/cuobjdump")
 }
 
+/// `ptx` assembled by ptxas for `target` with `-v`: the cubin's path and ptxas's report (its
+/// stderr). Panics, with the report, if ptxas fails.
+///
+/// Each result is kept under cargo's target directory, named by a hash of the PTX, the target
+/// and ptxas's version, so the suites that read the same cubin (`ptx.rs` its registers,
+/// `sass.rs` its instructions) assemble it once per build: one run takes about 15 s.
+pub fn assemble(ptx: &str, target: &str) -> (PathBuf, String) {
+    use std::hash::{Hash, Hasher};
+    let ptxas = ptxas();
+    let version = Command::new(&ptxas).arg("--version").output().map(|o| o.stdout).unwrap_or_default();
+    let mut h = std::hash::DefaultHasher::new();
+    (ptx, target, &version).hash(&mut h);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ptxas");
+    std::fs::create_dir_all(&dir).unwrap();
+    let stem = format!("{:016x}-{target}", h.finish());
+    let (cubin, log) = (dir.join(format!("{stem}.cubin")), dir.join(format!("{stem}.log")));
+    if let (true, Ok(report)) = (cubin.exists(), std::fs::read_to_string(&log)) {
+        return (cubin, report);
+    }
+    // Written under names of this process and thread, then renamed: suites and threads may
+    // assemble the same PTX at once.
+    let tmp = format!("{stem}-{}-{:?}", std::process::id(), std::thread::current().id());
+    let [tmp_ptx, tmp_cubin, tmp_log] = ["ptx", "cubin", "log"].map(|e| dir.join(format!("{tmp}.{e}")));
+    std::fs::write(&tmp_ptx, ptx).unwrap();
+    let o = Command::new(&ptxas)
+        .args([&format!("-arch={target}"), "-v", "-o"])
+        .arg(&tmp_cubin)
+        .arg(&tmp_ptx)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&tmp_ptx);
+    let report = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "ptxas -arch={target} failed:\n{report}");
+    std::fs::write(&tmp_log, &report).unwrap();
+    std::fs::rename(&tmp_log, &log).unwrap();
+    std::fs::rename(&tmp_cubin, &cubin).unwrap();
+    (cubin, report)
+}
+
 /// Checks that the committed `doc` (a path under the repository root) equals `generated`, or
 /// rewrites it when `FERRITE_UPDATE_DOCS` is set; `suite` names the test that regenerates it.
 pub fn check_generated_doc(doc: &str, suite: &str, generated: &str) {
