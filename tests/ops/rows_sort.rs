@@ -66,7 +66,7 @@ const EMULATED_LONG_ROWS: [DType; 4] = [DType::F64, DType::F32, DType::BF16, DTy
 
 /// Whether a sort of `dtype` on `d` takes the long rows (see [`EMULATED_LONG_ROWS`]).
 fn sorts_long_rows(dtype: DType, d: &Device) -> bool {
-    let emulated = matches!(d, Device::Cuda(c) if c.ordinal().is_none());
+    let emulated = matches!(d, Device::Cuda(c) if c.is_emulated());
     !emulated || EMULATED_LONG_ROWS.contains(&dtype)
 }
 
