@@ -127,7 +127,7 @@ fn reduce_raw(
     // The extremes and their indices have no identity (NumPy raises); the sums start at
     // zero and the product at one.
     let has_identity = !matches!(op, Reduce::Max | Reduce::Min | Reduce::ArgMax | Reduce::ArgMin);
-    if s.red.is_empty() && s.keep.len() > 0 && !has_identity {
+    if s.red.is_empty() && !s.keep.is_empty() && !has_identity {
         return Err(Error::bad_shape(op.name(), shape, "a reduction of no elements has no identity"));
     }
     let n_out = s.keep.len();

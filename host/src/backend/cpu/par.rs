@@ -17,13 +17,12 @@ pub(crate) fn chunks_mut<O: Send>(y: &mut [O], size: usize, task: &(dyn Fn(usize
     y.par_chunks_mut(size).enumerate().for_each(|(t, chunk)| task(t, chunk));
 }
 
+/// A chunk's task that can fail.
+type TryTask<'a, O, E> = dyn Fn(usize, &mut [O]) -> Result<(), E> + Sync + 'a;
+
 /// As [`chunks_mut`], stopping at the first error (which chunk's error comes back when several
 /// fail is unspecified).
-pub(crate) fn try_chunks_mut<O: Send, E: Send>(
-    y: &mut [O],
-    size: usize,
-    task: &(dyn Fn(usize, &mut [O]) -> Result<(), E> + Sync),
-) -> Result<(), E> {
+pub(crate) fn try_chunks_mut<O: Send, E: Send>(y: &mut [O], size: usize, task: &TryTask<'_, O, E>) -> Result<(), E> {
     y.par_chunks_mut(size).enumerate().try_for_each(|(t, chunk)| task(t, chunk))
 }
 
