@@ -32,15 +32,19 @@ fn main() {
     // The variants at once: each is one single-threaded LTO build (codegen-units=1) in its own
     // target directory, and this script holds up the host library, which embeds their PTX
     // (one after another they took 54 s of a 6-minute build on two cores).
-    std::thread::scope(|s| {
-        for (arch, flags) in VARIANTS {
-            let (root, out) = (&root, &out);
-            s.spawn(move || build_variant(root, out, arch, flags));
-        }
+    // Every build is waited for (none is left running when this script exits), and every
+    // failure is reported, in variant order.
+    let errors: Vec<String> = std::thread::scope(|s| {
+        let builds: Vec<_> =
+            VARIANTS.iter().map(|(arch, flags)| s.spawn(|| build_variant(&root, &out, arch, flags))).collect();
+        builds.into_iter().filter_map(|b| b.join().expect("a variant's build thread panicked").err()).collect()
     });
+    if !errors.is_empty() {
+        fail(&errors.join("\n\n"));
+    }
 }
 
-fn build_variant(root: &Path, out: &Path, arch: &str, extra: &[&str]) {
+fn build_variant(root: &Path, out: &Path, arch: &str, extra: &[&str]) -> Result<(), String> {
     let target_dir = out.join(format!("kernels-{arch}"));
     let ptx = out.join(format!("kernels-{arch}.ptx"));
     // Flags for every crate of the GPU build, `core` included: without immediate-abort, a
@@ -80,7 +84,7 @@ fn build_variant(root: &Path, out: &Path, arch: &str, extra: &[&str]) {
     }
     cmd.env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"));
 
-    let output = cmd.output().unwrap_or_else(|e| fail(&format!("cannot run cargo for the {arch} kernel build: {e}")));
+    let output = cmd.output().map_err(|e| format!("cannot run cargo for the {arch} kernel build: {e}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let hint = if stderr.contains("no matching package") || stderr.contains("offline") {
@@ -92,11 +96,12 @@ fn build_variant(root: &Path, out: &Path, arch: &str, extra: &[&str]) {
         } else {
             String::new()
         };
-        fail(&format!("the {arch} kernel build failed:\n{stderr}{hint}"));
+        return Err(format!("the {arch} kernel build failed:\n{stderr}{hint}"));
     }
     if !ptx.exists() {
-        fail(&format!("the {arch} kernel build succeeded but wrote no PTX at {}", ptx.display()));
+        return Err(format!("the {arch} kernel build succeeded but wrote no PTX at {}", ptx.display()));
     }
+    Ok(())
 }
 
 fn sysroot() -> PathBuf {

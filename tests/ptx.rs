@@ -406,7 +406,10 @@ fn ptxas_assembles_every_variant_for_every_claimed_gpu_without_spills() {
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("a ptxas run failed (its message is above)")).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a ptxas run or its checks failed (the message is above)"))
+            .collect()
     });
     done.sort_by_key(|(j, _)| *j);
     let mut done = done.into_iter().map(|(_, report)| report);

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 /// SASS text per kernel for one PTX variant assembled for `target` (the cubin `tests/ptx.rs`
-/// assembled, when it ran first in this build: `common::tools::assemble`).
+/// assembled from the same PTX, if it has run: `common::tools::assemble`).
 fn sass(arch: &str, target: &str) -> BTreeMap<String, String> {
     let v = VARIANTS.iter().find(|v| v.arch == arch).unwrap();
     let (cubin, _) = assemble(v.ptx, target);

@@ -28,15 +28,17 @@ pub fn cuobjdump() -> PathBuf {
 /// `ptx` assembled by ptxas for `target` with `-v`: the cubin's path and ptxas's report (its
 /// stderr). Panics, with the report, if ptxas fails.
 ///
-/// Each result is kept under cargo's target directory, named by a hash of the PTX, the target
-/// and ptxas's version, so the suites that read the same cubin (`ptx.rs` its registers,
-/// `sass.rs` its instructions) assemble it once per build: one run takes about 15 s.
+/// Each result is kept under cargo's target directory (`target/tmp/ptxas`, until `cargo clean`),
+/// named by a hash of the PTX, ptxas's arguments and its version, so the suites that read the
+/// same cubin (`ptx.rs` its registers, `sass.rs` its instructions) assemble it once for as
+/// long as the PTX is unchanged: one run takes about 15 s.
 pub fn assemble(ptx: &str, target: &str) -> (PathBuf, String) {
     use std::hash::{Hash, Hasher};
     let ptxas = ptxas();
     let version = Command::new(&ptxas).arg("--version").output().map(|o| o.stdout).unwrap_or_default();
     let mut h = std::hash::DefaultHasher::new();
-    (ptx, target, &version).hash(&mut h);
+    let args = [format!("-arch={target}"), "-v".to_string()];
+    (ptx, &args, &version).hash(&mut h);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ptxas");
     std::fs::create_dir_all(&dir).unwrap();
     let stem = format!("{:016x}-{target}", h.finish());
@@ -49,15 +51,13 @@ pub fn assemble(ptx: &str, target: &str) -> (PathBuf, String) {
     let tmp = format!("{stem}-{}-{:?}", std::process::id(), std::thread::current().id());
     let [tmp_ptx, tmp_cubin, tmp_log] = ["ptx", "cubin", "log"].map(|e| dir.join(format!("{tmp}.{e}")));
     std::fs::write(&tmp_ptx, ptx).unwrap();
-    let o = Command::new(&ptxas)
-        .args([&format!("-arch={target}"), "-v", "-o"])
-        .arg(&tmp_cubin)
-        .arg(&tmp_ptx)
-        .output()
-        .unwrap();
+    let o = Command::new(&ptxas).args(&args).arg("-o").arg(&tmp_cubin).arg(&tmp_ptx).output().unwrap();
     let _ = std::fs::remove_file(&tmp_ptx);
     let report = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "ptxas -arch={target} failed:\n{report}");
+    if !o.status.success() {
+        let _ = std::fs::remove_file(&tmp_cubin);
+        panic!("ptxas -arch={target} failed:\n{report}");
+    }
     std::fs::write(&tmp_log, &report).unwrap();
     std::fs::rename(&tmp_log, &log).unwrap();
     std::fs::rename(&tmp_cubin, &cubin).unwrap();

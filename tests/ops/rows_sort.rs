@@ -6,7 +6,8 @@
 //! two orders (ties, `±0`, NaNs), and rows past the shared-memory sort (the GPU's radix sort):
 //! the specials cycled over 4099 keys (every 64-bit key digit varies for the integer dtypes),
 //! one value 4096 times (no digit varies), and 3 rows of 4099 (specials between random values;
-//! flattened, 12297 keys). The error
+//! flattened, 12297 keys); on the emulated devices, for one dtype per key width only
+//! ([`EMULATED_LONG_ROWS`]). The error
 //! inputs: an axis out of range, `k` past the axis, `searchsorted` on a 2-D array.
 
 use super::dynarray::{ALL, Dyn, each};

@@ -5,8 +5,9 @@
 //! cores with rayon.
 //!
 //! Map: `walk.rs` (the strided elementwise engine), `elementwise.rs` (the op families on it),
-//! `reduce.rs`, `matmul.rs`, `stream.rs` (streaming stores), this file (softmax along the last
-//! axis and along any axis, sqrt into an existing array).
+//! `reduce.rs`, `matmul.rs`, `stream.rs` (streaming stores), `par.rs` (rayon behind `dyn`
+//! tasks, for compile time), this file (softmax along the last axis and along any axis, sqrt
+//! into an existing array).
 
 pub(crate) mod elementwise;
 pub(crate) mod gather;
