@@ -34,11 +34,16 @@ pub fn cuobjdump() -> PathBuf {
 /// long as the PTX is unchanged: one run takes about 15 s.
 pub fn assemble(ptx: &str, target: &str) -> (PathBuf, String) {
     use std::hash::{Hash, Hasher};
-    let ptxas = ptxas();
-    let version = Command::new(&ptxas).arg("--version").output().map(|o| o.stdout).unwrap_or_default();
+    // Found and asked its version once per process, not once per run.
+    static PTXAS: std::sync::OnceLock<(PathBuf, Vec<u8>)> = std::sync::OnceLock::new();
+    let (ptxas, version) = PTXAS.get_or_init(|| {
+        let ptxas = ptxas();
+        let version = Command::new(&ptxas).arg("--version").output().map(|o| o.stdout).unwrap_or_default();
+        (ptxas, version)
+    });
     let mut h = std::hash::DefaultHasher::new();
     let args = [format!("-arch={target}"), "-v".to_string()];
-    (ptx, &args, &version).hash(&mut h);
+    (ptx, &args, version).hash(&mut h);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ptxas");
     std::fs::create_dir_all(&dir).unwrap();
     let stem = format!("{:016x}-{target}", h.finish());
@@ -51,7 +56,7 @@ pub fn assemble(ptx: &str, target: &str) -> (PathBuf, String) {
     let tmp = format!("{stem}-{}-{:?}", std::process::id(), std::thread::current().id());
     let [tmp_ptx, tmp_cubin, tmp_log] = ["ptx", "cubin", "log"].map(|e| dir.join(format!("{tmp}.{e}")));
     std::fs::write(&tmp_ptx, ptx).unwrap();
-    let o = Command::new(&ptxas).args(&args).arg("-o").arg(&tmp_cubin).arg(&tmp_ptx).output().unwrap();
+    let o = Command::new(ptxas).args(&args).arg("-o").arg(&tmp_cubin).arg(&tmp_ptx).output().unwrap();
     let _ = std::fs::remove_file(&tmp_ptx);
     let report = String::from_utf8_lossy(&o.stderr).into_owned();
     if !o.status.success() {
