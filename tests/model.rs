@@ -218,7 +218,7 @@ fn histories_with_non_finite_values_plot() {
             val_accuracy: None,
             seconds: 0.0,
         };
-        let h = History { epochs: values.iter().enumerate().map(log).collect(), warnings: Vec::new() };
+        let h = History { epochs: values.iter().enumerate().map(log).collect(), warnings: Vec::new(), stopped_epoch: None };
         let path = std::env::temp_dir().join(format!("ferrite-nan-curves-{}-{i}.png", std::process::id()));
         h.plot(&path).unwrap_or_else(|e| panic!("{values:?}: {e}"));
         let png = std::fs::read(&path).unwrap();

@@ -5,6 +5,8 @@
 mod common;
 #[path = "training/guards.rs"]
 mod guards;
+#[path = "training/keras_layers.rs"]
+mod keras_layers;
 
 use common::devices::{Case, CaseResult, run_with_cuda_only};
 use common::rng;
@@ -29,6 +31,23 @@ fn main() {
         ("a_loss_that_grows_a_hundredfold_warns", guards::a_loss_that_grows_a_hundredfold_warns),
         ("a_model_without_metrics_records_no_accuracy", guards::a_model_without_metrics_records_no_accuracy),
         ("fit_uploads_data_from_another_device", guards::fit_uploads_data_from_another_device),
+        ("the_general_path_matches_the_fused_path", keras_layers::the_general_path_matches_the_fused_path),
+        ("a_keras_cnn_learns_the_digits", keras_layers::a_keras_cnn_learns_the_digits),
+        (
+            "early_stopping_stops_and_restores_the_best_weights",
+            keras_layers::early_stopping_stops_and_restores_the_best_weights,
+        ),
+        ("model_checkpoint_keeps_the_best_epoch", keras_layers::model_checkpoint_keeps_the_best_epoch),
+        (
+            "terminate_on_nan_names_the_batch_on_the_general_path",
+            keras_layers::terminate_on_nan_names_the_batch_on_the_general_path,
+        ),
+        (
+            "weights_with_running_statistics_save_and_load",
+            keras_layers::weights_with_running_statistics_save_and_load,
+        ),
+        ("summary_names_layers_and_shapes", keras_layers::summary_names_layers_and_shapes),
+        ("general_model_errors_name_the_problem", keras_layers::general_model_errors_name_the_problem),
     ];
     run_with_cuda_only(
         cases,

@@ -39,6 +39,7 @@ pub(crate) mod safetensors;
 
 pub use npy::{load_npz, save_npz, save_npz_compressed};
 pub use safetensors::{load_safetensors, save_safetensors};
+pub(crate) use safetensors::load_safetensors_from;
 
 use crate::array::Array;
 use crate::array::storage::Storage;

@@ -1,5 +1,6 @@
 //! `fit`, `evaluate` and `predict`, with Keras's options and results.
 
+use super::callbacks::{Callbacks, EarlyStopping, ModelCheckpoint};
 use super::data::TrainingData;
 use super::guard::{LossWatch, Position, find_divergence};
 use super::model::{Engine, EngineData, Sequential, dispatch};
@@ -27,6 +28,10 @@ pub struct FitOptions<T = f32> {
     /// Stop with [`Error::NonFiniteLoss`] at the first batch whose running loss is NaN or
     /// infinite, keeping the weights from before it (Keras's `TerminateOnNaN`; see `guard.rs`).
     pub terminate_on_nan: bool,
+    /// Keras's `EarlyStopping` callback.
+    pub early_stopping: Option<EarlyStopping>,
+    /// Keras's `ModelCheckpoint` callback.
+    pub checkpoint: Option<ModelCheckpoint>,
 }
 
 impl<T> Default for FitOptions<T> {
@@ -39,6 +44,8 @@ impl<T> Default for FitOptions<T> {
             validation_data: None,
             verbose: 1,
             terminate_on_nan: true,
+            early_stopping: None,
+            checkpoint: None,
         }
     }
 }
@@ -81,6 +88,8 @@ pub struct History {
     pub epochs: Vec<EpochLog>,
     /// E.g. the loss growing by orders of magnitude (also printed at verbose 1 and 2).
     pub warnings: Vec<String>,
+    /// The epoch (from 0) after which [`EarlyStopping`] stopped training, if it did.
+    pub stopped_epoch: Option<usize>,
 }
 
 impl History {
@@ -117,7 +126,22 @@ impl<T: NnFloat> Sequential<T> {
     /// may live on any device: they are copied to the host, checked, and uploaded to the
     /// model's device (the one copy ferrite makes without being asked).
     pub fn fit<Y: Element>(&mut self, x: &Array<T>, y: &Array<Y>, options: &FitOptions<T>) -> Result<History> {
-        self.fit_data(&TrainingData::from_arrays("fit", x, y)?, options)
+        self.fit_data(&TrainingData::from_arrays("fit", &self.flat_input("fit", x)?, y)?, options)
+    }
+
+    /// `x` as the 2-D rows `TrainingData` holds: on the general path it must be
+    /// `[rows, ...input shape]`, and is flattened.
+    fn flat_input(&self, op: &'static str, x: &Array<T>) -> Result<Array<T>> {
+        if !self.is_general() {
+            return Ok(x.clone());
+        }
+        let input = self.sample_shape()?;
+        let xs = x.shape();
+        if xs.len() != input.len() + 1 || xs[1..] != input[..] {
+            let want = [&[xs.first().copied().unwrap_or(0)], input.as_slice()].concat();
+            return Err(Error::shape_mismatch(op, xs, &want, format!("the model takes samples of shape {input:?}")));
+        }
+        x.reshape(&[xs[0], input.iter().product()])
     }
 
     pub fn fit_data(&mut self, data: &TrainingData<T>, o: &FitOptions<T>) -> Result<History> {
@@ -143,6 +167,9 @@ impl<T: NnFloat> Sequential<T> {
         } else {
             (data.clone(), o.validation_data.clone())
         };
+        if self.is_general() {
+            return self.fit_general(&train, val.as_ref(), o);
+        }
         let seed = self.seed;
         let c = self.compiled("fit")?;
         let shapes = c.engine_shapes();
@@ -153,6 +180,7 @@ impl<T: NnFloat> Sequential<T> {
         let scored = !c.metrics.is_empty();
         let mut train_dev = c.engine.upload(&train)?;
         let mut val_dev = val.as_ref().map(|v| c.engine.upload(v)).transpose()?;
+        let mut callbacks = Callbacks::new(o, val.is_some(), scored)?;
         let (rows, batch) = (train.rows, o.batch_size.min(train.rows));
         let steps = rows.div_ceil(batch);
         let batches: Vec<(usize, usize)> = (0..steps).map(|s| (s * batch, batch.min(rows - s * batch))).collect();
@@ -161,6 +189,7 @@ impl<T: NnFloat> Sequential<T> {
         let mut watch = LossWatch::default();
         let at = |epoch, batch| Position { epoch, epochs: o.epochs, batch, batches: steps };
         for epoch in 0..o.epochs {
+            let c = self.compiled.as_mut().expect("compiled above");
             let started = Instant::now();
             progress.begin_epoch(epoch, steps);
             let order: Vec<u32> = if o.shuffle { shuffled(rows, seed, epoch) } else { (0..rows as u32).collect() };
@@ -204,7 +233,70 @@ impl<T: NnFloat> Sequential<T> {
             let log =
                 EpochLog { epoch, loss, accuracy, val_loss, val_accuracy, seconds: started.elapsed().as_secs_f64() };
             progress.end_epoch(&log, steps);
+            let stop = callbacks.after_epoch(self, &log)?;
             history.epochs.push(log);
+            if stop {
+                history.stopped_epoch = Some(epoch);
+                break;
+            }
+        }
+        Ok(history)
+    }
+
+    /// `fit` on the general path (`general.rs`): the same batches, shuffles, logs and
+    /// callbacks as the fused path's.
+    fn fit_general(
+        &mut self,
+        train: &TrainingData<T>,
+        val: Option<&TrainingData<T>>,
+        o: &FitOptions<T>,
+    ) -> Result<History> {
+        let g = self
+            .general
+            .as_ref()
+            .ok_or_else(|| Error::Config("fit needs a compiled model: call compile first".into()))?;
+        let train_dev = g.upload("fit", train)?;
+        let val_dev = val.map(|v| g.upload("fit", v)).transpose()?;
+        let scored = g.scored();
+        let mut callbacks = Callbacks::new(o, val.is_some(), scored)?;
+        let (rows, batch) = (train.rows, o.batch_size.min(train.rows));
+        let steps = rows.div_ceil(batch);
+        let batches: Vec<(usize, usize)> = (0..steps).map(|s| (s * batch, batch.min(rows - s * batch))).collect();
+        let mut progress = Progress::new(o.verbose, o.epochs);
+        let mut history = History::default();
+        let mut watch = LossWatch::default();
+        for epoch in 0..o.epochs {
+            let started = Instant::now();
+            progress.begin_epoch(epoch, steps);
+            let order: Vec<u32> = if o.shuffle { shuffled(rows, self.seed, epoch) } else { (0..rows as u32).collect() };
+            let g = self.general.as_mut().expect("compiled above");
+            let at = |batch, loss| Error::NonFiniteLoss { epoch, epochs: o.epochs, batch, batches: steps, loss };
+            let (loss, accuracy) =
+                g.train_epoch(&mut self.slots, &train_dev, &order, &batches, o.terminate_on_nan, &mut progress, at)?;
+            watch.initial.get_or_insert(loss);
+            watch.check(
+                loss,
+                Position { epoch, epochs: o.epochs, batch: steps, batches: steps },
+                &mut history,
+                &progress,
+            );
+            let (val_loss, val_accuracy) = match &val_dev {
+                Some(v) => {
+                    let (l, a) = g.evaluate(&mut self.slots, v, batch)?;
+                    (Some(l), scored.then_some(a))
+                }
+                None => (None, None),
+            };
+            let accuracy = scored.then_some(accuracy);
+            let log =
+                EpochLog { epoch, loss, accuracy, val_loss, val_accuracy, seconds: started.elapsed().as_secs_f64() };
+            progress.end_epoch(&log, steps);
+            let stop = callbacks.after_epoch(self, &log)?;
+            history.epochs.push(log);
+            if stop {
+                history.stopped_epoch = Some(epoch);
+                break;
+            }
         }
         Ok(history)
     }
@@ -212,12 +304,21 @@ impl<T: NnFloat> Sequential<T> {
     /// Keras's `evaluate(x, y, batch_size)`: `[loss, accuracy]` (just `[loss]` if the model was
     /// compiled without the accuracy metric).
     pub fn evaluate<Y: Element>(&mut self, x: &Array<T>, y: &Array<Y>, batch_size: usize) -> Result<Vec<f64>> {
-        self.evaluate_data(&TrainingData::from_arrays("evaluate", x, y)?, batch_size)
+        self.evaluate_data(&TrainingData::from_arrays("evaluate", &self.flat_input("evaluate", x)?, y)?, batch_size)
     }
 
     pub fn evaluate_data(&mut self, data: &TrainingData<T>, batch_size: usize) -> Result<Vec<f64>> {
         if batch_size == 0 {
             return Err(Error::Config("evaluate: batch_size must be at least 1".into()));
+        }
+        if self.is_general() {
+            let g = self
+                .general
+                .as_ref()
+                .ok_or_else(|| Error::Config("evaluate needs a compiled model: call compile first".into()))?;
+            let d = g.upload("evaluate", data)?;
+            let (loss, acc) = g.evaluate(&mut self.slots, &d, batch_size)?;
+            return Ok(if g.scored() { vec![loss, acc] } else { vec![loss] });
         }
         let c = self.compiled("evaluate")?;
         data.check("evaluate", &c.engine_shapes(), c.loss)?;
@@ -230,6 +331,13 @@ impl<T: NnFloat> Sequential<T> {
     pub fn predict(&mut self, x: &Array<T>, batch_size: usize) -> Result<Array<T>> {
         if batch_size == 0 {
             return Err(Error::Config("predict: batch_size must be at least 1".into()));
+        }
+        if self.is_general() {
+            let g = self
+                .general
+                .as_ref()
+                .ok_or_else(|| Error::Config("predict needs a compiled model: call compile first".into()))?;
+            return g.predict(&mut self.slots, x, batch_size);
         }
         let xs = x.shape().to_vec();
         let c = self.compiled("predict")?;

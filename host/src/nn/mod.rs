@@ -1,18 +1,23 @@
-//! Keras-style dense networks: [`Sequential`] of [`Dense`] layers, compiled with a [`Loss`],
-//! an [`Optimizer`] and [`Metric`]s, trained with `fit` on the CPU or a CUDA device.
+//! Keras's model API: [`Sequential`] of [`Layer`]s ([`Dense`] and the modules of
+//! `ferrite::layers`), compiled with a [`Loss`], an [`Optimizer`] and [`Metric`]s, trained
+//! with `fit` (with Keras's callbacks) on the CPU or a CUDA device.
 //!
-//! Map: `config.rs` (names), `model.rs` (the model API), `fit.rs` (training loop and
-//! results), `guard.rs` (stopping on NaN, warning on divergence), `data.rs` (checked training
-//! data), `network.rs` (the step, once for all devices), `backend/` (its operations per
-//! device), `progress.rs`, `weights.rs` and `checkpoint.rs` (safetensors files written as a
+//! Map: `config.rs` (names), `layer.rs` (what `add` takes), `model.rs` (the model API),
+//! `fit.rs` (training loop and results), `callbacks.rs` (early stopping, checkpoints),
+//! `general.rs` (any layers, through autograd), `guard.rs` (stopping on NaN, warning on
+//! divergence), `data.rs` (checked training data), `network.rs` (a pure Dense stack's fused
+//! step, once for all devices), `backend/` (its operations per device), `progress.rs`, `weights.rs` and `checkpoint.rs` (safetensors files written as a
 //! durable, clean replace), `plot.rs` (behind the `plot` feature).
 
 pub(crate) mod backend;
+mod callbacks;
 pub(crate) mod checkpoint;
 mod config;
 mod data;
 mod fit;
+mod general;
 mod guard;
+mod layer;
 mod model;
 mod network;
 #[cfg(feature = "plot")]
@@ -20,7 +25,9 @@ mod plot;
 mod progress;
 mod weights;
 
+pub use callbacks::{EarlyStopping, ModelCheckpoint, Monitor};
 pub use config::{Activation, Loss, Metric, Optimizer};
+pub use layer::Layer;
 pub use data::TrainingData;
 pub use fit::{EpochLog, FitOptions, History};
 pub use model::{Dense, Sequential};

@@ -1,14 +1,18 @@
-//! `Sequential`: Keras's model API over [`Network`], on the CPU or a CUDA device.
+//! `Sequential`: Keras's model API, on the CPU or a CUDA device: over [`Network`] (the fused
+//! path) for a pure Dense stack, over the layers and autograd (`general.rs`) otherwise.
 
 use super::backend::Head;
 use super::backend::cpu::CpuNn;
 use super::backend::cuda::CudaNn;
 use super::config::{Activation, Loss, Metric, Optimizer};
 use super::data::TrainingData;
+use super::general::{self, General, Stack};
+use super::layer::{Layer, Slot};
 use super::network::{Data, LayerShape, Network};
 use crate::alloc::{admit_on, bytes_of, try_with_capacity};
 use crate::device::{Device, default_device};
 use crate::error::{Error, Result};
+use crate::layers::Tensor;
 use crate::nn::NnFloat;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -78,9 +82,18 @@ pub(crate) struct Compiled<T: NnFloat> {
     pub engine: Engine<T>,
 }
 
-/// Keras's `Sequential` of dense layers, over `f32` (or `f64`) parameters.
+/// Keras's `Sequential`, over `f32` (or `f64`) parameters: any [`Layer`] — Keras's
+/// [`Dense`] or a module of `ferrite::layers` (`Conv2d`, `MaxPool2d`, `Dropout`,
+/// `BatchNorm`, ...). A stack of Dense layers alone trains on the fused, graph-captured path;
+/// any other layer (or [`use_autograd`](Sequential::use_autograd)) trains it through autograd.
 pub struct Sequential<T: NnFloat = f32> {
-    pub(crate) layers: Vec<Dense>,
+    pub(crate) slots: Vec<Slot<T>>,
+    /// One sample's shape (Keras's `Input(shape=...)`); the first Dense's `input_dim` if unset.
+    pub(crate) input: Option<Vec<usize>>,
+    /// Train a Dense stack through autograd too.
+    pub(crate) autograd: bool,
+    /// The compiled general path.
+    pub(crate) general: Option<General<T>>,
     pub(crate) seed: u64,
     pub(crate) device: Device,
     pub(crate) compiled: Option<Compiled<T>>,
@@ -104,7 +117,16 @@ impl Default for Sequential<f32> {
 impl<T: NnFloat> Sequential<T> {
     /// An empty model over `T` (f32 or f64).
     pub fn typed() -> Self {
-        Sequential { layers: Vec::new(), seed: 0, device: default_device(), compiled: None, pending: None }
+        Sequential {
+            slots: Vec::new(),
+            input: None,
+            autograd: false,
+            general: None,
+            seed: 0,
+            device: default_device(),
+            compiled: None,
+            pending: None,
+        }
     }
 
     /// Seeds the weights and the shuffling: the same seed gives the same weights and, on the
@@ -124,26 +146,96 @@ impl<T: NnFloat> Sequential<T> {
         &self.device
     }
 
-    pub fn add(&mut self, layer: Dense) -> &mut Self {
-        self.layers.push(layer);
-        self.compiled = None;
+    /// One sample's shape (Keras's `Input(shape=...)`): `[1, 8, 8]` for one-channel 8 × 8
+    /// images. Needed unless the first layer is a Dense with `input_dim`.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.input = Some(shape.to_vec());
+        self.invalidate();
+        self
+    }
+
+    /// Trains even a stack of Dense layers through the layers and autograd, not the fused
+    /// network (for comparing the two; the fused path is faster).
+    pub fn use_autograd(mut self, on: bool) -> Self {
+        self.autograd = on;
+        self.invalidate();
+        self
+    }
+
+    /// Keras's `model.add(layer)`: a [`Dense`], a module of `ferrite::layers`, or any
+    /// [`Module`](crate::layers::Module) through [`Layer::custom`]. Uncompiles the model.
+    pub fn add(&mut self, layer: impl Into<Layer<T>>) -> &mut Self {
+        let slot = Slot::new(layer.into(), &self.slots);
+        self.slots.push(slot);
+        self.invalidate();
         self.pending = None;
         self
     }
 
-    pub fn layers(&self) -> &[Dense] {
-        &self.layers
+    fn invalidate(&mut self) {
+        self.compiled = None;
+        self.general = None;
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> impl Iterator<Item = &Layer<T>> {
+        self.slots.iter().map(|s| &s.layer)
+    }
+
+    /// Whether the model trains through autograd: it has a layer other than Dense, or
+    /// [`use_autograd`](Sequential::use_autograd) asked for it.
+    pub fn is_general(&self) -> bool {
+        self.autograd || self.slots.iter().any(|s| s.layer.dense().is_none())
+    }
+
+    /// One sample's shape: the given one, or the first Dense's `input_dim`.
+    pub(crate) fn sample_shape(&self) -> Result<Vec<usize>> {
+        if let Some(s) = &self.input {
+            return Ok(s.clone());
+        }
+        match self.slots.first().map(|s| (&s.layer, &s.name)) {
+            Some((Layer::Dense(Dense { input_dim: Some(n), .. }), _)) => Ok(vec![*n]),
+            Some((l, name)) => Err(Error::Config(format!(
+                "the first layer ({name}, {}) needs the model's input shape: Sequential::input_shape(&[..]) \
+                 (Keras's Input(shape=...)), or input_dim on a first Dense",
+                l.kind()
+            ))),
+            None => Err(Error::Config("the model has no layers; add one".into())),
+        }
+    }
+
+    /// Builds the general path's layers (sizing its Dense layers); each layer's output shape.
+    pub(crate) fn build_general(&mut self) -> Result<Vec<Vec<usize>>> {
+        let input = self.sample_shape()?;
+        general::build(&mut self.slots, &input, self.seed, &self.device)
+    }
+
+    /// The layers as one module: `model.stack().state_dict()`, `.parameters()`, ...
+    pub(crate) fn stack(&mut self) -> Stack<'_, T> {
+        Stack(&mut self.slots)
     }
 
     /// Input and output sizes of every layer, checking the architecture.
     pub(crate) fn shapes(&self) -> Result<Vec<LayerShape>> {
-        let first =
-            self.layers.first().ok_or_else(|| Error::Config("the model has no layers; add a Dense layer".into()))?;
+        let layers = self
+            .slots
+            .iter()
+            .map(|s| {
+                s.layer.dense().copied().ok_or_else(|| {
+                    Error::Config(format!(
+                        "layer {} is a {}: not a Dense stack (the general path)",
+                        s.name,
+                        s.layer.kind()
+                    ))
+                })
+            })
+            .collect::<Result<Vec<Dense>>>()?;
+        let first = layers.first().ok_or_else(|| Error::Config("the model has no layers; add a Dense layer".into()))?;
         let mut inputs = first
             .input_dim
             .ok_or_else(|| Error::Config("the first layer needs input_dim (Dense::new(..).input_dim(n))".into()))?;
         let mut shapes = Vec::new();
-        for (i, l) in self.layers.iter().enumerate() {
+        for (i, l) in layers.iter().enumerate() {
             if l.units == 0 || inputs == 0 {
                 return Err(Error::Config(format!(
                     "layer {i} has {} inputs and {} units; both must be positive",
@@ -155,7 +247,7 @@ impl<T: NnFloat> Sequential<T> {
                     "layer {i} declares input_dim {d} but the previous layer has {inputs} units"
                 )));
             }
-            if l.activation == Activation::Softmax && i + 1 != self.layers.len() {
+            if l.activation == Activation::Softmax && i + 1 != layers.len() {
                 return Err(Error::Config(format!("layer {i}: softmax is supported on the output layer only")));
             }
             let params = inputs.checked_add(1).and_then(|i| i.checked_mul(l.units)).filter(|&p| p <= u32::MAX as usize);
@@ -191,6 +283,14 @@ impl<T: NnFloat> Sequential<T> {
     /// Keras's `compile(loss, optimizer, metrics)`: checks the architecture against the loss,
     /// creates the weights and puts the model on its device.
     pub fn compile(&mut self, loss: Loss, optimizer: Optimizer, metrics: &[Metric]) -> Result<()> {
+        if self.is_general() {
+            self.invalidate();
+            let shapes = self.build_general()?;
+            let input = self.sample_shape()?;
+            let g = General::new(&mut self.slots, shapes, input, loss, optimizer, metrics, &self.device)?;
+            self.general = Some(g);
+            return Ok(());
+        }
         let shapes = self.shapes()?;
         optimizer.validate()?;
         let out = shapes.last().expect("shapes() refuses empty models");
@@ -256,7 +356,15 @@ impl<T: NnFloat> Sequential<T> {
     }
 
     /// Keras's `get_weights()`: per layer, the kernel (`inputs × units`, row-major) and the bias.
-    pub fn get_weights(&self) -> Result<Vec<Vec<T>>> {
+    ///
+    /// On the general path: every tensor but counts, layer by layer (a BatchNorm's running
+    /// mean and variance included, as Keras's), a Dense kernel as `inputs × units` and the
+    /// other layers' tensors in PyTorch's layouts.
+    pub fn get_weights(&mut self) -> Result<Vec<Vec<T>>> {
+        if self.is_general() {
+            self.ensure_built()?;
+            return general::get_weights(&mut self.slots);
+        }
         let shapes = self.shapes()?;
         let flat = self.flat_params(&shapes)?;
         let mut out = Vec::new();
@@ -271,6 +379,10 @@ impl<T: NnFloat> Sequential<T> {
 
     /// Keras's `set_weights`: the same list `get_weights` returns. Resets the optimizer state.
     pub fn set_weights(&mut self, weights: &[Vec<T>]) -> Result<()> {
+        if self.is_general() {
+            self.ensure_built()?;
+            return general::set_weights(&mut self.slots, weights);
+        }
         let shapes = self.shapes()?;
         if weights.len() != 2 * shapes.len() {
             return Err(Error::Config(format!(
@@ -300,6 +412,13 @@ impl<T: NnFloat> Sequential<T> {
     /// `get_weights` order, flattened), for the first `rows` rows of `data`: for gradient
     /// checks and debugging. Changes nothing.
     pub fn loss_and_gradients(&mut self, data: &TrainingData<T>) -> Result<(f64, Vec<T>)> {
+        if self.is_general() {
+            return Err(Error::Config(
+                "loss_and_gradients is the fused Dense path's; a model with other layers gets its gradients from \
+                 autograd (Var::backward)"
+                    .into(),
+            ));
+        }
         let c = self.compiled("loss_and_gradients")?;
         data.check("loss_and_gradients", &c.engine_shapes(), c.loss)?;
         let mut d = c.engine.upload(data)?;
@@ -307,12 +426,40 @@ impl<T: NnFloat> Sequential<T> {
     }
 
     /// Parameters per layer, and in total.
-    pub fn count_params(&self) -> Result<usize> {
+    pub fn count_params(&mut self) -> Result<usize> {
+        if self.is_general() {
+            self.ensure_built()?;
+            return Ok(self.general_counts().iter().map(|(t, n)| t + n).sum());
+        }
         total_params(&self.shapes()?)
     }
 
+    /// Builds the general path's layers unless compiled (and so built) already.
+    pub(crate) fn ensure_built(&mut self) -> Result<()> {
+        if self.general.is_none() {
+            self.build_general()?;
+        }
+        Ok(())
+    }
+
+    /// Per layer of the general path, its trainable and non-trainable values.
+    fn general_counts(&mut self) -> Vec<(usize, usize)> {
+        let count = |s: &mut Slot<T>| {
+            let m = s.module().expect("built");
+            m.tensors().iter().fold((0, 0), |(p, b), (_, t)| match t {
+                Tensor::Parameter(v) => (p + v.len(), b),
+                Tensor::Buffer(a) => (p, b + a.len()),
+                Tensor::Count(_) => (p, b),
+            })
+        };
+        self.slots.iter_mut().map(count).collect()
+    }
+
     /// Keras's `model.summary()`, as text.
-    pub fn summary(&self) -> Result<String> {
+    pub fn summary(&mut self) -> Result<String> {
+        if self.is_general() {
+            return self.general_summary();
+        }
         let shapes = self.shapes()?;
         let line = "_".repeat(65);
         let mut s = format!(
@@ -331,6 +478,39 @@ impl<T: NnFloat> Sequential<T> {
         s += &format!(
             "{}\nTotal params: {total} ({kb:.2} KB)\nTrainable params: {total} ({kb:.2} KB)\nNon-trainable params: 0 (0.00 Byte)\n{line}\n",
             "=".repeat(65),
+        );
+        Ok(s)
+    }
+}
+
+impl<T: NnFloat> Sequential<T> {
+    /// `summary` on the general path: each layer's output shape (from the probe batch) and
+    /// values, Keras's non-trainable ones being the running statistics.
+    fn general_summary(&mut self) -> Result<String> {
+        let outputs = self.build_general()?;
+        let counts = self.general_counts();
+        let line = "_".repeat(65);
+        let mut s = format!(
+            "Model: \"sequential\"\n{line}\n {:<27}{:<26}{}\n{}\n",
+            "Layer (type)",
+            "Output Shape",
+            "Param #",
+            "=".repeat(65)
+        );
+        for ((slot, shape), (p, b)) in self.slots.iter().zip(&outputs).zip(&counts) {
+            let name = format!("{} ({})", slot.name, slot.layer.kind());
+            let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+            s += &format!(" {name:<27}{:<26}{}\n", format!("(None, {})", dims.join(", ")), p + b);
+        }
+        let (trainable, fixed) = counts.iter().fold((0, 0), |(p, b), (x, y)| (p + x, b + y));
+        let kb = |n: usize| bytes_of::<T>(n) as f64 / 1024.0;
+        s += &format!(
+            "{}\nTotal params: {} ({:.2} KB)\nTrainable params: {trainable} ({:.2} KB)\nNon-trainable params: {fixed} ({:.2} KB)\n{line}\n",
+            "=".repeat(65),
+            trainable + fixed,
+            kb(trainable + fixed),
+            kb(trainable),
+            kb(fixed),
         );
         Ok(s)
     }

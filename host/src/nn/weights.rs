@@ -4,13 +4,20 @@
 //! expects. The file's metadata records the architecture. Files are written as a durable,
 //! clean replace (`checkpoint.rs`); a checkpoint holds finite values unless asked otherwise,
 //! so whatever `save_weights` writes, `load_weights` reads back.
+//!
+//! On the general path (layers other than Dense) the file is the layers' `state_dict` by
+//! Keras's layer names (`conv2d.weight`, `dense.bias`, `batch_norm.running_mean`), written
+//! and read by `Module::save` and `load_state_dict`; a Dense layer's tensors have the same
+//! names and layouts on both paths.
 
 use super::checkpoint::write_atomically;
+use super::general;
 use super::model::{Sequential, total_params};
 use super::network::LayerShape;
 use crate::alloc::{admit_host, try_collect, try_with_capacity};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
+use crate::layers::Module;
 use crate::nn::NnFloat;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
@@ -49,12 +56,21 @@ fn first_non_finite<T: NnFloat>(values: &[T]) -> Option<(usize, f64)> {
 impl<T: NnFloat> Sequential<T> {
     /// Writes the weights (F32 for an f32 model, F64 for f64) to a safetensors file; refuses
     /// NaN or infinite weights ([`Error::NonFiniteWeight`]) and a write-protected file.
-    pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+    pub fn save_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
         self.save_weights_with(path, &WeightsOptions::default())
     }
 
-    pub fn save_weights_with(&self, path: impl AsRef<Path>, options: &WeightsOptions) -> Result<()> {
+    pub fn save_weights_with(&mut self, path: impl AsRef<Path>, options: &WeightsOptions) -> Result<()> {
         let path = path.as_ref();
+        if self.is_general() {
+            self.ensure_built()?;
+            if !options.allow_non_finite
+                && let Some((tensor, index, value)) = general::first_non_finite(&mut self.slots)?
+            {
+                return Err(Error::NonFiniteWeight { tensor, index, value });
+            }
+            return self.stack().save(path);
+        }
         let shapes = self.shapes()?;
         let flat = self.flat_params(&shapes)?;
         let mut tensors = Vec::new();
@@ -114,6 +130,26 @@ impl<T: NnFloat> Sequential<T> {
 
     /// [`Self::load_weights_with`] from the file's bytes; `path` names it in errors.
     pub(crate) fn load_weights_from(&mut self, raw: &[u8], path: &Path, options: &WeightsOptions) -> Result<()> {
+        if self.is_general() {
+            self.ensure_built()?;
+            let arrays = crate::io::load_safetensors_from(raw, path)?;
+            if !options.allow_non_finite {
+                // Float tensors of another dtype are refused by `load_state_dict`; counts are whole.
+                for (name, _) in &arrays.arrays {
+                    let Ok(a) = arrays.get::<T>(name) else { continue };
+                    let values: Vec<f64> = a.to_vec()?.into_iter().map(Element::to_f64).collect();
+                    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+                        let message = format!("non-finite value {}", values[k]);
+                        return Err(Error::Data {
+                            path: path.into(),
+                            location: format!("tensor {name}, element {k}"),
+                            message,
+                        });
+                    }
+                }
+            }
+            return self.stack().load_state_dict(&arrays);
+        }
         let err = |location: String, message: String| Error::Data { path: path.into(), location, message };
         let file = SafeTensors::deserialize(raw).map_err(|e| err("header".into(), e.to_string()))?;
         let shapes = self.shapes()?;
