@@ -1,6 +1,7 @@
 //! Training on every device (the CPU, the emulated CUDA device at each PTX generation, a real
 //! GPU when present): gradients against central finite differences in f64, one step against
-//! the CPU, convergence on the digits, determinism, prediction and saved weights.
+//! the CPU, convergence on the digits, determinism, prediction and saved weights; Keras's
+//! model over every layer (`training/keras_layers.rs`).
 
 mod common;
 #[path = "training/guards.rs"]
@@ -32,6 +33,10 @@ fn main() {
         ("a_model_without_metrics_records_no_accuracy", guards::a_model_without_metrics_records_no_accuracy),
         ("fit_uploads_data_from_another_device", guards::fit_uploads_data_from_another_device),
         ("the_general_path_matches_the_fused_path", keras_layers::the_general_path_matches_the_fused_path),
+        (
+            "a_softmax_layer_is_an_output_as_a_softmax_dense",
+            keras_layers::a_softmax_layer_is_an_output_as_a_softmax_dense,
+        ),
         ("a_keras_cnn_learns_the_digits", keras_layers::a_keras_cnn_learns_the_digits),
         (
             "early_stopping_stops_and_restores_the_best_weights",
@@ -48,6 +53,10 @@ fn main() {
         ),
         ("summary_names_layers_and_shapes", keras_layers::summary_names_layers_and_shapes),
         ("general_model_errors_name_the_problem", keras_layers::general_model_errors_name_the_problem),
+        (
+            "a_layer_added_after_compile_joins_at_the_next",
+            keras_layers::a_layer_added_after_compile_joins_at_the_next,
+        ),
     ];
     run_with_cuda_only(
         cases,

@@ -32,30 +32,72 @@ fn max_diff<T: Copy + Into<f64>>(a: &[Vec<T>], b: &[Vec<T>]) -> f64 {
 }
 
 /// The same Dense stack, seed, optimizer and batches on the fused path and through autograd:
-/// the same initial weights (bit for bit) and, after three shuffled epochs of SGD with
-/// momentum in f64 on 500 digits, the same weights within 1e-9 and the same per-epoch losses within 1e-9
-/// (the two paths sum in different orders; nothing else differs).
+/// the same initial weights (bit for bit) and, after three shuffled epochs in f64 on 500
+/// digits, the same weights, losses and accuracies within 1e-9 (the two paths sum in
+/// different orders; nothing else differs). Three recipes: SGD with momentum and categorical
+/// cross-entropy, Keras's Adam and sparse labels, Nesterov and mean squared error on a
+/// linear output.
 pub fn the_general_path_matches_the_fused_path(d: &Device) -> CaseResult {
-    let train = first_digits::<f64>(500)?;
-    let make = |autograd: bool| -> ferrite::Result<Sequential<f64>> {
-        let mut m = Sequential::<f64>::typed().seed(5).on(d).use_autograd(autograd);
-        m.add(Dense::new(24, Activation::Relu).input_dim(64));
-        m.add(Dense::new(16, Activation::Tanh));
-        m.add(Dense::new(10, Activation::Softmax));
-        let sgd = Optimizer::Sgd { learning_rate: 0.05, momentum: 0.9, nesterov: false };
-        m.compile(Loss::CategoricalCrossentropy, sgd, &[Metric::Accuracy])?;
+    let one_hot = first_digits::<f64>(500)?;
+    let (train, _) = Dataset::digits();
+    let x: Vec<f64> = train.x[..500 * 64].iter().map(|&v| v as f64 / 16.0).collect();
+    let classes = TrainingData::new(
+        &Array::from_vec(x, &[500, 64])?,
+        &Array::from_vec(train.labels.to_classes()[..500].to_vec(), &[500])?,
+    )?;
+    let momentum = Optimizer::Sgd { learning_rate: 0.05, momentum: 0.9, nesterov: false };
+    let nesterov = Optimizer::Sgd { learning_rate: 0.02, momentum: 0.9, nesterov: true };
+    let adam = Optimizer::adam().with_learning_rate(0.005);
+    let recipes = [
+        (Loss::CategoricalCrossentropy, momentum, Activation::Softmax, &one_hot),
+        (Loss::SparseCategoricalCrossentropy, adam, Activation::Softmax, &classes),
+        (Loss::MeanSquaredError, nesterov, Activation::Linear, &one_hot),
+    ];
+    for (loss, optimizer, output, data) in recipes {
+        let make = |autograd: bool| -> ferrite::Result<Sequential<f64>> {
+            let mut m = Sequential::<f64>::typed().seed(5).on(d).use_autograd(autograd);
+            m.add(Dense::new(24, Activation::Relu).input_dim(64));
+            m.add(Dense::new(16, Activation::Tanh));
+            m.add(Dense::new(10, output));
+            m.compile(loss, optimizer, &[Metric::Accuracy])?;
+            Ok(m)
+        };
+        let (mut fused, mut general) = (make(false)?, make(true)?);
+        ensure!(!fused.is_general() && general.is_general(), "the paths");
+        ensure!(fused.get_weights()? == general.get_weights()?, "{loss:?}: the initial weights differ");
+        let o = FitOptions { epochs: 3, batch_size: 50, verbose: 0, ..Default::default() };
+        let (hf, hg) = (fused.fit_data(data, &o)?, general.fit_data(data, &o)?);
+        let diff = max_diff(&fused.get_weights()?, &general.get_weights()?);
+        ensure!(diff < 1e-9, "{loss:?}, {optimizer:?}: weights differ by {diff:e} after 3 epochs");
+        ensure!(hf.epochs.len() == 3 && hg.epochs.len() == 3, "{hf:?} {hg:?}");
+        let close = |a: &[f64], b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9);
+        ensure!(close(&hf.loss(), &hg.loss()), "{loss:?}: losses {:?} vs {:?}", hf.loss(), hg.loss());
+        ensure!(close(&hf.accuracy(), &hg.accuracy()), "accuracies {:?} vs {:?}", hf.accuracy(), hg.accuracy());
+    }
+    Ok(())
+}
+
+/// A linear Dense and a softmax `Activation` layer train and predict as one softmax Dense
+/// (the loss takes the logits either way).
+pub fn a_softmax_layer_is_an_output_as_a_softmax_dense(d: &Device) -> CaseResult {
+    let train = first_digits::<f32>(200)?;
+    let make = |split: bool| -> ferrite::Result<Sequential<f32>> {
+        let mut m = Sequential::new().seed(3).on(d).input_shape(&[64]).use_autograd(true);
+        if split {
+            m.add(Dense::new(10, Activation::Linear));
+            m.add(layers::Activation::Softmax(-1));
+        } else {
+            m.add(Dense::new(10, Activation::Softmax));
+        }
+        m.compile(Loss::CategoricalCrossentropy, Optimizer::adam(), &[Metric::Accuracy])?;
         Ok(m)
     };
-    let (mut fused, mut general) = (make(false)?, make(true)?);
-    ensure!(!fused.is_general() && general.is_general(), "the paths");
-    ensure!(fused.get_weights()? == general.get_weights()?, "the initial weights differ");
-    let o = FitOptions { epochs: 3, batch_size: 50, verbose: 0, ..Default::default() };
-    let (hf, hg) = (fused.fit_data(&train, &o)?, general.fit_data(&train, &o)?);
-    let diff = max_diff(&fused.get_weights()?, &general.get_weights()?);
-    ensure!(diff < 1e-9, "weights differ by {diff:e} after 3 epochs");
-    let losses = hf.loss().iter().zip(hg.loss()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-    ensure!(losses < 1e-9, "losses {:?} vs {:?}", hf.loss(), hg.loss());
-    ensure!(hf.accuracy() == hg.accuracy(), "accuracies {:?} vs {:?}", hf.accuracy(), hg.accuracy());
+    let (mut a, mut b) = (make(true)?, make(false)?);
+    let (ha, hb) = (a.fit_data(&train, &quiet())?, b.fit_data(&train, &quiet())?);
+    ensure!(ha.loss() == hb.loss(), "{:?} vs {:?}", ha.loss(), hb.loss());
+    ensure!(a.get_weights()? == b.get_weights()?, "the weights differ");
+    let x = Array::<f32>::rand_uniform(&[7, 64], 0.0, 1.0, 2)?;
+    ensure!(a.predict(&x, 4)?.to_vec()? == b.predict(&x, 4)?.to_vec()?, "the predictions differ");
     Ok(())
 }
 
@@ -109,9 +151,10 @@ pub fn a_keras_cnn_learns_the_digits(d: &Device) -> CaseResult {
     Ok(())
 }
 
-/// `EarlyStopping` on a loss that cannot improve by `min_delta` stops after `patience`
-/// epochs past the first and, with `restore_best_weights`, takes back the first epoch's
-/// weights (those of a one-epoch fit from the same seed).
+/// `EarlyStopping` as Keras 3's: a value that cannot improve by `min_delta` (a loss by 1e9,
+/// an accuracy by 2) stops training `patience` epochs after the first, and with
+/// `restore_best_weights` the model ends at the first epoch's weights (those of a one-epoch
+/// fit from the same seed), also when training runs to its last epoch without stopping.
 pub fn early_stopping_stops_and_restores_the_best_weights(d: &Device) -> CaseResult {
     let train = first_digits(400)?;
     let layers = [Dense::new(16, Activation::Relu).input_dim(64), Dense::new(10, Activation::Softmax)];
@@ -121,20 +164,33 @@ pub fn early_stopping_stops_and_restores_the_best_weights(d: &Device) -> CaseRes
             m.compile(Loss::CategoricalCrossentropy, Optimizer::sgd().with_learning_rate(0.1), &[Metric::Accuracy])?;
             Ok(m)
         };
-        let stop = EarlyStopping { monitor: Monitor::Loss, patience: 2, min_delta: 1e9, restore_best_weights: true };
-        let mut m = fresh()?;
-        let h = m.fit_data(&train, &FitOptions { epochs: 10, early_stopping: Some(stop), ..quiet() })?;
-        ensure!(h.epochs.len() == 3 && h.stopped_epoch == Some(2), "autograd {autograd}: {h:?}");
         let mut one = fresh()?;
         one.fit_data(&train, &FitOptions { epochs: 1, ..quiet() })?;
-        ensure!(m.get_weights()? == one.get_weights()?, "autograd {autograd}: not the first epoch's weights");
+        let first = one.get_weights()?;
+        for (monitor, min_delta, patience, epochs, ran) in
+            [(Monitor::Loss, 1e9, 2, 10, 3), (Monitor::Accuracy, 2.0, 0, 10, 2), (Monitor::Loss, 1e9, 5, 3, 3)]
+        {
+            let stop = EarlyStopping { monitor, patience, min_delta, restore_best_weights: true };
+            let mut m = fresh()?;
+            let h = m.fit_data(&train, &FitOptions { epochs, early_stopping: Some(stop), ..quiet() })?;
+            let stopped = (ran < epochs).then_some(ran - 1);
+            ensure!(
+                h.epochs.len() == ran && h.stopped_epoch == stopped,
+                "autograd {autograd}, {monitor:?}, patience {patience}: {} epochs, stopped {:?}",
+                h.epochs.len(),
+                h.stopped_epoch
+            );
+            ensure!(m.get_weights()? == first, "autograd {autograd}, {monitor:?}: not the first epoch's weights");
+        }
     }
     Ok(())
 }
 
-/// `ModelCheckpoint` with `save_best_only` leaves the weights of the epoch with the lowest
-/// `val_loss` (validation on shuffled labels, so it rises and falls); `{epoch}` names one file
-/// per epoch otherwise, and the last equals the model.
+/// `ModelCheckpoint` on both paths: with `save_best_only` the file holds the weights of the
+/// epoch with the lowest `val_loss` (validation on shifted labels, so it rises as the model
+/// learns: an epoch after the best is not saved); otherwise a Keras template names one file
+/// per epoch (`{epoch:02d}`, `{loss:.2f}`, in a folder it creates), the last equal to the
+/// model; a placeholder the logs lack is an error before training.
 pub fn model_checkpoint_keeps_the_best_epoch(d: &Device) -> CaseResult {
     let train = first_digits(300)?;
     let (_, test) = Dataset::digits();
@@ -147,38 +203,51 @@ pub fn model_checkpoint_keeps_the_best_epoch(d: &Device) -> CaseResult {
     std::fs::create_dir_all(&dir)?;
     let best = dir.join("best.safetensors");
     let layers = [Dense::new(32, Activation::Relu).input_dim(64), Dense::new(10, Activation::Softmax)];
-    let fresh = || -> ferrite::Result<Sequential<f32>> {
-        let mut m = model::<f32>(d, &layers, 6).use_autograd(true);
-        m.compile(Loss::CategoricalCrossentropy, Optimizer::sgd().with_learning_rate(0.5), &[Metric::Accuracy])?;
-        Ok(m)
-    };
-    let epochs = 6;
-    let o = FitOptions {
-        epochs,
-        validation_data: Some(val.clone()),
-        checkpoint: Some(ModelCheckpoint::new(&best).best_only(Monitor::ValLoss)),
-        ..quiet()
-    };
-    let h = fresh()?.fit_data(&train, &o)?;
-    let vl = h.val_loss();
-    let at = (0..vl.len()).fold(0, |b, i| if vl[i] < vl[b] { i } else { b });
-    ensure!(at + 1 < epochs, "val_loss fell every epoch ({vl:?}): the test needs an epoch that is not saved");
-    let mut replay = fresh()?;
-    replay.fit_data(&train, &FitOptions { epochs: at + 1, validation_data: Some(val), ..quiet() })?;
-    let mut loaded = fresh()?;
-    loaded.load_weights(&best)?;
-    ensure!(loaded.get_weights()? == replay.get_weights()?, "the file is not epoch {at}'s weights ({vl:?})");
-    // Every epoch, by number (the default monitor, val_loss, needs validation data).
-    let mut m = fresh()?;
-    let o = FitOptions { epochs: 2, checkpoint: Some(ModelCheckpoint::new(dir.join("e{epoch}.st"))), ..quiet() };
-    let e = m.fit_data(&train, &o).unwrap_err();
-    ensure!(matches!(&e, Error::Config(s) if s.contains("val_loss")), "{e}");
-    let every = ModelCheckpoint { monitor: Monitor::Loss, ..ModelCheckpoint::new(dir.join("e{epoch}.st")) };
-    m.fit_data(&train, &FitOptions { epochs: 2, checkpoint: Some(every), ..quiet() })?;
-    ensure!(dir.join("e01.st").exists() && dir.join("e02.st").exists(), "per-epoch files");
-    let mut last = fresh()?;
-    last.load_weights(dir.join("e02.st"))?;
-    ensure!(last.get_weights()? == m.get_weights()?, "the last file is not the model");
+    for autograd in [false, true] {
+        let fresh = || -> ferrite::Result<Sequential<f32>> {
+            let mut m = model::<f32>(d, &layers, 6).use_autograd(autograd);
+            m.compile(Loss::CategoricalCrossentropy, Optimizer::sgd().with_learning_rate(0.5), &[Metric::Accuracy])?;
+            Ok(m)
+        };
+        let epochs = 4;
+        let o = FitOptions {
+            epochs,
+            validation_data: Some(val.clone()),
+            checkpoint: Some(ModelCheckpoint::new(&best).best_only(Monitor::ValLoss)),
+            ..quiet()
+        };
+        let h = fresh()?.fit_data(&train, &o)?;
+        let vl = h.val_loss();
+        let at = (0..vl.len()).fold(0, |b, i| if vl[i] < vl[b] { i } else { b });
+        ensure!(at + 1 < epochs, "val_loss fell every epoch ({vl:?}): the test needs an epoch that is not saved");
+        let mut replay = fresh()?;
+        replay.fit_data(&train, &FitOptions { epochs: at + 1, ..quiet() })?;
+        let mut loaded = fresh()?;
+        loaded.load_weights(&best)?;
+        ensure!(
+            loaded.get_weights()? == replay.get_weights()?,
+            "autograd {autograd}: not epoch {at}'s weights ({vl:?})"
+        );
+
+        let mut m = fresh()?;
+        let template = dir.join(format!("per-epoch-{autograd}")).join("w.{epoch:02d}-{loss:.2f}.st");
+        let o = FitOptions { epochs: 2, checkpoint: Some(ModelCheckpoint::new(&template)), ..quiet() };
+        let e = m.fit_data(&train, &o).unwrap_err();
+        ensure!(
+            matches!(&e, Error::Config(s) if s.contains("val_loss")),
+            "the default monitor without validation: {e}"
+        );
+        let every = ModelCheckpoint { monitor: Monitor::Loss, ..ModelCheckpoint::new(&template) };
+        let h = m.fit_data(&train, &FitOptions { epochs: 2, checkpoint: Some(every), ..quiet() })?;
+        let file = |e: usize| template.with_file_name(format!("w.{:02}-{:.2}.st", e + 1, h.loss()[e]));
+        ensure!(file(0).exists() && file(1).exists(), "no {:?} or {:?}", file(0), file(1));
+        let mut last = fresh()?;
+        last.load_weights(file(1))?;
+        ensure!(last.get_weights()? == m.get_weights()?, "the last file is not the model");
+        let lacking = ModelCheckpoint { monitor: Monitor::Loss, ..ModelCheckpoint::new(dir.join("{val_loss}.st")) };
+        let e = m.fit_data(&train, &FitOptions { epochs: 1, checkpoint: Some(lacking), ..quiet() }).unwrap_err();
+        ensure!(matches!(&e, Error::Config(s) if s.contains("{val_loss}")), "{e}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
@@ -298,5 +367,54 @@ pub fn general_model_errors_name_the_problem(d: &Device) -> CaseResult {
     ensure!(matches!(&e, Error::Config(s) if s.contains("val_loss")), "EarlyStopping without validation: {e}");
     let e = m.set_weights(&[vec![0.0; 3]]).unwrap_err();
     ensure!(matches!(e, Error::ShapeMismatch { .. }), "set_weights: {e}");
+
+    // A layer of the user's that loses the batch axis is refused where the model is built.
+    struct Total;
+    impl ferrite::layers::Module<f32> for Total {
+        fn forward(&mut self, x: &ferrite::autograd::Var<f32>) -> ferrite::Result<ferrite::autograd::Var<f32>> {
+            x.sum(ferrite::Axes::All, false)
+        }
+        fn tensors(&mut self) -> Vec<(String, ferrite::layers::Tensor<'_, f32>)> {
+            Vec::new()
+        }
+    }
+    let mut total = Sequential::new().on(d).input_shape(&[3]);
+    total.add(ferrite::nn::Layer::custom("Total", Total));
+    let e = total.compile(Loss::MeanSquaredError, Optimizer::sgd(), &[]).unwrap_err();
+    ensure!(matches!(&e, Error::Config(s) if s.contains("(total, Total)") && s.contains("batch axis")), "{e}");
+
+    // A Dense stack takes its input size from input_shape too (and stays on the fused path).
+    let mut flat = Sequential::new().on(d).input_shape(&[64]);
+    flat.add(Dense::new(10, Activation::Softmax));
+    ensure!(!flat.is_general(), "a Dense stack over a 1-D input is fused");
+    flat.compile(Loss::CategoricalCrossentropy, Optimizer::sgd(), &[])?;
+    let mut clash = Sequential::new().on(d).input_shape(&[63]);
+    clash.add(Dense::new(10, Activation::Softmax).input_dim(64));
+    let e = clash.compile(Loss::CategoricalCrossentropy, Optimizer::sgd(), &[]).unwrap_err();
+    ensure!(matches!(&e, Error::Config(s) if s.contains("64") && s.contains("[63]")), "{e}");
+    Ok(())
+}
+
+/// A layer added after `compile` joins the model at the next one: the earlier layers keep
+/// their weights, and the former output layer applies its softmax again (only the last one's
+/// is left to the loss), so the model predicts as one built with both layers from the start.
+pub fn a_layer_added_after_compile_joins_at_the_next(d: &Device) -> CaseResult {
+    let x = Array::<f32>::rand_uniform(&[5, 3], -1.0, 1.0, 4)?;
+    let adam = Optimizer::adam();
+    let mut grown = Sequential::new().seed(8).on(d).input_shape(&[3]);
+    grown.add(Dense::new(4, Activation::Softmax));
+    grown.add(Dropout::new(0.5, 0)?);
+    grown.compile(Loss::CategoricalCrossentropy, adam, &[]).unwrap_err(); // the last layer is not a softmax
+    let mut grown = Sequential::new().seed(8).on(d).input_shape(&[3]).use_autograd(true);
+    grown.add(Dense::new(4, Activation::Softmax));
+    grown.compile(Loss::CategoricalCrossentropy, adam, &[])?;
+    grown.add(Dense::new(2, Activation::Softmax));
+    grown.compile(Loss::CategoricalCrossentropy, adam, &[])?;
+    let mut whole = Sequential::new().seed(8).on(d).input_shape(&[3]).use_autograd(true);
+    whole.add(Dense::new(4, Activation::Softmax));
+    whole.add(Dense::new(2, Activation::Softmax));
+    whole.compile(Loss::CategoricalCrossentropy, adam, &[])?;
+    let (a, b) = (grown.predict(&x, 8)?.to_vec()?, whole.predict(&x, 8)?.to_vec()?);
+    ensure!(a == b, "{a:?} vs {b:?}");
     Ok(())
 }

@@ -266,13 +266,15 @@ impl<T: NnFloat> Optimizer<T> for Sgd<T> {
 /// Adam, PyTorch's formulas: `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`,
 /// `p -= lr · m̂ / (sqrt(v̂) + ε)` with the bias-corrected `m̂ = m/(1-β1^t)`,
 /// `v̂ = v/(1-β2^t)`, `t` the parameter's own step count; weight decay as L2 (`Adam`) or
-/// decoupled (`AdamW`: `p *= 1 - lr·wd` first).
+/// decoupled (`AdamW`: `p *= 1 - lr·wd` first). [`Adam::keras`] places ε as Keras does.
 pub struct Adam<T: NnFloat> {
     lr: f64,
     betas: (f64, f64),
     eps: f64,
     weight_decay: f64,
     decoupled: bool,
+    /// Keras's `p -= lr·sqrt(1-β2^t)/(1-β1^t) · m / (sqrt(v) + ε)`: ε not bias-corrected.
+    keras_epsilon: bool,
     slots: Slots<T>,
 }
 
@@ -289,7 +291,13 @@ impl<T: NnFloat> Adam<T> {
         check("Adam", "beta2", betas.1, 0.0, Some(1.0))?;
         check("Adam", "weight_decay", weight_decay, 0.0, None)?;
         check_eps("Adam", eps)?;
-        Ok(Adam { lr, betas, eps, weight_decay, decoupled: false, slots: Slots::new("Adam", 2) })
+        Ok(Adam { lr, betas, eps, weight_decay, decoupled: false, keras_epsilon: false, slots: Slots::new("Adam", 2) })
+    }
+
+    /// Keras's Adam (what the Keras model's fused path runs): ε added to `sqrt(v)`, not to
+    /// the bias-corrected `sqrt(v̂)`, so the two differ where `sqrt(v)` is near ε.
+    pub fn keras(lr: f64, betas: (f64, f64), eps: f64) -> Result<Self> {
+        Ok(Adam { keras_epsilon: true, ..Adam::with(lr, betas, eps, 0.0)? })
     }
 
     /// AdamW: decoupled weight decay `weight_decay` (PyTorch's `AdamW` defaults it to 0.01;
@@ -319,8 +327,10 @@ impl<T: NnFloat> Optimizer<T> for Adam<T> {
             slot.steps = slot.steps.saturating_add(1);
             let t = slot.steps;
             let (c1, c2) = (1.0 - b1.powi(t), (1.0 - b2.powi(t)).sqrt());
-            // PyTorch's step in the kernel's terms: α = lr·sqrt(1-β2^t)/(1-β1^t), ε' = ε·sqrt(1-β2^t).
-            let step = Update::Adam { alpha: c(self.lr * c2 / c1), beta1: c(b1), beta2: c(b2), eps: c(self.eps * c2) };
+            // PyTorch's step in the kernel's terms: α = lr·sqrt(1-β2^t)/(1-β1^t), ε' = ε·sqrt(1-β2^t)
+            // (Keras's: ε' = ε).
+            let eps = if self.keras_epsilon { self.eps } else { self.eps * c2 };
+            let step = Update::Adam { alpha: c(self.lr * c2 / c1), beta1: c(b1), beta2: c(b2), eps: c(eps) };
             fused(step, p, &g, &mut slot.buffers)?;
         }
         Ok(())

@@ -38,9 +38,18 @@ impl Monitor {
         }
     }
 
-    /// Whether `value` beats `best` by more than `min_delta` (any finite value beats none).
+    /// The worst value, where `ModelCheckpoint` starts (so NaN is never saved as the best).
+    fn worst(self) -> f64 {
+        match self {
+            Monitor::Loss | Monitor::ValLoss => f64::INFINITY,
+            Monitor::Accuracy | Monitor::ValAccuracy => f64::NEG_INFINITY,
+        }
+    }
+
+    /// Whether `value` beats `best` by more than `min_delta`. Any value beats none (Keras's
+    /// `EarlyStopping`: the first epoch is the best so far); NaN beats nothing else.
     fn improves(self, value: f64, best: Option<f64>, min_delta: f64) -> bool {
-        let Some(best) = best else { return !value.is_nan() };
+        let Some(best) = best else { return true };
         match self {
             Monitor::Loss | Monitor::ValLoss => value < best - min_delta,
             Monitor::Accuracy | Monitor::ValAccuracy => value > best + min_delta,
@@ -51,7 +60,8 @@ impl Monitor {
 /// Stops training when the monitored value has not improved for `patience` epochs (Keras's
 /// `EarlyStopping`; its defaults: `val_loss`, patience 0, no minimum change, weights not
 /// restored). With `restore_best_weights`, the model takes back the weights of its best
-/// epoch when it stops.
+/// epoch when training ends, stopped early or not (Keras 3's rule; the first epoch is the
+/// best until another improves on it by more than `min_delta`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EarlyStopping {
     pub monitor: Monitor,
@@ -69,8 +79,11 @@ impl Default for EarlyStopping {
 
 /// Saves the weights (`save_weights`, safetensors) after each epoch, or with
 /// `save_best_only` only after epochs that improve the monitored value (Keras's
-/// `ModelCheckpoint`; its defaults: `val_loss`, every epoch). `{epoch}` in the path becomes
-/// the epoch's number from 1, two digits at least (Keras's `{epoch:02d}`).
+/// `ModelCheckpoint`; its defaults: `val_loss`, every epoch). The path is a Keras template:
+/// `{epoch}` is the epoch's number from 1 (`{epoch:02d}` zero-padded), `{loss}`,
+/// `{accuracy}`, `{val_loss}` and `{val_accuracy}` the epoch's values (`{val_loss:.2f}` with
+/// two decimals), `{{` and `}}` braces; another placeholder is an error before training.
+/// Missing folders are created.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelCheckpoint {
     pub path: PathBuf,
@@ -90,26 +103,66 @@ impl ModelCheckpoint {
         self
     }
 
-    fn path_for(&self, epoch: usize) -> PathBuf {
-        let p = self.path.to_string_lossy();
-        if p.contains("{epoch}") {
-            PathBuf::from(p.replace("{epoch}", &format!("{:02}", epoch + 1)))
-        } else {
-            self.path.clone()
+    /// The path for the epoch of `log`, from the template.
+    fn path_for(&self, log: &EpochLog) -> Result<PathBuf> {
+        let template = self.path.to_string_lossy();
+        let bad = |why: String| Error::Config(format!("ModelCheckpoint path {template:?}: {why}"));
+        let mut out = String::new();
+        let mut rest = template.as_ref();
+        while let Some(i) = rest.find(['{', '}']) {
+            out += &rest[..i];
+            let tail = &rest[i..];
+            if tail.starts_with("{{") || tail.starts_with("}}") {
+                out += &tail[..1];
+                rest = &tail[2..];
+                continue;
+            }
+            let end =
+                tail.find('}').filter(|_| tail.starts_with('{')).ok_or_else(|| bad("an unmatched brace".into()))?;
+            let inner = &tail[1..end];
+            let (name, spec) = inner.split_once(':').unwrap_or((inner, ""));
+            out += &placeholder(name, spec, log).map_err(|why| bad(format!("{{{inner}}}: {why}")))?;
+            rest = &tail[end + 1..];
         }
+        out += rest;
+        Ok(PathBuf::from(out))
+    }
+}
+
+/// One `{name:spec}` of a checkpoint path for the epoch of `log` (Python's format specs
+/// `d`, `0Nd` for the epoch and `.Nf` for values; none for `str`).
+fn placeholder(name: &str, spec: &str, log: &EpochLog) -> std::result::Result<String, String> {
+    if name == "epoch" {
+        let epoch = log.epoch + 1;
+        return match spec.strip_suffix('d').map(|w| if w.is_empty() { Ok(0) } else { w.parse::<usize>() }) {
+            _ if spec.is_empty() => Ok(epoch.to_string()),
+            Some(Ok(width)) if spec.starts_with('0') || width == 0 => Ok(format!("{epoch:0width$}")),
+            _ => Err("an epoch takes d or 0Nd".into()),
+        };
+    }
+    let monitor = [Monitor::Loss, Monitor::Accuracy, Monitor::ValLoss, Monitor::ValAccuracy]
+        .into_iter()
+        .find(|m| m.name() == name)
+        .ok_or("not epoch, loss, accuracy, val_loss or val_accuracy")?;
+    let v = monitor.value(log).ok_or("not in this fit's logs")?;
+    match spec.strip_prefix('.').and_then(|p| p.strip_suffix('f')).map(str::parse::<usize>) {
+        _ if spec.is_empty() => Ok(v.to_string()),
+        Some(Ok(p)) => Ok(format!("{v:.p$}")),
+        _ => Err("a value takes .Nf".into()),
     }
 }
 
 /// The callbacks of one `fit`, with what they have seen.
 pub(crate) struct Callbacks<T> {
+    /// The callback, its best value and the epochs since it improved.
     early: Option<(EarlyStopping, Option<f64>, usize)>,
-    checkpoint: Option<(ModelCheckpoint, Option<f64>)>,
+    checkpoint: Option<(ModelCheckpoint, f64)>,
     best_weights: Option<Vec<Vec<T>>>,
 }
 
 impl<T: NnFloat> Callbacks<T> {
-    /// Checks that each monitored value will be in the logs (`val_*` needs validation data,
-    /// `accuracy` the metric) before any epoch runs.
+    /// Checks that each monitored value (and each value a checkpoint path names) will be in
+    /// the logs (`val_*` needs validation data, `accuracy` the metric) before any epoch runs.
     pub fn new(o: &FitOptions<T>, validating: bool, scored: bool) -> Result<Self> {
         let available = |m: Monitor, who: &str| {
             let missing = match m {
@@ -137,29 +190,46 @@ impl<T: NnFloat> Callbacks<T> {
         }
         if let Some(c) = &o.checkpoint {
             available(c.monitor, "ModelCheckpoint")?;
+            let some = |on: bool| on.then_some(0.0);
+            let log = EpochLog {
+                epoch: 0,
+                loss: 0.0,
+                accuracy: some(scored),
+                val_loss: some(validating),
+                val_accuracy: some(validating && scored),
+                seconds: 0.0,
+            };
+            c.path_for(&log)?;
         }
         Ok(Callbacks {
             early: o.early_stopping.clone().map(|e| (e, None, 0)),
-            checkpoint: o.checkpoint.clone().map(|c| (c, None)),
+            checkpoint: o.checkpoint.clone().map(|c| {
+                let worst = c.monitor.worst();
+                (c, worst)
+            }),
             best_weights: None,
         })
     }
 
-    /// Runs the callbacks on `log`; `true` when training should stop (the best weights are
-    /// back in `model` if asked).
+    /// Runs the callbacks on `log`; `true` when training should stop.
     pub fn after_epoch(&mut self, model: &mut Sequential<T>, log: &EpochLog) -> Result<bool> {
         if let Some((c, best)) = &mut self.checkpoint {
             let value = c.monitor.value(log).expect("checked in new");
-            let improved = c.monitor.improves(value, *best, 0.0);
+            let improved = c.monitor.improves(value, Some(*best), 0.0);
             if improved {
-                *best = Some(value);
+                *best = value;
             }
             if improved || !c.save_best_only {
-                model.save_weights(c.path_for(log.epoch))?;
+                let path = c.path_for(log)?;
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.into(), source })?;
+                }
+                model.save_weights(path)?;
             }
         }
         let Some((e, best, wait)) = &mut self.early else { return Ok(false) };
         let value = e.monitor.value(log).expect("checked in new");
+        *wait += 1;
         if e.monitor.improves(value, *best, e.min_delta) {
             (*best, *wait) = (Some(value), 0);
             if e.restore_best_weights {
@@ -167,14 +237,16 @@ impl<T: NnFloat> Callbacks<T> {
             }
             return Ok(false);
         }
-        *wait += 1;
         // Keras: stop once `patience` epochs in a row have not improved (never after the first).
-        if *wait < e.patience.max(1) || log.epoch == 0 {
-            return Ok(false);
+        Ok(*wait >= e.patience && log.epoch > 0)
+    }
+
+    /// At the end of training, stopped early or not: the best epoch's weights back, if
+    /// `restore_best_weights` asked for them.
+    pub fn finish(self, model: &mut Sequential<T>) -> Result<()> {
+        match self.best_weights {
+            Some(w) => model.set_weights(&w),
+            None => Ok(()),
         }
-        if let Some(w) = &self.best_weights {
-            model.set_weights(w)?;
-        }
-        Ok(true)
     }
 }

@@ -26,7 +26,8 @@ pub struct FitOptions<T = f32> {
     /// 0 silent, 1 progress bar (on a terminal), 2 one line per epoch.
     pub verbose: u8,
     /// Stop with [`Error::NonFiniteLoss`] at the first batch whose running loss is NaN or
-    /// infinite, keeping the weights from before it (Keras's `TerminateOnNaN`; see `guard.rs`).
+    /// infinite, keeping the weights from before it (Keras's `TerminateOnNaN`; see `guard.rs`;
+    /// on the general path, `general.rs`: the first batch whose own loss is not finite).
     pub terminate_on_nan: bool,
     /// Keras's `EarlyStopping` callback.
     pub early_stopping: Option<EarlyStopping>,
@@ -178,9 +179,9 @@ impl<T: NnFloat> Sequential<T> {
             v.check("fit", &shapes, c.loss)?;
         }
         let scored = !c.metrics.is_empty();
+        let mut callbacks = Callbacks::new(o, val.is_some(), scored)?;
         let mut train_dev = c.engine.upload(&train)?;
         let mut val_dev = val.as_ref().map(|v| c.engine.upload(v)).transpose()?;
-        let mut callbacks = Callbacks::new(o, val.is_some(), scored)?;
         let (rows, batch) = (train.rows, o.batch_size.min(train.rows));
         let steps = rows.div_ceil(batch);
         let batches: Vec<(usize, usize)> = (0..steps).map(|s| (s * batch, batch.min(rows - s * batch))).collect();
@@ -240,6 +241,7 @@ impl<T: NnFloat> Sequential<T> {
                 break;
             }
         }
+        callbacks.finish(self)?;
         Ok(history)
     }
 
@@ -255,10 +257,10 @@ impl<T: NnFloat> Sequential<T> {
             .general
             .as_ref()
             .ok_or_else(|| Error::Config("fit needs a compiled model: call compile first".into()))?;
-        let train_dev = g.upload("fit", train)?;
-        let val_dev = val.map(|v| g.upload("fit", v)).transpose()?;
         let scored = g.scored();
         let mut callbacks = Callbacks::new(o, val.is_some(), scored)?;
+        let train_dev = g.upload("fit", train)?;
+        let val_dev = val.map(|v| g.upload("fit", v)).transpose()?;
         let (rows, batch) = (train.rows, o.batch_size.min(train.rows));
         let steps = rows.div_ceil(batch);
         let batches: Vec<(usize, usize)> = (0..steps).map(|s| (s * batch, batch.min(rows - s * batch))).collect();
@@ -298,6 +300,7 @@ impl<T: NnFloat> Sequential<T> {
                 break;
             }
         }
+        callbacks.finish(self)?;
         Ok(history)
     }
 

@@ -113,21 +113,49 @@ pub(crate) fn build<T: NnFloat>(
         probe = no_grad(|| m.forward(&probe))?;
         m.set_training(true);
         shape = probe.shape().to_vec();
+        if shape.first() != Some(&1) || shape.contains(&0) {
+            return Err(Error::Config(format!(
+                "layer {i} ({}, {}) gives shape {shape:?} for a batch of one: a layer must keep the batch axis first \
+                 and give no empty axis",
+                s.name,
+                s.layer.kind()
+            )));
+        }
         shapes.push(shape[1..].to_vec());
     }
     Ok(shapes)
+}
+
+/// Where the loss reads the model's output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Head {
+    /// The last layer's output (mean squared error).
+    Outputs,
+    /// The logits of the last layer, a softmax Dense run without its softmax
+    /// (`DenseModule::logits_only`): cross-entropy on logits, the stable form.
+    DenseLogits,
+    /// The output of the layer before the last, an `Activation::Softmax` layer, which only
+    /// `predict` runs.
+    SoftmaxLayerLogits,
+}
+
+/// The layers whose output the loss takes: all but a final softmax layer.
+fn trained<T: NnFloat>(head: Head, slots: &mut [Slot<T>]) -> &mut [Slot<T>] {
+    let n = slots.len();
+    if head == Head::SoftmaxLayerLogits { &mut slots[..n - 1] } else { slots }
 }
 
 /// The compiled general path: loss, metrics, optimizer and shapes.
 pub(crate) struct General<T: NnFloat> {
     pub loss: Loss,
     pub metrics: Vec<Metric>,
+    /// The optimizer as compiled, to start it again (`set_weights`, `load_weights`).
+    config: Optimizer,
     optimizer: Box<dyn optim::Optimizer<T> + Send>,
     /// One sample's input and output shapes.
     pub input: Vec<usize>,
     pub output: Vec<usize>,
-    /// The last Dense's softmax is left to the loss (cross-entropy on logits).
-    logits: bool,
+    head: Head,
     device: Device,
 }
 
@@ -157,15 +185,18 @@ impl<T: NnFloat> General<T> {
         device: &Device,
     ) -> Result<Self> {
         optimizer.validate()?;
+        let optimizer_config = optimizer;
         let output = shapes.last().expect("build refuses empty models").clone();
+        // Only the last layer may leave its softmax to the loss (it may have been another
+        // layer at an earlier compile, before an `add`).
+        slots.iter_mut().filter_map(|s| s.built.as_mut()).for_each(|d| d.logits_only = false);
         let last = slots.last_mut().expect("build refuses empty models");
-        let softmax_dense = matches!(&last.layer, Layer::Dense(d) if d.activation == Activation::Softmax);
-        let logits = match loss {
+        let head = match loss {
             Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy => {
-                if !softmax_dense {
+                if !last.layer.is_softmax() {
                     return Err(Error::Config(format!(
-                        "{loss:?} needs a softmax output layer (Dense(.., Activation::Softmax)), but the last layer \
-                         is {} ({})",
+                        "{loss:?} needs a softmax output layer (Dense(.., Activation::Softmax) or \
+                         layers::Activation::Softmax(-1)), but the last layer is {} ({})",
                         last.name,
                         last.layer.kind()
                     )));
@@ -174,22 +205,23 @@ impl<T: NnFloat> General<T> {
                     let what = format!("the output of {loss:?} (shape {output:?} per sample)");
                     return Err(Error::TooFewClasses { classes: output.iter().product(), what });
                 }
-                true
+                if last.layer.dense().is_some() { Head::DenseLogits } else { Head::SoftmaxLayerLogits }
             }
-            Loss::MeanSquaredError => false,
+            Loss::MeanSquaredError => Head::Outputs,
         };
         if let Some(d) = &mut last.built {
-            d.logits_only = logits;
+            d.logits_only = head == Head::DenseLogits;
         }
-        let optimizer: Box<dyn optim::Optimizer<T> + Send> = match optimizer {
-            Optimizer::Sgd { learning_rate, momentum, nesterov } => {
-                Box::new(optim::Sgd::with(learning_rate, momentum, nesterov && momentum > 0.0, 0.0)?)
-            }
-            Optimizer::Adam { learning_rate, beta_1, beta_2, epsilon } => {
-                Box::new(optim::Adam::with(learning_rate, (beta_1, beta_2), epsilon, 0.0)?)
-            }
-        };
-        Ok(General { loss, metrics: metrics.to_vec(), optimizer, input, output, logits, device: device.clone() })
+        let optimizer = start(optimizer)?;
+        let metrics = metrics.to_vec();
+        Ok(General { loss, metrics, config: optimizer_config, optimizer, input, output, head, device: device.clone() })
+    }
+
+    /// Starts the optimizer again (no moments, step 0), as the fused path does when its
+    /// weights are replaced.
+    pub fn reset_optimizer(&mut self) -> Result<()> {
+        self.optimizer = start(self.config)?;
+        Ok(())
     }
 
     /// The features per sample the data must have, and the outputs per sample.
@@ -230,7 +262,7 @@ impl<T: NnFloat> General<T> {
             DeviceTargets::Classes(c) => loss::sparse_cross_entropy(out, &c.index_select(0, index)?, 0.0)?,
             DeviceTargets::Rows(y) => {
                 let y = Var::constant(y.index_select(0, index)?);
-                if self.logits { loss::cross_entropy(out, &y, 0.0)? } else { loss::mse(out, &y)? }
+                if self.head == Head::Outputs { loss::mse(out, &y)? } else { loss::cross_entropy(out, &y, 0.0)? }
             }
         };
         let predicted = out.value().reshape(&[rows.len(), out.len() / rows.len().max(1)])?.argmax(Some(-1), false)?;
@@ -251,7 +283,7 @@ impl<T: NnFloat> General<T> {
         progress: &mut Progress,
         at: impl Fn(usize, f64) -> Error,
     ) -> Result<(f64, f64)> {
-        let mut stack = Stack(slots);
+        let mut stack = Stack(trained(self.head, slots));
         stack.train();
         let (mut loss_sum, mut right, mut seen) = (0.0, 0usize, 0usize);
         for (i, &(start, len)) in batches.iter().enumerate() {
@@ -314,7 +346,7 @@ impl<T: NnFloat> General<T> {
     /// Keras's `evaluate`: the mean loss and accuracy over `data`.
     pub fn evaluate(&self, slots: &mut [Slot<T>], data: &Uploaded<T>, batch: usize) -> Result<(f64, f64)> {
         let (mut loss_sum, mut right) = (0.0, 0usize);
-        self.batched(slots, &data.x, batch, |out, start, len| {
+        self.batched(trained(self.head, slots), &data.x, batch, |out, start, len| {
             let rows: Vec<u32> = data.classes[start..start + len].to_vec();
             let index = Array::from_vec_on((start as i64..(start + len) as i64).collect(), &[len], &self.device)?;
             let (l, r) = self.batch_loss(out, data, &rows, &index)?;
@@ -340,7 +372,7 @@ impl<T: NnFloat> General<T> {
         let x = x.to_device(&self.device)?;
         let mut values = Vec::new();
         self.batched(slots, &x, batch, |out, _, _| {
-            let p = if self.logits { out.value().softmax_axis(-1)? } else { out.value().clone() };
+            let p = if self.head == Head::DenseLogits { out.value().softmax_axis(-1)? } else { out.value().clone() };
             values.extend(p.to_vec()?);
             Ok(())
         })?;
@@ -358,6 +390,19 @@ fn argmax<T: Element>(row: &[T]) -> u32 {
         }
     }
     best as u32
+}
+
+/// The optimizer `config` names: Keras's SGD, or Keras's Adam (ε placed as the fused
+/// path's kernel places it, so both paths take the same steps).
+fn start<T: NnFloat>(config: Optimizer) -> Result<Box<dyn optim::Optimizer<T> + Send>> {
+    Ok(match config {
+        Optimizer::Sgd { learning_rate, momentum, nesterov } => {
+            Box::new(optim::Sgd::with(learning_rate, momentum, nesterov && momentum > 0.0, 0.0)?)
+        }
+        Optimizer::Adam { learning_rate, beta_1, beta_2, epsilon } => {
+            Box::new(optim::Adam::keras(learning_rate, (beta_1, beta_2), epsilon)?)
+        }
+    })
 }
 
 /// Whether slot `s`'s tensor `name` is a Dense kernel (stored as Linear's `[units, inputs]`,

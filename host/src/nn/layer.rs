@@ -21,8 +21,9 @@ use crate::nn::NnFloat;
 pub enum Layer<T: NnFloat> {
     /// Keras's `Dense(units, activation)`.
     Dense(Dense),
-    /// Any other layer, with its type's name (`Conv2d`) for `summary`.
-    Module { kind: &'static str, module: Box<dyn Module<T> + Send> },
+    /// Any other layer, with its type's name (`Conv2d`) for `summary`; `softmax` when it is
+    /// an `Activation::Softmax` over the last axis (an output a cross-entropy loss takes).
+    Module { kind: &'static str, module: Box<dyn Module<T> + Send>, softmax: bool },
 }
 
 impl<T: NnFloat> From<Dense> for Layer<T> {
@@ -46,16 +47,32 @@ macro_rules! layer_from {
 layer_from!(
     layers::Conv2d<T> => "Conv2d", layers::Conv1d<T> => "Conv1d", layers::MaxPool2d => "MaxPool2d",
     layers::AvgPool2d => "AvgPool2d", layers::GlobalAvgPool2d => "GlobalAvgPool2d",
-    layers::Flatten => "Flatten", layers::Dropout => "Dropout", layers::Activation => "Activation",
+    layers::Flatten => "Flatten", layers::Dropout => "Dropout",
     layers::BatchNorm<T> => "BatchNorm", layers::LayerNorm<T> => "LayerNorm",
     layers::Embedding<T> => "Embedding", layers::Linear<T> => "Linear",
     layers::Sequential<T> => "Sequential",
 );
 
+impl<T: NnFloat> From<layers::Activation> for Layer<T> {
+    fn from(a: layers::Activation) -> Self {
+        let softmax = matches!(a, layers::Activation::Softmax(-1 | 1));
+        Layer::Module { kind: "Activation", module: Box::new(a), softmax }
+    }
+}
+
 impl<T: NnFloat> Layer<T> {
     /// A layer of the user's own (any [`Module`]), shown in `summary` as `kind`.
     pub fn custom(kind: &'static str, module: impl Module<T> + Send + 'static) -> Self {
-        Layer::Module { kind, module: Box::new(module) }
+        Layer::Module { kind, module: Box::new(module), softmax: false }
+    }
+
+    /// Whether this layer ends in a softmax over the last axis: a softmax `Dense`, or an
+    /// `Activation::Softmax` layer.
+    pub(crate) fn is_softmax(&self) -> bool {
+        match self {
+            Layer::Dense(d) => d.activation == Activation::Softmax,
+            Layer::Module { softmax, .. } => *softmax,
+        }
     }
 
     /// The layer's type as `summary` shows it (`Dense`, `Conv2d`, ...).

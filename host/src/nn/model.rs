@@ -139,6 +139,8 @@ impl<T: NnFloat> Sequential<T> {
     /// Trains and predicts on `device` (the default device otherwise). Call before `compile`.
     pub fn on(mut self, device: &Device) -> Self {
         self.device = device.clone();
+        // The general path's layers move at the next compile.
+        self.general = None;
         self
     }
 
@@ -155,7 +157,9 @@ impl<T: NnFloat> Sequential<T> {
     }
 
     /// Trains even a stack of Dense layers through the layers and autograd, not the fused
-    /// network (for comparing the two; the fused path is faster).
+    /// network (for comparing the two; the fused path is faster). Call before `compile` and
+    /// before setting weights: weights trained or set on one path are not carried to the
+    /// other.
     pub fn use_autograd(mut self, on: bool) -> Self {
         self.autograd = on;
         self.invalidate();
@@ -182,10 +186,12 @@ impl<T: NnFloat> Sequential<T> {
         self.slots.iter().map(|s| &s.layer)
     }
 
-    /// Whether the model trains through autograd: it has a layer other than Dense, or
-    /// [`use_autograd`](Sequential::use_autograd) asked for it.
+    /// Whether the model trains through autograd: it has a layer other than Dense, an input
+    /// of more than one axis, or [`use_autograd`](Sequential::use_autograd) asked for it.
     pub fn is_general(&self) -> bool {
-        self.autograd || self.slots.iter().any(|s| s.layer.dense().is_none())
+        self.autograd
+            || self.slots.iter().any(|s| s.layer.dense().is_none())
+            || self.input.as_ref().is_some_and(|s| s.len() != 1)
     }
 
     /// One sample's shape: the given one, or the first Dense's `input_dim`.
@@ -231,9 +237,21 @@ impl<T: NnFloat> Sequential<T> {
             })
             .collect::<Result<Vec<Dense>>>()?;
         let first = layers.first().ok_or_else(|| Error::Config("the model has no layers; add a Dense layer".into()))?;
-        let mut inputs = first
-            .input_dim
-            .ok_or_else(|| Error::Config("the first layer needs input_dim (Dense::new(..).input_dim(n))".into()))?;
+        let mut inputs = match (first.input_dim, self.input.as_deref()) {
+            (Some(n), Some(s)) if s != [n] => {
+                return Err(Error::Config(format!(
+                    "the first layer's input_dim {n} disagrees with the model's input shape {s:?}"
+                )));
+            }
+            (Some(n), _) | (None, Some(&[n])) => n,
+            _ => {
+                return Err(Error::Config(
+                    "the first layer needs input_dim (Dense::new(..).input_dim(n)) or the model an input shape \
+                     (Sequential::input_shape(&[n]))"
+                        .into(),
+                ));
+            }
+        };
         let mut shapes = Vec::new();
         for (i, l) in layers.iter().enumerate() {
             if l.units == 0 || inputs == 0 {
@@ -381,7 +399,8 @@ impl<T: NnFloat> Sequential<T> {
     pub fn set_weights(&mut self, weights: &[Vec<T>]) -> Result<()> {
         if self.is_general() {
             self.ensure_built()?;
-            return general::set_weights(&mut self.slots, weights);
+            general::set_weights(&mut self.slots, weights)?;
+            return self.general.as_mut().map_or(Ok(()), General::reset_optimizer);
         }
         let shapes = self.shapes()?;
         if weights.len() != 2 * shapes.len() {

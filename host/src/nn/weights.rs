@@ -148,7 +148,8 @@ impl<T: NnFloat> Sequential<T> {
                     }
                 }
             }
-            return self.stack().load_state_dict(&arrays);
+            self.stack().load_state_dict(&arrays)?;
+            return self.general.as_mut().map_or(Ok(()), super::general::General::reset_optimizer);
         }
         let err = |location: String, message: String| Error::Data { path: path.into(), location, message };
         let file = SafeTensors::deserialize(raw).map_err(|e| err("header".into(), e.to_string()))?;
