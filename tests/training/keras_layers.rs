@@ -73,6 +73,15 @@ pub fn the_general_path_matches_the_fused_path(d: &Device) -> CaseResult {
         let close = |a: &[f64], b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9);
         ensure!(close(&hf.loss(), &hg.loss()), "{loss:?}: losses {:?} vs {:?}", hf.loss(), hg.loss());
         ensure!(close(&hf.accuracy(), &hg.accuracy()), "accuracies {:?} vs {:?}", hf.accuracy(), hg.accuracy());
+        // Either path loads the other's weights file.
+        let path = std::env::temp_dir().join(format!("ferrite-paths-{}-{d}.safetensors", std::process::id()));
+        for (from, to) in [(&mut fused, make(true)?), (&mut general, make(false)?)] {
+            from.save_weights(&path)?;
+            let mut to = to;
+            to.load_weights(&path)?;
+            ensure!(to.get_weights()? == from.get_weights()?, "{loss:?}: a file of one path loaded into the other");
+        }
+        let _ = std::fs::remove_file(&path);
     }
     Ok(())
 }
@@ -230,20 +239,27 @@ pub fn model_checkpoint_keeps_the_best_epoch(d: &Device) -> CaseResult {
         );
 
         let mut m = fresh()?;
-        let template = dir.join(format!("per-epoch-{autograd}")).join("w.{epoch:02d}-{loss:.2f}.st");
-        let o = FitOptions { epochs: 2, checkpoint: Some(ModelCheckpoint::new(&template)), ..quiet() };
-        let e = m.fit_data(&train, &o).unwrap_err();
-        ensure!(
-            matches!(&e, Error::Config(s) if s.contains("val_loss")),
-            "the default monitor without validation: {e}"
-        );
-        let every = ModelCheckpoint { monitor: Monitor::Loss, ..ModelCheckpoint::new(&template) };
-        let h = m.fit_data(&train, &FitOptions { epochs: 2, checkpoint: Some(every), ..quiet() })?;
-        let file = |e: usize| template.with_file_name(format!("w.{:02}-{:.2}.st", e + 1, h.loss()[e]));
+        let template = dir.join(format!("per-epoch-{autograd}")).join("w{{{epoch}}}.{epoch:02d}-{loss:.2f}.st");
+        // Every epoch needs no monitored value (the default, val_loss, is not logged here).
+        let h = m.fit_data(
+            &train,
+            &FitOptions { epochs: 2, checkpoint: Some(ModelCheckpoint::new(&template)), ..quiet() },
+        )?;
+        let file = |e: usize| template.with_file_name(format!("w{{{}}}.{:02}-{:.2}.st", e + 1, e + 1, h.loss()[e]));
         ensure!(file(0).exists() && file(1).exists(), "no {:?} or {:?}", file(0), file(1));
+        ensure!(file(0).to_string_lossy().contains("w{1}.01-"), "{:?}", file(0));
         let mut last = fresh()?;
         last.load_weights(file(1))?;
         ensure!(last.get_weights()? == m.get_weights()?, "the last file is not the model");
+        let best_without_validation = ModelCheckpoint::new(&best).best_only(Monitor::ValLoss);
+        let o = FitOptions { epochs: 1, checkpoint: Some(best_without_validation), ..quiet() };
+        let e = m.fit_data(&train, &o).unwrap_err();
+        ensure!(matches!(&e, Error::Config(s) if s.contains("val_loss")), "best of val_loss without validation: {e}");
+        for bad in ["{epoch:x}", "{epoch", "epoch}", "{lr}", "{loss:.999f}", "{epoch:0999d}"] {
+            let c = ModelCheckpoint::new(dir.join(bad));
+            let e = m.fit_data(&train, &FitOptions { epochs: 1, checkpoint: Some(c), ..quiet() }).unwrap_err();
+            ensure!(matches!(&e, Error::Config(s) if s.contains("ModelCheckpoint path")), "{bad}: {e}");
+        }
         let lacking = ModelCheckpoint { monitor: Monitor::Loss, ..ModelCheckpoint::new(dir.join("{val_loss}.st")) };
         let e = m.fit_data(&train, &FitOptions { epochs: 1, checkpoint: Some(lacking), ..quiet() }).unwrap_err();
         ensure!(matches!(&e, Error::Config(s) if s.contains("{val_loss}")), "{e}");
@@ -392,6 +408,21 @@ pub fn general_model_errors_name_the_problem(d: &Device) -> CaseResult {
     clash.add(Dense::new(10, Activation::Softmax).input_dim(64));
     let e = clash.compile(Loss::CategoricalCrossentropy, Optimizer::sgd(), &[]).unwrap_err();
     ensure!(matches!(&e, Error::Config(s) if s.contains("64") && s.contains("[63]")), "{e}");
+
+    // Moving a compiled model uncompiles it and keeps its weights, on both paths.
+    for autograd in [false, true] {
+        let mut m = model::<f32>(d, &[Dense::new(3, Activation::Softmax).input_dim(4)], 1).use_autograd(autograd);
+        m.compile(Loss::CategoricalCrossentropy, Optimizer::sgd(), &[])?;
+        let x = Array::<f32>::rand_uniform(&[6, 4], 0.0, 1.0, 3)?;
+        let y = Array::from_vec((0..18).map(|i| ((i % 3) == (i / 3) % 3) as u8 as f32).collect(), &[6, 3])?;
+        m.fit(&x, &y, &quiet())?;
+        let trained = m.get_weights()?;
+        let mut moved = m.on(&Device::Cpu);
+        let e = moved.fit(&x, &y, &quiet()).unwrap_err();
+        ensure!(matches!(&e, Error::Config(s) if s.contains("compile")), "autograd {autograd}: fit after on(): {e}");
+        moved.compile(Loss::CategoricalCrossentropy, Optimizer::sgd(), &[])?;
+        ensure!(moved.get_weights()? == trained, "autograd {autograd}: on() lost the weights");
+    }
     Ok(())
 }
 

@@ -38,16 +38,8 @@ impl Monitor {
         }
     }
 
-    /// The worst value, where `ModelCheckpoint` starts (so NaN is never saved as the best).
-    fn worst(self) -> f64 {
-        match self {
-            Monitor::Loss | Monitor::ValLoss => f64::INFINITY,
-            Monitor::Accuracy | Monitor::ValAccuracy => f64::NEG_INFINITY,
-        }
-    }
-
-    /// Whether `value` beats `best` by more than `min_delta`. Any value beats none (Keras's
-    /// `EarlyStopping`: the first epoch is the best so far); NaN beats nothing else.
+    /// Whether `value` beats `best` by more than `min_delta`. Any value beats none (Keras 3's
+    /// `MonitorCallback`: the first epoch is the best so far); NaN beats nothing else.
     fn improves(self, value: f64, best: Option<f64>, min_delta: f64) -> bool {
         let Some(best) = best else { return true };
         match self {
@@ -79,7 +71,8 @@ impl Default for EarlyStopping {
 
 /// Saves the weights (`save_weights`, safetensors) after each epoch, or with
 /// `save_best_only` only after epochs that improve the monitored value (Keras's
-/// `ModelCheckpoint`; its defaults: `val_loss`, every epoch). The path is a Keras template:
+/// `ModelCheckpoint`; its defaults: `val_loss`, every epoch; the monitor is read only with
+/// `save_best_only`, and the first epoch is the best so far). The path is a Keras template:
 /// `{epoch}` is the epoch's number from 1 (`{epoch:02d}` zero-padded), `{loss}`,
 /// `{accuracy}`, `{val_loss}` and `{val_accuracy}` the epoch's values (`{val_loss:.2f}` with
 /// two decimals), `{{` and `}}` braces; another placeholder is an error before training.
@@ -129,6 +122,9 @@ impl ModelCheckpoint {
     }
 }
 
+/// The widest field and most decimals a checkpoint path may ask for.
+const MAX_WIDTH: usize = 64;
+
 /// One `{name:spec}` of a checkpoint path for the epoch of `log` (Python's format specs
 /// `d`, `0Nd` for the epoch and `.Nf` for values; none for `str`).
 fn placeholder(name: &str, spec: &str, log: &EpochLog) -> std::result::Result<String, String> {
@@ -136,7 +132,9 @@ fn placeholder(name: &str, spec: &str, log: &EpochLog) -> std::result::Result<St
         let epoch = log.epoch + 1;
         return match spec.strip_suffix('d').map(|w| if w.is_empty() { Ok(0) } else { w.parse::<usize>() }) {
             _ if spec.is_empty() => Ok(epoch.to_string()),
-            Some(Ok(width)) if spec.starts_with('0') || width == 0 => Ok(format!("{epoch:0width$}")),
+            Some(Ok(width)) if (spec.starts_with('0') || width == 0) && width <= MAX_WIDTH => {
+                Ok(format!("{epoch:0width$}"))
+            }
             _ => Err("an epoch takes d or 0Nd".into()),
         };
     }
@@ -147,7 +145,7 @@ fn placeholder(name: &str, spec: &str, log: &EpochLog) -> std::result::Result<St
     let v = monitor.value(log).ok_or("not in this fit's logs")?;
     match spec.strip_prefix('.').and_then(|p| p.strip_suffix('f')).map(str::parse::<usize>) {
         _ if spec.is_empty() => Ok(v.to_string()),
-        Some(Ok(p)) => Ok(format!("{v:.p$}")),
+        Some(Ok(p)) if p <= MAX_WIDTH => Ok(format!("{v:.p$}")),
         _ => Err("a value takes .Nf".into()),
     }
 }
@@ -156,7 +154,7 @@ fn placeholder(name: &str, spec: &str, log: &EpochLog) -> std::result::Result<St
 pub(crate) struct Callbacks<T> {
     /// The callback, its best value and the epochs since it improved.
     early: Option<(EarlyStopping, Option<f64>, usize)>,
-    checkpoint: Option<(ModelCheckpoint, f64)>,
+    checkpoint: Option<(ModelCheckpoint, Option<f64>)>,
     best_weights: Option<Vec<Vec<T>>>,
 }
 
@@ -189,7 +187,10 @@ impl<T: NnFloat> Callbacks<T> {
             }
         }
         if let Some(c) = &o.checkpoint {
-            available(c.monitor, "ModelCheckpoint")?;
+            // Keras reads the monitor only to find the best epoch.
+            if c.save_best_only {
+                available(c.monitor, "ModelCheckpoint")?;
+            }
             let some = |on: bool| on.then_some(0.0);
             let log = EpochLog {
                 epoch: 0,
@@ -203,10 +204,7 @@ impl<T: NnFloat> Callbacks<T> {
         }
         Ok(Callbacks {
             early: o.early_stopping.clone().map(|e| (e, None, 0)),
-            checkpoint: o.checkpoint.clone().map(|c| {
-                let worst = c.monitor.worst();
-                (c, worst)
-            }),
+            checkpoint: o.checkpoint.clone().map(|c| (c, None)),
             best_weights: None,
         })
     }
@@ -214,12 +212,15 @@ impl<T: NnFloat> Callbacks<T> {
     /// Runs the callbacks on `log`; `true` when training should stop.
     pub fn after_epoch(&mut self, model: &mut Sequential<T>, log: &EpochLog) -> Result<bool> {
         if let Some((c, best)) = &mut self.checkpoint {
-            let value = c.monitor.value(log).expect("checked in new");
-            let improved = c.monitor.improves(value, Some(*best), 0.0);
-            if improved {
-                *best = value;
-            }
-            if improved || !c.save_best_only {
+            let save = !c.save_best_only || {
+                let value = c.monitor.value(log).expect("checked in new when save_best_only");
+                let improved = c.monitor.improves(value, *best, 0.0);
+                if improved {
+                    *best = Some(value);
+                }
+                improved
+            };
+            if save {
                 let path = c.path_for(log)?;
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.into(), source })?;

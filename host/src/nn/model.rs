@@ -137,10 +137,10 @@ impl<T: NnFloat> Sequential<T> {
     }
 
     /// Trains and predicts on `device` (the default device otherwise). Call before `compile`.
+    /// After `compile`, the model must be compiled again (its weights kept).
     pub fn on(mut self, device: &Device) -> Self {
         self.device = device.clone();
-        // The general path's layers move at the next compile.
-        self.general = None;
+        self.invalidate();
         self
     }
 
@@ -150,9 +150,11 @@ impl<T: NnFloat> Sequential<T> {
 
     /// One sample's shape (Keras's `Input(shape=...)`): `[1, 8, 8]` for one-channel 8 × 8
     /// images. Needed unless the first layer is a Dense with `input_dim`.
+    /// Like `add`, it changes the architecture: weights set before are dropped.
     pub fn input_shape(mut self, shape: &[usize]) -> Self {
         self.input = Some(shape.to_vec());
         self.invalidate();
+        self.pending = None;
         self
     }
 
@@ -176,8 +178,14 @@ impl<T: NnFloat> Sequential<T> {
         self
     }
 
+    /// Uncompiles the model, keeping its weights: the fused path's as pending weights (the
+    /// general path's stay in its layers).
     fn invalidate(&mut self) {
-        self.compiled = None;
+        if let Some(c) = self.compiled.take()
+            && let Ok(params) = dispatch!(&c.engine, |n| n.params())
+        {
+            self.pending = Some(params);
+        }
         self.general = None;
     }
 
