@@ -233,16 +233,31 @@ impl<T: NnFloat> Sequential<T> {
             let accuracy = scored.then_some(accuracy);
             let log =
                 EpochLog { epoch, loss, accuracy, val_loss, val_accuracy, seconds: started.elapsed().as_secs_f64() };
-            progress.end_epoch(&log, steps);
-            let stop = callbacks.after_epoch(self, &log)?;
-            history.epochs.push(log);
-            if stop {
-                history.stopped_epoch = Some(epoch);
+            if self.end_epoch(log, steps, &mut progress, &mut callbacks, &mut history)? {
                 break;
             }
         }
         callbacks.finish(self)?;
         Ok(history)
+    }
+
+    /// Shows and records the epoch's `log` and runs the callbacks on it; `true` when they
+    /// stop training.
+    fn end_epoch(
+        &mut self,
+        log: EpochLog,
+        steps: usize,
+        progress: &mut Progress,
+        callbacks: &mut Callbacks<T>,
+        history: &mut History,
+    ) -> Result<bool> {
+        progress.end_epoch(&log, steps);
+        let stop = callbacks.after_epoch(self, &log)?;
+        if stop {
+            history.stopped_epoch = Some(log.epoch);
+        }
+        history.epochs.push(log);
+        Ok(stop)
     }
 
     /// `fit` on the general path (`general.rs`): the same batches, shuffles, logs and
@@ -292,11 +307,7 @@ impl<T: NnFloat> Sequential<T> {
             let accuracy = scored.then_some(accuracy);
             let log =
                 EpochLog { epoch, loss, accuracy, val_loss, val_accuracy, seconds: started.elapsed().as_secs_f64() };
-            progress.end_epoch(&log, steps);
-            let stop = callbacks.after_epoch(self, &log)?;
-            history.epochs.push(log);
-            if stop {
-                history.stopped_epoch = Some(epoch);
+            if self.end_epoch(log, steps, &mut progress, &mut callbacks, &mut history)? {
                 break;
             }
         }

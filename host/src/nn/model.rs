@@ -488,59 +488,55 @@ impl<T: NnFloat> Sequential<T> {
             return self.general_summary();
         }
         let shapes = self.shapes()?;
-        let line = "_".repeat(65);
-        let mut s = format!(
-            "Model: \"sequential\"\n{line}\n {:<27}{:<26}{}\n{}\n",
-            "Layer (type)",
-            "Output Shape",
-            "Param #",
-            "=".repeat(65)
-        );
-        for (i, l) in shapes.iter().enumerate() {
-            let name = if i == 0 { "dense (Dense)".to_string() } else { format!("dense_{i} (Dense)") };
-            s += &format!(" {name:<27}{:<26}{}\n", format!("(None, {})", l.units), l.params());
-        }
-        let total = self.count_params()?;
-        let kb = bytes_of::<T>(total) as f64 / 1024.0;
-        s += &format!(
-            "{}\nTotal params: {total} ({kb:.2} KB)\nTrainable params: {total} ({kb:.2} KB)\nNon-trainable params: 0 (0.00 Byte)\n{line}\n",
-            "=".repeat(65),
-        );
-        Ok(s)
+        let rows: Vec<(String, String, usize)> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let name = if i == 0 { "dense (Dense)".to_string() } else { format!("dense_{i} (Dense)") };
+                (name, format!("(None, {})", l.units), l.params())
+            })
+            .collect();
+        Ok(summary_table::<T>(&rows, self.count_params()?, 0))
     }
-}
 
-impl<T: NnFloat> Sequential<T> {
     /// `summary` on the general path: each layer's output shape (from the probe batch) and
     /// values, Keras's non-trainable ones being the running statistics.
     fn general_summary(&mut self) -> Result<String> {
         let outputs = self.build_general()?;
         let counts = self.general_counts();
-        let line = "_".repeat(65);
-        let mut s = format!(
-            "Model: \"sequential\"\n{line}\n {:<27}{:<26}{}\n{}\n",
-            "Layer (type)",
-            "Output Shape",
-            "Param #",
-            "=".repeat(65)
-        );
-        for ((slot, shape), (p, b)) in self.slots.iter().zip(&outputs).zip(&counts) {
-            let name = format!("{} ({})", slot.name, slot.layer.kind());
-            let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-            s += &format!(" {name:<27}{:<26}{}\n", format!("(None, {})", dims.join(", ")), p + b);
-        }
+        let rows: Vec<(String, String, usize)> = (self.slots.iter().zip(&outputs).zip(&counts))
+            .map(|((slot, shape), (p, b))| {
+                let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+                (format!("{} ({})", slot.name, slot.layer.kind()), format!("(None, {})", dims.join(", ")), p + b)
+            })
+            .collect();
         let (trainable, fixed) = counts.iter().fold((0, 0), |(p, b), (x, y)| (p + x, b + y));
-        let kb = |n: usize| bytes_of::<T>(n) as f64 / 1024.0;
-        s += &format!(
-            "{}\nTotal params: {} ({:.2} KB)\nTrainable params: {trainable} ({:.2} KB)\nNon-trainable params: {fixed} ({:.2} KB)\n{line}\n",
-            "=".repeat(65),
-            trainable + fixed,
-            kb(trainable + fixed),
-            kb(trainable),
-            kb(fixed),
-        );
-        Ok(s)
+        Ok(summary_table::<T>(&rows, trainable, fixed))
     }
+}
+
+/// Keras's summary table: a row per layer (name and type, output shape, values), then the
+/// totals with their sizes in `T`.
+fn summary_table<T: NnFloat>(rows: &[(String, String, usize)], trainable: usize, fixed: usize) -> String {
+    let (line, double) = ("_".repeat(65), "=".repeat(65));
+    let mut s = format!(
+        "Model: \"sequential\"\n{line}\n {:<27}{:<26}{}\n{double}\n",
+        "Layer (type)", "Output Shape", "Param #"
+    );
+    for (name, shape, params) in rows {
+        s += &format!(" {name:<27}{shape:<26}{params}\n");
+    }
+    // Keras prints an empty count's size in bytes.
+    let size =
+        |n: usize| if n == 0 { "0.00 Byte".to_string() } else { format!("{:.2} KB", bytes_of::<T>(n) as f64 / 1024.0) };
+    let total = trainable + fixed;
+    s += &format!(
+        "{double}\nTotal params: {total} ({})\nTrainable params: {trainable} ({})\nNon-trainable params: {fixed} ({})\n{line}\n",
+        size(total),
+        size(trainable),
+        size(fixed),
+    );
+    s
 }
 
 /// All layers' parameters (each layer's count is checked by `shapes`; their sum too, here).
